@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// The `meshpilot` command: parses the command word, prints help, and hands the parsed
+// configuration to the composition root (main.ts). Exit codes: 0 done, 1 failed, 2 bad usage.
+import { ConfigError } from './api/errors.ts';
+
+const FLAG_HELP_OPERATOR = `
+  --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, then in-cluster)
+  --namespace NS           watch only this namespace (default: all namespaces)
+  --metrics-addr ADDR      serve Prometheus metrics on ADDR (default :8080)
+  --health-addr ADDR       serve /healthz and /readyz on ADDR (default :8081)
+  --leader-elect BOOL      elect a leader through a Lease before reconciling (default true)
+  --lease-name NAME        name of the Lease (default meshpilot-operator)
+  --lease-namespace NS     namespace of the Lease (default $POD_NAMESPACE, then default)
+  --lease-duration DUR     how long a lease is valid without renewal (default 15s)
+  --renew-deadline DUR     how long the leader keeps retrying to renew (default 10s)
+  --retry-period DUR       how often candidates retry and the leader renews (default 2s)
+  --identity ID            this replica's identity in the Lease (default: $POD_NAME + random)
+  --workers N              concurrent reconciles per controller (default 4)
+  --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
+Every flag can also be set as MESHPILOT_<FLAG> (e.g. MESHPILOT_LOG_LEVEL=debug).`;
+
+const HELP = {
+  main: `meshpilot — steers service-mesh traffic with a learned policy
+
+Usage: meshpilot <command> [flags]
+
+Commands:
+  start          run against the current cluster, or, with no kubeconfig, start 'local'
+  run            run the operator against a cluster (kubeconfig or in-cluster)
+  local          run an embedded local control plane, the operator and the example routes
+  control-plane  run only the embedded local control plane (a Kubernetes-compatible API server)
+  version        print the version
+
+Run 'meshpilot <command> --help' for the flags of a command.`,
+  start: `Usage: meshpilot start [flags]
+
+Runs 'meshpilot run' when a kubeconfig is available ($KUBECONFIG, ~/.kube/config, or
+in-cluster), otherwise 'meshpilot local'. This is what 'npm start' runs.
+Flags: those of 'run', or of 'local' when no cluster is found.`,
+  run: `Usage: meshpilot run [flags]
+
+Runs the operator against a Kubernetes cluster: watches AdaptiveRoute and ContactPlan
+objects, reconciles them and reports status, conditions and events.
+
+Flags:${FLAG_HELP_OPERATOR}`,
+  local: `Usage: meshpilot local [flags]
+
+Starts an embedded, Kubernetes-API-compatible control plane that keeps its state in
+--state-dir, registers the CRDs from crds/, applies the examples from deploy/examples/ on
+first start, and runs the operator against it. Prints the kubeconfig path for kubectl.
+
+Flags:
+  --state-dir DIR          where the control plane keeps its objects (default .state/local)
+  --api-port PORT          port of the embedded API server (default: a free port)
+  --examples BOOL          apply deploy/examples/ on first start (default true)${FLAG_HELP_OPERATOR}`,
+  'control-plane': `Usage: meshpilot control-plane [flags]
+
+Runs only the embedded control plane, for running the operator (or kubectl) against it
+separately. Prints one JSON line {"url":…,"kubeconfig":…} on stdout when it is ready.
+
+Flags:
+  --state-dir DIR          where objects are kept (default .state/local)
+  --api-port PORT          port to listen on (default: a free port)
+  --log-level LEVEL        (default info)`,
+  version: `Usage: meshpilot version`,
+} as const;
+
+type Command = keyof typeof HELP;
+
+function isCommand(word: string): word is Command {
+  return Object.hasOwn(HELP, word) && word !== 'main';
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [word, ...rest] = argv;
+  if (word === undefined || word === '--help' || word === '-h' || word === 'help') {
+    console.log(HELP.main);
+    return word === undefined ? 2 : 0;
+  }
+  if (!isCommand(word)) {
+    console.error(`meshpilot: unknown command "${word}"\n\n${HELP.main}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(HELP[word]);
+    return 0;
+  }
+  const entry = await import('./main.ts');
+  try {
+    switch (word) {
+      case 'version':
+        console.log(entry.version());
+        return 0;
+      case 'run':
+        return await entry.runOperatorCommand(rest);
+      case 'local':
+        return await entry.runLocalCommand(rest);
+      case 'start':
+        return await entry.runStartCommand(rest);
+      case 'control-plane':
+        return await entry.runControlPlaneCommand(rest);
+      default:
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`meshpilot ${word}: ${e.message}\nRun 'meshpilot ${word} --help' for usage.`);
+      return 2;
+    }
+    console.error(`meshpilot ${word}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// Long-running commands resolve only when they have shut down; short ones exit here.
+process.exitCode = code;

@@ -1,0 +1,184 @@
+// Process configuration: command-line flags over environment variables over defaults, parsed
+// once at start-up with a schema. Nothing else in meshpilot reads process.env or argv.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ConfigError } from '../api/errors.ts';
+import { parseDuration } from '../api/duration.ts';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const address = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must look like HOST:PORT or :PORT')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    const host = s.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+    return { host, port: Number(s.slice(i + 1)) };
+  });
+
+const duration = z.string().transform((s, ctx) => {
+  const ms = parseDuration(s);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration like 250ms, 15s or 1m` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const booleanFlag = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
+
+/** Options shared by every command that runs the operator. */
+const operatorOptions = z.object({
+  kubeconfig: z.string().optional(),
+  namespace: z.string().optional(),
+  'metrics-addr': address.prefault(':8080'),
+  'health-addr': address.prefault(':8081'),
+  'leader-elect': booleanFlag.default(true),
+  'lease-name': z.string().min(1).default('meshpilot-operator'),
+  'lease-namespace': z.string().optional(),
+  'lease-duration': duration.prefault('15s'),
+  'renew-deadline': duration.prefault('10s'),
+  'retry-period': duration.prefault('2s'),
+  identity: z.string().optional(),
+  workers: z.coerce.number().int().min(1).max(64).default(4),
+  'log-level': z.enum(LOG_LEVELS).default('info'),
+});
+
+export interface OperatorConfig {
+  kubeconfig: string | undefined;
+  /** Namespace to watch; undefined = all namespaces. */
+  namespace: string | undefined;
+  metricsAddr: { host: string; port: number };
+  healthAddr: { host: string; port: number };
+  leaderElection: {
+    enabled: boolean;
+    leaseName: string;
+    leaseNamespace: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+    identity: string;
+  };
+  workers: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export interface LocalConfig extends OperatorConfig {
+  stateDir: string;
+  apiPort: number;
+  applyExamples: boolean;
+}
+
+/** Flag definitions for node:util parseArgs; every flag also takes MESHPILOT_<FLAG> from the environment. */
+export const OPERATOR_FLAGS = {
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  'metrics-addr': { type: 'string' },
+  'health-addr': { type: 'string' },
+  'leader-elect': { type: 'string' },
+  'lease-name': { type: 'string' },
+  'lease-namespace': { type: 'string' },
+  'lease-duration': { type: 'string' },
+  'renew-deadline': { type: 'string' },
+  'retry-period': { type: 'string' },
+  identity: { type: 'string' },
+  workers: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+export const LOCAL_FLAGS = {
+  ...OPERATOR_FLAGS,
+  'state-dir': { type: 'string' },
+  'api-port': { type: 'string' },
+  examples: { type: 'string' },
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+/** The environment variable a flag falls back to: --lease-name → MESHPILOT_LEASE_NAME. */
+export function envName(flag: string): string {
+  return `MESHPILOT_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * Parses argv (after the command word) into flag values, falling back to MESHPILOT_* variables.
+ * Throws ConfigError naming the flag or variable for unknown flags, stray arguments and bad values.
+ */
+export function readFlags(
+  args: string[],
+  flags: Record<string, { type: 'string' | 'boolean' }>,
+  env: Env,
+): Record<string, string | boolean | undefined> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: flags, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const name of Object.keys(flags)) {
+    values[name] = (parsed.values as Record<string, string | boolean | undefined>)[name] ?? env[envName(name)];
+  }
+  return values;
+}
+
+function parseWith<T extends z.ZodType>(schema: T, values: Record<string, unknown>): z.output<T> {
+  const result = schema.safeParse(values);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const flag = String(i.path[0] ?? '');
+      return `--${flag} (or ${envName(flag)}): ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return result.data;
+}
+
+/** Configuration for `meshpilot run`. Throws ConfigError naming the flag on bad input. */
+export function operatorConfig(args: string[], env: Env): OperatorConfig {
+  return toOperatorConfig(parseWith(operatorOptions, readFlags(args, OPERATOR_FLAGS, env)), env);
+}
+
+const localOptions = operatorOptions.extend({
+  'state-dir': z.string().min(1).default('.state/local'),
+  'api-port': z.coerce.number().int().min(0).max(65535).default(0),
+  examples: booleanFlag.default(true),
+});
+
+/** Configuration for `meshpilot local`. Throws ConfigError naming the flag on bad input. */
+export function localConfig(args: string[], env: Env): LocalConfig {
+  const o = parseWith(localOptions, readFlags(args, LOCAL_FLAGS, env));
+  return {
+    ...toOperatorConfig(o, env),
+    stateDir: o['state-dir'],
+    apiPort: o['api-port'],
+    applyExamples: o.examples,
+  };
+}
+
+function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): OperatorConfig {
+  if (o['renew-deadline'] >= o['lease-duration']) {
+    throw new ConfigError('invalid configuration: --renew-deadline must be shorter than --lease-duration');
+  }
+  if (o['retry-period'] >= o['renew-deadline']) {
+    throw new ConfigError('invalid configuration: --retry-period must be shorter than --renew-deadline');
+  }
+  const host = env.POD_NAME ?? env.HOSTNAME ?? 'meshpilot';
+  return {
+    kubeconfig: o.kubeconfig ?? env.KUBECONFIG,
+    namespace: o.namespace,
+    metricsAddr: o['metrics-addr'],
+    healthAddr: o['health-addr'],
+    leaderElection: {
+      enabled: o['leader-elect'],
+      leaseName: o['lease-name'],
+      leaseNamespace: o['lease-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+      leaseDurationMs: o['lease-duration'],
+      renewDeadlineMs: o['renew-deadline'],
+      retryPeriodMs: o['retry-period'],
+      identity: o.identity ?? `${host}_${Math.random().toString(36).slice(2, 10)}`,
+    },
+    workers: o.workers,
+    logLevel: o['log-level'],
+  };
+}
