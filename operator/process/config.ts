@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../api/errors.ts';
-import { parseDuration } from '../api/duration.ts';
+import { isDuration, parseDuration } from '../api/duration.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -17,12 +17,11 @@ const address = z
   });
 
 const duration = z.string().transform((s, ctx) => {
-  const ms = parseDuration(s);
-  if (ms === undefined) {
+  if (!isDuration(s)) {
     ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration like 250ms, 15s or 1m` });
     return z.NEVER;
   }
-  return ms;
+  return parseDuration(s);
 });
 
 const booleanFlag = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);

@@ -1,5 +1,5 @@
-// The process logger: structured JSON lines on stdout (pino), one per event, with the
-// component in every line so that a log pipeline can filter per subsystem.
+// The process logger: structured JSON lines on stdout (pino), one per event; subsystems add
+// a `component` through child loggers so that a log pipeline can filter per subsystem.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -9,7 +9,7 @@ export function createLogger(level: string, destination: number | NodeJS.Writabl
   return pino(
     {
       level,
-      base: { component: 'meshpilot' },
+      base: { name: 'meshpilot' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -1,0 +1,238 @@
+// The composition root: wires configuration, logging, metrics, probes, the Kubernetes client,
+// the controller manager and (for `local`) the embedded control plane, and owns the process
+// lifecycle (signals, graceful shutdown, exit codes). Nothing else builds these objects.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { DEFAULT_CRD_DIR } from './api/crds.ts';
+import { ConfigError } from './api/errors.ts';
+import { parseYamlDocuments } from './api/manifests.ts';
+import type { AdaptiveRoute } from './api/types.ts';
+import { Manager } from './controller/manager.ts';
+import { KubeApi, loadKubeConfig } from './kube/client.ts';
+import { LocalApiServer } from './local/server.ts';
+import { localConfig, operatorConfig, LOG_LEVELS, type OperatorConfig } from './process/config.ts';
+import { serveEndpoints } from './process/http-endpoints.ts';
+import { createLogger, type Logger } from './process/logger.ts';
+import { Probes } from './process/probes.ts';
+import { Shutdown } from './process/shutdown.ts';
+import { MemoryIntentSink } from './routing/memory-intent-sink.ts';
+
+const PACKAGE_JSON = new URL('../package.json', import.meta.url);
+const EXAMPLES_DIR = new URL('../deploy/examples/', import.meta.url);
+
+export function version(): string {
+  return (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
+}
+
+export interface RunningOperator {
+  manager: Manager;
+  /** Resolves when the operator has stopped (after shutdown), rejects if it failed. */
+  done: Promise<void>;
+}
+
+/**
+ * Starts metrics and probe endpoints and the controller manager (under leader election when
+ * enabled), registering their shutdown with `shutdown`. Throws ConfigError for an unusable
+ * kubeconfig or an address already in use.
+ */
+export async function startOperator(config: OperatorConfig, logger: Logger, shutdown: Shutdown): Promise<RunningOperator> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'meshpilot_' });
+  new Gauge({ name: 'meshpilot_build_info', help: 'meshpilot version; always 1', labelNames: ['version'], registers: [registry] })
+    .labels(version())
+    .set(1);
+
+  const api = new KubeApi(loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
+  const manager = new Manager({
+    api,
+    // The data-plane outputs (xDS, Gateway API, Istio) subscribe here in later releases;
+    // until then intents are kept for inspection only.
+    sink: new MemoryIntentSink(),
+    logger,
+    registry,
+    namespace: config.namespace,
+    workers: config.workers,
+    identity: config.leaderElection.identity,
+    leaderElection: config.leaderElection.enabled ? config.leaderElection : undefined,
+  });
+
+  const healthz = new Probes();
+  healthz.set('ping', () => undefined);
+  const readyz = new Probes();
+  // Ready once the caches are warm, leader or not: a standby must be ready to take over
+  // (rolling updates and the PodDisruptionBudget count on it).
+  readyz.set('informers', () => (manager.ready() ? undefined : 'informer caches not synced'));
+
+  const same = config.metricsAddr.host === config.healthAddr.host && config.metricsAddr.port === config.healthAddr.port && config.metricsAddr.port !== 0;
+  const metricsServer = await serveEndpoints(config.metricsAddr.host, config.metricsAddr.port, same ? { metrics: registry, healthz, readyz } : { metrics: registry });
+  const healthServer = same ? metricsServer : await serveEndpoints(config.healthAddr.host, config.healthAddr.port, { healthz, readyz });
+  shutdown.add('endpoints', async () => {
+    await metricsServer.close();
+    if (!same) await healthServer.close();
+  });
+  logger.info({ metricsPort: metricsServer.port, healthPort: healthServer.port }, 'serving endpoints');
+
+  const stop = new AbortController();
+  logger.info(
+    { identity: config.leaderElection.identity, leaderElection: config.leaderElection.enabled, namespace: config.namespace ?? '(all)' },
+    'starting operator',
+  );
+  const done = manager.run(stop.signal);
+  shutdown.add('manager', async () => {
+    stop.abort();
+    await done;
+  });
+  return { manager, done };
+}
+
+function operatorLogger(config: { logLevel: string }): Logger {
+  return createLogger(config.logLevel).child({ version: version() });
+}
+
+/** Runs until the operator stops; a failure of the manager is fatal (exit 1: the pod restarts). */
+async function runUntilStopped(logger: Logger, shutdown: Shutdown, done: Promise<void>): Promise<number> {
+  try {
+    await done;
+    await shutdown.run();
+    return 0;
+  } catch (e) {
+    logger.fatal({ err: e }, 'operator failed');
+    await shutdown.run();
+    return 1;
+  }
+}
+
+/** `meshpilot run`. */
+export async function runOperatorCommand(args: string[]): Promise<number> {
+  const config = operatorConfig(args, process.env);
+  const logger = operatorLogger(config);
+  const shutdown = new Shutdown(logger);
+  shutdown.installSignalHandlers();
+  const { done } = await startOperator(config, logger, shutdown);
+  return runUntilStopped(logger, shutdown, done);
+}
+
+/**
+ * `meshpilot local`: the embedded control plane, the CRDs, the examples (on first start)
+ * and the operator against it, in one process.
+ */
+export async function runLocalCommand(args: string[]): Promise<number> {
+  const config = localConfig(args, process.env);
+  const logger = operatorLogger(config);
+  const shutdown = new Shutdown(logger);
+  shutdown.installSignalHandlers();
+
+  logger.info({ stateDir: config.stateDir }, 'starting embedded control plane');
+  const server = await LocalApiServer.start({
+    stateDir: config.stateDir,
+    port: config.apiPort,
+    crdDir: DEFAULT_CRD_DIR,
+    logger,
+  });
+  shutdown.add('control plane', () => server.close());
+  logger.info({ url: server.url, kubeconfig: server.kubeconfigPath }, 'control plane ready');
+
+  const marker = join(config.stateDir, 'examples-applied');
+  if (config.applyExamples && !existsSync(marker)) {
+    const applied = await applyExamples(server.kubeconfigPath, logger);
+    writeFileSync(marker, `${applied.join('\n')}\n`);
+  }
+
+  const operator = await startOperator({ ...config, kubeconfig: server.kubeconfigPath }, logger, shutdown);
+  reportRoutes(operator.manager, logger);
+  process.stderr.write(
+    [
+      '',
+      `meshpilot local: control plane at ${server.url}, state in ${config.stateDir}`,
+      `  kubectl --kubeconfig ${server.kubeconfigPath} get adaptiveroutes -A`,
+      '  Ctrl-C stops it; the next start resumes from the same state.',
+      '',
+    ].join('\n'),
+  );
+  return runUntilStopped(logger, shutdown, operator.done);
+}
+
+/** Creates each object of deploy/examples/ that does not exist yet; returns their names. */
+async function applyExamples(kubeconfigPath: string, logger: Logger): Promise<string[]> {
+  const objects = KubernetesObjectApi.makeApiClient(loadKubeConfig({ kubeconfigPath }));
+  const applied: string[] = [];
+  for (const file of readdirSync(EXAMPLES_DIR).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    const docs = parseYamlDocuments(readFileSync(new URL(file, EXAMPLES_DIR), 'utf8'), `deploy/examples/${file}`);
+    for (const doc of docs as KubernetesObject[]) {
+      const name = `${doc.kind}/${doc.metadata?.namespace ?? 'default'}/${doc.metadata?.name}`;
+      try {
+        await objects.create(doc);
+        logger.info({ object: name, file }, 'applied example');
+      } catch (e) {
+        if ((e as { code?: number }).code !== 409) throw e;
+      }
+      applied.push(name);
+    }
+  }
+  return applied;
+}
+
+/** In local mode, says in words what happens to each route as the operator reconciles it. */
+function reportRoutes(manager: Manager, logger: Logger): void {
+  const seen = new Map<string, string>();
+  const say = (route: AdaptiveRoute) => {
+    const ready = route.status?.conditions?.find((c) => c.type === 'Ready');
+    if (!ready || ready.observedGeneration !== route.metadata.generation) return;
+    const key = `${route.metadata.namespace}/${route.metadata.name}`;
+    const line = ready.status === 'True' ? `Ready, weights ${route.status?.weightSummary ?? '-'}` : `not ready: ${ready.reason}: ${ready.message}`;
+    if (seen.get(key) === line) return;
+    seen.set(key, line);
+    logger.info({ route: key, ready: ready.status, weights: route.status?.weightSummary }, `route ${key}: ${line}`);
+  };
+  manager.routes.addHandler({ onAdd: say, onUpdate: (_old, route) => say(route) });
+}
+
+/** Whether a cluster is configured: a kubeconfig by flag or environment, ~/.kube/config, or in-cluster. */
+function clusterConfigured(args: string[]): boolean {
+  const { values } = parseArgs({ args, options: { kubeconfig: { type: 'string' } }, strict: false });
+  return Boolean(
+    values.kubeconfig || process.env.KUBECONFIG || existsSync(join(homedir(), '.kube', 'config')) || process.env.KUBERNETES_SERVICE_HOST,
+  );
+}
+
+/** `meshpilot start` (what `npm start` runs): `run` with a cluster, `local` without. */
+export async function runStartCommand(args: string[]): Promise<number> {
+  if (clusterConfigured(args)) {
+    process.stderr.write('meshpilot start: a cluster is configured; running the operator against it (meshpilot run)\n');
+    return runOperatorCommand(args);
+  }
+  process.stderr.write('meshpilot start: no kubeconfig found; starting the embedded local control plane (meshpilot local)\n');
+  return runLocalCommand(args);
+}
+
+/** `meshpilot control-plane`: only the embedded API server; one JSON ready line on stdout. */
+export async function runControlPlaneCommand(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { 'state-dir': { type: 'string' }, 'api-port': { type: 'string' }, 'log-level': { type: 'string' } },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const stateDir = values['state-dir'] ?? process.env.MESHPILOT_STATE_DIR ?? '.state/local';
+  const port = Number(values['api-port'] ?? process.env.MESHPILOT_API_PORT ?? 0);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--api-port: "${values['api-port']}" is not a port number`);
+  const level = values['log-level'] ?? process.env.MESHPILOT_LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`--log-level: must be one of ${LOG_LEVELS.join(', ')}`);
+  // Logs go to stderr: stdout carries only the ready line that scripts and tests read.
+  const logger = createLogger(level, 2);
+  const shutdown = new Shutdown(logger);
+  shutdown.installSignalHandlers();
+  const server = await LocalApiServer.start({ stateDir, port, crdDir: DEFAULT_CRD_DIR, logger });
+  shutdown.add('control plane', () => server.close());
+  process.stdout.write(`${JSON.stringify({ url: server.url, kubeconfig: server.kubeconfigPath, pid: process.pid })}\n`);
+  await new Promise<never>(() => undefined);
+  return 0;
+}

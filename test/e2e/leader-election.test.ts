@@ -1,0 +1,92 @@
+// Two replicas of the operator: exactly one reconciles; when it dies the other takes over
+// within the lease duration, and when it is stopped gracefully the lease is handed over at once.
+import { testCluster, type TestCluster } from '../support/cluster.ts';
+import { OperatorProcess } from '../support/operator-process.ts';
+import { Routes, route, converged } from '../support/routes.ts';
+
+const LEASE_MS = 4000;
+const RETRY_MS = 500;
+
+describe('leader election across replicas', () => {
+  let cluster: TestCluster;
+  let routes: Routes;
+  const running: OperatorProcess[] = [];
+
+  beforeAll(async () => {
+    cluster = await testCluster('e2e-leader');
+    routes = new Routes(cluster.kubeConfig, cluster.namespace);
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((o) => o.kill('SIGKILL')));
+    await cluster?.close();
+  });
+
+  function start(identity: string): OperatorProcess {
+    const op = OperatorProcess.start({
+      kubeconfigPath: cluster.kubeconfigPath,
+      namespace: cluster.namespace,
+      identity,
+      leaseDuration: `${LEASE_MS}ms`,
+      renewDeadline: '3s',
+      retryPeriod: `${RETRY_MS}ms`,
+      logLevel: 'info',
+    });
+    running.push(op);
+    return op;
+  }
+
+  async function leaderOf(ops: OperatorProcess[], timeoutMs: number): Promise<OperatorProcess> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const status = await Promise.all(ops.map((o) => o.metric('meshpilot_leader_election_status').catch(() => 0)));
+      const leaders = ops.filter((_, i) => status[i] === 1);
+      expect(leaders.length).toBeLessThanOrEqual(1);
+      if (leaders.length === 1) return leaders[0]!;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('no leader elected');
+  }
+
+  it('lets exactly one replica reconcile and hands over when it dies', async () => {
+    const a = start('replica-a');
+    const b = start('replica-b');
+    const leader = await leaderOf([a, b], 20_000);
+    const standby = leader === a ? b : a;
+
+    await routes.create(route('checkout', cluster.namespace, { 'eu-west': 70, 'us-east': 30 }));
+    await routes.waitFor(converged, 30_000);
+    expect(await leader.metric('meshpilot_reconcile_total')).toBeGreaterThan(0);
+    expect(await standby.metric('meshpilot_reconcile_total')).toBe(0);
+    // The standby still serves probes: it is ready to take over.
+    const { healthPort } = await standby.endpoints();
+    expect((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status).toBe(200);
+
+    const killedAt = Date.now();
+    await leader.kill('SIGKILL');
+    const next = await leaderOf([standby], LEASE_MS * 3);
+    const takeoverMs = Date.now() - killedAt;
+    // The standby may have seen the last renewal up to one retry period late, and notices the
+    // expiry on its next retry: that is the bound client-go's algorithm gives.
+    expect(takeoverMs).toBeLessThanOrEqual(LEASE_MS + 2 * RETRY_MS + 1000);
+
+    await routes.setWeights('checkout', { 'eu-west': 20, 'us-east': 80 });
+    const [r] = await routes.waitFor((x) => converged(x) && x.status?.weights?.[0]?.weight === 20, 30_000);
+    expect(r!.status?.weights).toEqual([
+      { region: 'eu-west', weight: 20 },
+      { region: 'us-east', weight: 80 },
+    ]);
+    expect(await next.metric('meshpilot_reconcile_total')).toBeGreaterThan(0);
+  });
+
+  it('releases the lease on SIGTERM so that a standby takes over at once', async () => {
+    const current = await leaderOf(running.filter((o) => o.child.running), 20_000);
+    const c = start('replica-c');
+    await c.endpoints();
+    const stoppedAt = Date.now();
+    const exit = await current.kill('SIGTERM');
+    expect(exit.code).toBe(0);
+    await leaderOf([c], LEASE_MS * 3);
+    // Released, not expired: well inside one lease duration.
+    expect(Date.now() - stoppedAt).toBeLessThan(LEASE_MS);
+  });
+});
