@@ -1,0 +1,286 @@
+// The AdaptiveRoute reconciler: level-triggered and idempotent. It reads the route from the
+// informer cache, validates what the API server's schema checked (defence in depth) and what
+// it cannot (the referenced ContactPlan), computes the RouteIntent, publishes it to the
+// outputs, and writes status (observedGeneration, Valid/Ready, the weights in force) only
+// when it changes. Bad input changes nothing that was working: the last good intent stays
+// published and in status, and the conditions and a Warning Event say what is wrong.
+import type { Clock } from '../api/clock.ts';
+import { systemClock } from '../api/clock.ts';
+import { setCondition } from '../api/conditions.ts';
+import { formatDuration } from '../api/duration.ts';
+import { MeshpilotError, toMeshpilotError } from '../api/errors.ts';
+import { formatIssue } from '../api/schema/validate.ts';
+import { API_VERSION, RESOURCES, GROUP, VERSION } from '../api/types.ts';
+import type { AdaptiveRoute, AdaptiveRouteStatus, Condition, ContactPlan } from '../api/types.ts';
+import { validateAdaptiveRoute, validateContactPlan } from '../api/validate.ts';
+import { isNotFound } from '../kube/api-error.ts';
+import type { ResourceRef } from '../kube/client.ts';
+import type { EventType, InvolvedObject } from '../kube/events.ts';
+import { finalizersPatch, withFinalizer, withoutFinalizer } from '../kube/patch.ts';
+import type { IntentSink } from '../routing/intent-sink.ts';
+import { intentFromSpec, weightSummary, type RouteIntent } from '../routing/route-intent.ts';
+import type { ReconcileContext, ReconcileResult, Reconciler } from './controller.ts';
+import { statusEqual } from './status-diff.ts';
+
+/** Lets outputs withdraw what they serve before the route disappears. */
+export const ROUTE_FINALIZER = `${GROUP}/cleanup`;
+
+export const ADAPTIVE_ROUTES: ResourceRef = {
+  group: GROUP,
+  version: VERSION,
+  plural: RESOURCES.adaptiveRoute.plural,
+  kind: RESOURCES.adaptiveRoute.kind,
+};
+
+export const CONDITION_TYPES = { valid: 'Valid', ready: 'Ready' } as const;
+
+/** Condition reasons and Event reasons of AdaptiveRoutes, CamelCase as Kubernetes expects. */
+export const ROUTE_REASONS = {
+  specValid: 'SpecValid',
+  intentPublished: 'IntentPublished',
+  invalidSpec: 'InvalidSpec',
+  contactPlanNotFound: 'ContactPlanNotFound',
+  contactPlanInvalid: 'ContactPlanInvalid',
+  publishFailed: 'PublishFailed',
+  intentChanged: 'IntentChanged',
+} as const;
+
+/** Read access to an informer's cache. */
+export interface ObjectCache<T> {
+  get(key: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
+/** The writes this reconciler makes (KubeApi implements them). */
+export interface RouteWriter {
+  patchStatus<T extends AdaptiveRoute>(resource: ResourceRef, namespace: string, name: string, status: object): Promise<T>;
+  patch<T extends AdaptiveRoute>(resource: ResourceRef, namespace: string, name: string, patch: object): Promise<T>;
+}
+
+export interface EventSink {
+  record(obj: InvolvedObject, type: EventType, reason: string, message: string): Promise<void>;
+}
+
+export interface AdaptiveRouteReconcilerOptions {
+  routes: ObjectCache<AdaptiveRoute>;
+  contactPlans: ObjectCache<ContactPlan>;
+  writer: RouteWriter;
+  events: EventSink;
+  sink: IntentSink;
+  clock?: Clock;
+}
+
+type Verdict =
+  | { ok: true; intent: RouteIntent; reason: string }
+  | { ok: false; reason: string; message: string };
+
+/** The keys of the routes whose spec references `plan` (same namespace); for the controller's watch. */
+export function routesForContactPlan(routes: ObjectCache<AdaptiveRoute>, plan: ContactPlan): string[] {
+  const namespace = plan.metadata.namespace ?? 'default';
+  return routes
+    .list(namespace)
+    .filter((r) => r.spec?.delayTolerant?.contactPlanRef?.name === plan.metadata.name)
+    .map((r) => `${namespace}/${r.metadata.name}`);
+}
+
+/** Why the intent is what it is, in words, for status.lastDecisionReason and the Ready message. */
+function decisionReason(route: AdaptiveRoute): string {
+  const bounds = 'retries and timeouts at the upper bounds of the spec';
+  if (route.spec.policy.modelRef) {
+    return (
+      `model "${route.spec.policy.modelRef.name}" is not evaluated yet (the learned policy arrives in a later release): ` +
+      `serving the spec's weights, ${bounds}`
+    );
+  }
+  if (route.spec.policy.mode === 'static') return `static policy: serving the spec's weights, ${bounds}`;
+  return `no learned policy is available yet (it arrives in a later release): serving the spec's weights, ${bounds}`;
+}
+
+function describeIntent(intent: RouteIntent): string {
+  return (
+    `weights ${weightSummary(intent.destinations)}; ${intent.retries.attempts} retries of ` +
+    `${formatDuration(intent.retries.perTryTimeoutMs)} each; timeout ${formatDuration(intent.timeoutMs)}`
+  );
+}
+
+export class AdaptiveRouteReconciler implements Reconciler {
+  readonly #routes: ObjectCache<AdaptiveRoute>;
+  readonly #plans: ObjectCache<ContactPlan>;
+  readonly #writer: RouteWriter;
+  readonly #events: EventSink;
+  readonly #sink: IntentSink;
+  readonly #clock: Clock;
+
+  constructor(options: AdaptiveRouteReconcilerOptions) {
+    this.#routes = options.routes;
+    this.#plans = options.contactPlans;
+    this.#writer = options.writer;
+    this.#events = options.events;
+    this.#sink = options.sink;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * One level-triggered pass for the route `namespace/name`; safe to repeat. Throws a
+   * retriable error when the API or the sink failed (the controller retries with backoff);
+   * an invalid spec is not an error (it is reported in status and an Event).
+   */
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const cached = this.#routes.get(key);
+    if (!cached) {
+      // Gone (perhaps force-deleted past the finalizer): make sure nothing is still served.
+      await this.#sink.withdraw(key);
+      return {};
+    }
+    const namespace = cached.metadata.namespace ?? 'default';
+    const name = cached.metadata.name;
+    if (cached.metadata.deletionTimestamp) {
+      await this.#finalize(cached, key, ctx);
+      return {};
+    }
+    let route = cached;
+    if (!(route.metadata.finalizers ?? []).includes(ROUTE_FINALIZER)) {
+      try {
+        route = await this.#writer.patch(ADAPTIVE_ROUTES, namespace, name, finalizersPatch(route, withFinalizer(route, ROUTE_FINALIZER)));
+      } catch (e) {
+        // Deleted since the cache saw it: the delete event brings us back.
+        if (isNotFound(e)) return {};
+        throw e;
+      }
+      ctx.logger.debug('added finalizer');
+    }
+
+    const verdict = this.#judge(route);
+    const generation = route.metadata.generation ?? 0;
+    const now = new Date(this.#clock.now());
+    const before = route.status ?? {};
+    const status: AdaptiveRouteStatus = structuredClone(before);
+    status.observedGeneration = generation;
+    let conditions: Condition[] = status.conditions ?? [];
+    const condition = (type: string, ok: boolean, reason: string, message: string) => {
+      conditions = setCondition(conditions, { type, status: ok ? 'True' : 'False', reason, message }, generation, now);
+    };
+
+    if (!verdict.ok) {
+      condition(CONDITION_TYPES.valid, false, verdict.reason, verdict.message);
+      condition(
+        CONDITION_TYPES.ready,
+        false,
+        verdict.reason,
+        before.weightSummary
+          ? `${verdict.message}; the last good intent (${before.weightSummary}) stays in force`
+          : `${verdict.message}; nothing is served for this route until the spec is fixed`,
+      );
+      status.conditions = conditions;
+      if (await this.#writeStatus(route, before, status, ctx)) {
+        await this.#events.record(routeRef(route), 'Warning', verdict.reason, verdict.message);
+      }
+      ctx.logger.info({ reason: verdict.reason, message: verdict.message }, 'route spec rejected; keeping the last good intent');
+      return {};
+    }
+
+    const { intent } = verdict;
+    condition(CONDITION_TYPES.valid, true, ROUTE_REASONS.specValid, 'the spec is valid and its references resolve');
+    try {
+      await this.#sink.publish(intent);
+    } catch (e) {
+      const err = toMeshpilotError(e);
+      condition(CONDITION_TYPES.ready, false, ROUTE_REASONS.publishFailed, `the outputs refused the intent: ${err.message}`);
+      status.conditions = conditions;
+      if (await this.#writeStatus(route, before, status, ctx)) {
+        await this.#events.record(routeRef(route), 'Warning', ROUTE_REASONS.publishFailed, err.message);
+      }
+      throw new MeshpilotError(err.code, `publishing ${key}: ${err.message}`, { retriable: true, cause: e });
+    }
+
+    status.weights = intent.destinations.map((d) => ({ region: d.region, weight: d.weight }));
+    status.weightSummary = weightSummary(intent.destinations);
+    status.retryAttempts = intent.retries.attempts;
+    status.perTryTimeout = formatDuration(intent.retries.perTryTimeoutMs);
+    status.timeout = formatDuration(intent.timeoutMs);
+    const decided = !statusEqual(
+      [before.weights, before.retryAttempts, before.perTryTimeout, before.timeout],
+      [status.weights, status.retryAttempts, status.perTryTimeout, status.timeout],
+    );
+    if (decided || !status.lastDecisionTime) status.lastDecisionTime = now.toISOString();
+    status.lastDecisionReason = verdict.reason;
+    condition(CONDITION_TYPES.ready, true, ROUTE_REASONS.intentPublished, `${describeIntent(intent)} (${verdict.reason})`);
+    status.conditions = conditions;
+    await this.#writeStatus(route, before, status, ctx);
+    if (decided) {
+      await this.#events.record(routeRef(route), 'Normal', ROUTE_REASONS.intentChanged, describeIntent(intent));
+      ctx.logger.info({ weights: status.weightSummary }, 'intent changed');
+    }
+    return {};
+  }
+
+  /** Validates the route and resolves its references; never throws. */
+  #judge(route: AdaptiveRoute): Verdict {
+    const result = validateAdaptiveRoute(route);
+    if (!result.ok) {
+      return { ok: false, reason: ROUTE_REASONS.invalidSpec, message: result.issues.map(formatIssue).join('; ') };
+    }
+    const valid = result.value;
+    const planName = valid.spec.delayTolerant?.contactPlanRef.name;
+    if (planName !== undefined) {
+      const namespace = valid.metadata.namespace ?? 'default';
+      const field = 'spec.delayTolerant.contactPlanRef.name';
+      const plan = this.#plans.get(`${namespace}/${planName}`);
+      if (!plan) {
+        return {
+          ok: false,
+          reason: ROUTE_REASONS.contactPlanNotFound,
+          message: `${field}: ContactPlan "${planName}" not found in namespace "${namespace}"`,
+        };
+      }
+      const planResult = validateContactPlan(plan);
+      if (!planResult.ok) {
+        return {
+          ok: false,
+          reason: ROUTE_REASONS.contactPlanInvalid,
+          message: `${field}: ContactPlan "${planName}" is invalid: ${planResult.issues.map(formatIssue).join('; ')}`,
+        };
+      }
+    }
+    try {
+      return { ok: true, intent: intentFromSpec(valid), reason: decisionReason(valid) };
+    } catch (e) {
+      return { ok: false, reason: ROUTE_REASONS.invalidSpec, message: toMeshpilotError(e).message };
+    }
+  }
+
+  /** Writes `status` if it differs from `before`; true if written. A vanished object is not an error. */
+  async #writeStatus(route: AdaptiveRoute, before: AdaptiveRouteStatus, status: AdaptiveRouteStatus, ctx: ReconcileContext): Promise<boolean> {
+    if (statusEqual(before, status)) return false;
+    try {
+      await this.#writer.patchStatus(ADAPTIVE_ROUTES, route.metadata.namespace ?? 'default', route.metadata.name, status);
+      ctx.logger.debug({ observedGeneration: status.observedGeneration }, 'status written');
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  async #finalize(route: AdaptiveRoute, key: string, ctx: ReconcileContext): Promise<void> {
+    if (!(route.metadata.finalizers ?? []).includes(ROUTE_FINALIZER)) return;
+    await this.#sink.withdraw(key);
+    try {
+      await this.#writer.patch(
+        ADAPTIVE_ROUTES,
+        route.metadata.namespace ?? 'default',
+        route.metadata.name,
+        finalizersPatch(route, withoutFinalizer(route, ROUTE_FINALIZER)),
+      );
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
+    ctx.logger.info('intent withdrawn; finalizer removed');
+  }
+}
+
+/** An AdaptiveRoute as an Event's involved object (list items may lack apiVersion/kind). */
+export function routeRef(route: AdaptiveRoute): InvolvedObject {
+  return { apiVersion: API_VERSION, kind: RESOURCES.adaptiveRoute.kind, metadata: route.metadata };
+}

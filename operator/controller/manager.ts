@@ -1,0 +1,155 @@
+// The operator's controller runtime in one object (controller-runtime's Manager): the
+// shared informers for AdaptiveRoutes and ContactPlans, the two controllers and their
+// reconcilers, the event recorder, and Lease leader election. Informers run on every
+// replica (a standby keeps a warm cache); controllers run only while this replica leads.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../api/clock.ts';
+import { systemClock } from '../api/clock.ts';
+import type { AdaptiveRoute, ContactPlan } from '../api/types.ts';
+import type { KubeApi } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { Informer } from '../kube/informer.ts';
+import { defaultIdentity, LeaderElector } from '../kube/leader-election.ts';
+import type { IntentSink } from '../routing/intent-sink.ts';
+import { ADAPTIVE_ROUTES, AdaptiveRouteReconciler, routesForContactPlan } from './adaptive-route-reconciler.ts';
+import { CONTACT_PLANS, ContactPlanReconciler } from './contact-plan-reconciler.ts';
+import { Controller } from './controller.ts';
+
+export interface LeaderElectionConfig {
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export interface ManagerOptions {
+  api: KubeApi;
+  /** Where computed intents go (the outputs, or a MemoryIntentSink). */
+  sink: IntentSink;
+  logger: Logger;
+  registry: Registry;
+  clock?: Clock;
+  /** Namespace to watch; undefined watches all namespaces. */
+  namespace?: string;
+  /** Workers per controller. Default 4. */
+  workers?: number;
+  /** Informer resync period. Default 10 min. */
+  resyncPeriodMs?: number;
+  /** Unique replica identity (Lease holder, Event reportingInstance). Default `<hostname>_<random>`. */
+  identity?: string;
+  /** Leader election; omit to run the controllers unconditionally (single replica, tests). */
+  leaderElection?: LeaderElectionConfig;
+}
+
+export class Manager {
+  readonly routes: Informer<AdaptiveRoute>;
+  readonly contactPlans: Informer<ContactPlan>;
+  readonly routeController: Controller;
+  readonly planController: Controller;
+  readonly elector: LeaderElector | undefined;
+  readonly identity: string;
+  readonly #log: Logger;
+  #running = false;
+
+  constructor(options: ManagerOptions) {
+    const { api, logger, registry } = options;
+    const clock = options.clock ?? systemClock;
+    this.identity = options.identity ?? defaultIdentity();
+    this.#log = logger.child({ component: 'manager' });
+    const informerOptions = { logger, registry, clock, resyncPeriodMs: options.resyncPeriodMs };
+    this.routes = new Informer<AdaptiveRoute>({
+      ...informerOptions,
+      resource: `${ADAPTIVE_ROUTES.plural}.${ADAPTIVE_ROUTES.group}`,
+      listWatcher: api.listWatcher<AdaptiveRoute>(ADAPTIVE_ROUTES, options.namespace),
+    });
+    this.contactPlans = new Informer<ContactPlan>({
+      ...informerOptions,
+      resource: `${CONTACT_PLANS.plural}.${CONTACT_PLANS.group}`,
+      listWatcher: api.listWatcher<ContactPlan>(CONTACT_PLANS, options.namespace),
+    });
+    const events = new EventRecorder({ store: api.eventStore(), logger, clock, registry, instance: this.identity });
+    const workers = options.workers ?? 4;
+
+    this.routeController = new Controller({
+      name: 'adaptiveroute',
+      logger,
+      registry,
+      clock,
+      workers,
+      reconciler: new AdaptiveRouteReconciler({
+        routes: this.routes,
+        contactPlans: this.contactPlans,
+        writer: api,
+        events,
+        sink: options.sink,
+        clock,
+      }),
+    });
+    this.routeController.watch(this.routes);
+    // A plan appearing, changing or going away changes the verdict on the routes that use it.
+    this.routeController.watch(this.contactPlans, (plan) => routesForContactPlan(this.routes, plan));
+
+    this.planController = new Controller({
+      name: 'contactplan',
+      logger,
+      registry,
+      clock,
+      workers,
+      reconciler: new ContactPlanReconciler({ plans: this.contactPlans, writer: api, events, clock }),
+    });
+    this.planController.watch(this.contactPlans);
+
+    const le = options.leaderElection;
+    this.elector = le
+      ? new LeaderElector({
+          store: api.leaseStore(le.leaseNamespace, le.leaseName),
+          identity: this.identity,
+          logger,
+          registry,
+          clock,
+          leaseDurationMs: le.leaseDurationMs,
+          renewDeadlineMs: le.renewDeadlineMs,
+          retryPeriodMs: le.retryPeriodMs,
+          onStartedLeading: (signal) => this.#runControllers(signal),
+        })
+      : undefined;
+  }
+
+  /**
+   * Starts the informers, then runs the controllers (under leader election when configured)
+   * until `signal` aborts. Shutdown order: controllers stop taking work and finish what is in
+   * flight, the lease is released, the informers stop. Resolves when all of that is done.
+   * Throws if already running.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    if (this.#running) throw new Error('manager is already running');
+    this.#running = true;
+    try {
+      this.routes.start();
+      this.contactPlans.start();
+      this.#log.info({ identity: this.identity, leaderElection: this.elector !== undefined }, 'manager started');
+      if (this.elector) await this.elector.run(signal);
+      else await this.#runControllers(signal);
+    } finally {
+      await Promise.all([this.routes.stop(), this.contactPlans.stop()]);
+      this.#running = false;
+      this.#log.info('manager stopped');
+    }
+  }
+
+  /** True once both informers have synced: the readiness probe. */
+  ready(): boolean {
+    return this.routes.hasSynced() && this.contactPlans.hasSynced();
+  }
+
+  /** True while this replica runs the controllers (always, without leader election, once running). */
+  isLeader(): boolean {
+    return this.elector ? this.elector.isLeader() : this.#running;
+  }
+
+  async #runControllers(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.routeController.run(signal), this.planController.run(signal)]);
+  }
+}

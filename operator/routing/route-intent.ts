@@ -1,0 +1,218 @@
+// RouteIntent: the one shape every output (xDS, Gateway API, Istio, DTN) consumes, and its
+// pure builder from an AdaptiveRoute spec. Until the learned policy arrives, the spec's
+// weights are the intent; the policy will later produce the same shape.
+import type {
+  AdaptiveRoute,
+  Destination,
+  GatewayParentRef,
+  PolicyMode,
+  RetryOn,
+  TlsMode,
+} from '../api/types.ts';
+import { ConfigError } from '../api/errors.ts';
+import { parseDuration } from '../api/duration.ts';
+
+/** One region's backend as the data plane should see it. */
+export interface IntentDestination {
+  region: string;
+  service: string;
+  port: number;
+  /** Share of traffic in percent (integer); the weights of all destinations sum to 100. */
+  weight: number;
+  /** Failover priority copied from the spec: 0 is primary. */
+  priority: number;
+}
+
+export interface IntentRetries {
+  attempts: number;
+  perTryTimeoutMs: number;
+  retryOn: RetryOn[];
+}
+
+export interface IntentOutlierDetection {
+  consecutive5xx: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
+}
+
+export interface IntentOutputs {
+  xds: boolean;
+  /** Present when the Gateway API writer should carry this route. */
+  gatewayApi?: { parentRefs: GatewayParentRef[] };
+  istio: boolean;
+}
+
+/** Where an intent came from; outputs may log it but never branch on it. */
+export interface IntentSource {
+  generation: number;
+  uid?: string;
+  mode: PolicyMode;
+  /** What produced the weights: the spec itself until the learned policy exists. */
+  decidedBy: 'spec';
+}
+
+export interface RouteIntent {
+  /** `namespace/name` of the AdaptiveRoute; the identity outputs key their state by. */
+  key: string;
+  namespace: string;
+  name: string;
+  host: string;
+  /** In spec order. Only the primary group (lowest priority with traffic) has non-zero weights. */
+  destinations: IntentDestination[];
+  retries: IntentRetries;
+  timeoutMs: number;
+  outlierDetection: IntentOutlierDetection;
+  /** When false, outputs must not send traffic to destinations outside the primary group. */
+  failoverEnabled: boolean;
+  tlsMode: TlsMode;
+  outputs: IntentOutputs;
+  delayTolerant?: { contactPlan: string; bundleLifetimeMs: number };
+  source: IntentSource;
+}
+
+/** Largest total a region may carry: weights are percentages. */
+const PERCENT = 100;
+
+/**
+ * Splits 100 percent across `weights` proportionally with largest-remainder rounding: the
+ * result is integers summing to exactly 100 (when any weight is positive), every share is
+ * within 1 of its exact value, and ties go to the larger weight, then to the earlier entry,
+ * so the result is deterministic. All-zero input gives all zeros.
+ */
+export function largestRemainderPercent(weights: readonly number[]): number[] {
+  const total = weights.reduce((sum, w) => sum + Math.max(0, w), 0);
+  if (total <= 0) return weights.map(() => 0);
+  const exact = weights.map((w) => (Math.max(0, w) * PERCENT) / total);
+  const result = exact.map((x) => Math.floor(x));
+  let left = PERCENT - result.reduce((a, b) => a + b, 0);
+  const order = exact
+    .map((x, i) => ({ i, remainder: x - Math.floor(x), weight: weights[i] ?? 0 }))
+    .sort((a, b) => b.remainder - a.remainder || b.weight - a.weight || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    result[i] = (result[i] ?? 0) + 1;
+    left -= 1;
+  }
+  return result;
+}
+
+/**
+ * The primary group's priority: the lowest priority value among destinations with a
+ * positive weight. Undefined when no destination has weight.
+ */
+export function primaryPriority(destinations: readonly Destination[]): number | undefined {
+  let best: number | undefined;
+  for (const d of destinations) {
+    if (d.weight > 0 && (best === undefined || d.priority < best)) best = d.priority;
+  }
+  return best;
+}
+
+function durationMs(value: string, field: string): number {
+  try {
+    return parseDuration(value);
+  } catch (e) {
+    throw new ConfigError(`${field}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+/**
+ * Builds the intent a static policy serves for `route`: the spec's weights (normalised to
+ * percent over the primary priority group, every other group at 0 and kept for failover),
+ * the largest retry attempts the spec allows, the largest whole-request timeout it allows,
+ * and a per-try timeout that gives each try an equal share of that timeout, clamped into the
+ * spec's per-try bounds. Taking the upper bounds is what a static policy can justify without
+ * telemetry: they are the most the user declared acceptable, and a learned policy tightens
+ * them from there.
+ *
+ * Pure and deterministic. Expects a validated, defaulted route; throws ConfigError naming
+ * the field when no destination carries weight or a duration does not parse.
+ */
+export function intentFromSpec(route: AdaptiveRoute): RouteIntent {
+  const { spec, metadata } = route;
+  const primary = primaryPriority(spec.destinations);
+  if (primary === undefined) {
+    throw new ConfigError('spec.destinations: at least one destination needs a weight above 0');
+  }
+  const inPrimary = spec.destinations.map((d) => d.priority === primary);
+  const percents = largestRemainderPercent(spec.destinations.map((d, i) => (inPrimary[i] ? d.weight : 0)));
+  const destinations = spec.destinations.map((d, i) => ({
+    region: d.region,
+    service: d.service,
+    port: d.port,
+    weight: percents[i] ?? 0,
+    priority: d.priority,
+  }));
+
+  const attempts = spec.retries.attempts.max;
+  const timeoutMs = durationMs(spec.timeout.max, 'spec.timeout.max');
+  const perTryMin = durationMs(spec.retries.perTryTimeout.min, 'spec.retries.perTryTimeout.min');
+  const perTryMax = durationMs(spec.retries.perTryTimeout.max, 'spec.retries.perTryTimeout.max');
+  const perTryTimeoutMs = clamp(Math.floor(timeoutMs / (attempts + 1)), perTryMin, perTryMax);
+
+  const od = spec.failover.outlierDetection;
+  const outputs: IntentOutputs = { xds: spec.outputs.xds.enabled, istio: spec.outputs.istio?.enabled ?? false };
+  if (spec.outputs.gatewayApi?.enabled) outputs.gatewayApi = { parentRefs: spec.outputs.gatewayApi.parentRefs };
+
+  const namespace = metadata.namespace ?? 'default';
+  const intent: RouteIntent = {
+    key: `${namespace}/${metadata.name}`,
+    namespace,
+    name: metadata.name,
+    host: spec.host,
+    destinations,
+    retries: { attempts, perTryTimeoutMs, retryOn: [...spec.retries.retryOn] },
+    timeoutMs,
+    outlierDetection: {
+      consecutive5xx: od.consecutive5xx,
+      intervalMs: durationMs(od.interval, 'spec.failover.outlierDetection.interval'),
+      baseEjectionTimeMs: durationMs(od.baseEjectionTime, 'spec.failover.outlierDetection.baseEjectionTime'),
+      maxEjectionPercent: od.maxEjectionPercent,
+    },
+    failoverEnabled: spec.failover.enabled,
+    tlsMode: spec.tls.mode,
+    outputs,
+    source: { generation: metadata.generation ?? 0, uid: metadata.uid, mode: spec.policy.mode, decidedBy: 'spec' },
+  };
+  if (spec.delayTolerant) {
+    intent.delayTolerant = {
+      contactPlan: spec.delayTolerant.contactPlanRef.name,
+      bundleLifetimeMs: durationMs(spec.delayTolerant.bundleLifetime, 'spec.delayTolerant.bundleLifetime'),
+    };
+  }
+  return intent;
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = canonical(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * True when two intents would configure the data plane identically. `source` (generation,
+ * uid, mode) is ignored: an edit that leaves the outcome unchanged is not a new decision.
+ * Key order and undefined members do not matter; array order does.
+ */
+export function intentsEqual(a: RouteIntent, b: RouteIntent): boolean {
+  const { source: _a, ...restA } = a;
+  const { source: _b, ...restB } = b;
+  return JSON.stringify(canonical(restA)) === JSON.stringify(canonical(restB));
+}
+
+/** "eu-west=60,us-east=40": the weights as the printer column shows them, in spec order. */
+export function weightSummary(destinations: readonly Pick<IntentDestination, 'region' | 'weight'>[]): string {
+  return destinations.map((d) => `${d.region}=${d.weight}`).join(',');
+}
