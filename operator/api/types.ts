@@ -178,6 +178,8 @@ export interface AdaptiveRouteStatus {
   conditions?: Condition[];
   /** Weights currently in force, in percent, summing to 100. */
   weights?: RegionWeight[];
+  /** How many regions the intent in force spans (a printer column). */
+  regionCount?: number;
   /** "eu-west=60,us-east=40": the printer column. */
   weightSummary?: string;
   retryAttempts?: number;
@@ -227,8 +229,10 @@ export interface ContactPlanSpec {
 export interface ContactPlanStatus {
   observedGeneration?: number;
   conditions?: Condition[];
+  /** The printer column "Nodes". */
+  nodeCount?: number;
   contactCount?: number;
-  /** Earliest contact end, as an instant: after it the plan has nothing left to offer. */
+  /** Latest contact end, as an instant: after it the plan has nothing left to offer. */
   horizon?: string;
 }
 

@@ -195,6 +195,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
 
     status.weights = intent.destinations.map((d) => ({ region: d.region, weight: d.weight }));
     status.weightSummary = weightSummary(intent.destinations);
+    status.regionCount = intent.destinations.length;
     status.retryAttempts = intent.retries.attempts;
     status.perTryTimeout = formatDuration(intent.retries.perTryTimeoutMs);
     status.timeout = formatDuration(intent.timeoutMs);

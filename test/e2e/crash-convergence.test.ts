@@ -38,7 +38,7 @@ describe('operator crash recovery', () => {
       namespace: cluster.namespace,
       identity,
       extraArgs: ['--leader-elect', 'false', '--workers', '2'],
-      logLevel: 'warn',
+      logLevel: 'info',
     });
     running.push(op);
     return op;
@@ -61,6 +61,8 @@ describe('operator crash recovery', () => {
 
     for (let round = 0; round < 6; round++) {
       const op = start(`crash-${round}`);
+      // Odd rounds kill it while it starts up, even rounds while it lists and reconciles.
+      if (round % 2 === 0) await op.endpoints();
       // Change a few specs while the operator runs, then kill it somewhere in the middle.
       for (let k = 0; k < 3; k++) {
         const name = `r${Math.floor(random() * ROUTES)}`;

@@ -1,0 +1,78 @@
+// `meshpilot local` (what `npm start` runs without a cluster): the embedded control plane,
+// the CRDs, the examples and the operator; Debian's kubectl sees the routes Ready with their
+// printer columns; a restart from the same state directory resumes without losing anything.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { JsonLinesChild, nodeBinary } from '../support/child.ts';
+import { CLI } from '../support/cluster.ts';
+import { debianKubectl } from '../support/kubectl.ts';
+
+const run = promisify(execFile);
+
+describe('meshpilot local', () => {
+  let stateDir: string;
+  let cacheDir: string;
+  const children: JsonLinesChild[] = [];
+
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'meshpilot-local-'));
+    cacheDir = await mkdtemp(join(tmpdir(), 'kubectl-cache-'));
+  });
+  afterAll(async () => {
+    await Promise.all(children.map((c) => c.stop('SIGKILL')));
+    await rm(stateDir, { recursive: true, force: true });
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  function startLocal(): JsonLinesChild {
+    const child = new JsonLinesChild(nodeBinary, [CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0']);
+    children.push(child);
+    return child;
+  }
+
+  async function kubectl(kubeconfig: string, ...args: string[]): Promise<string> {
+    const { stdout } = await run(debianKubectl(), ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args]);
+    return stdout;
+  }
+
+  async function readyRoutes(child: JsonLinesChild, names: string[]): Promise<void> {
+    for (const name of names) {
+      await child.waitForLine((l) => l.route === `default/${name}` && l.ready === 'True', 30_000, `route ${name} Ready`);
+    }
+  }
+
+  it('starts the control plane, applies the examples and reconciles them', async () => {
+    const child = startLocal();
+    const ready = await child.waitForLine((l) => l.msg === 'control plane ready', 30_000, 'control plane ready');
+    const kubeconfig = ready.kubeconfig as string;
+    expect(kubeconfig).toBe(join(stateDir, 'kubeconfig'));
+    await readyRoutes(child, ['checkout', 'catalog', 'search', 'field-sensors']);
+
+    const table = await kubectl(kubeconfig, 'get', 'adaptiveroutes', '-A');
+    const [header, ...rows] = table.trim().split('\n');
+    expect(header!.split(/\s{2,}/)).toEqual(['NAMESPACE', 'NAME', 'HOST', 'REGIONS', 'WEIGHTS', 'MODE', 'READY', 'AGE']);
+    const checkout = rows.find((r) => r.split(/\s+/)[1] === 'checkout')!.split(/\s+/);
+    expect(checkout).toEqual(expect.arrayContaining(['checkout.shop.svc.cluster.local', '3', 'eu-west=60,us-east=40,ap-south=0', 'enforce', 'True']));
+
+    const exit = await child.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+  });
+
+  it('resumes from the state directory without re-applying or losing anything', async () => {
+    const child = startLocal();
+    const ready = await child.waitForLine((l) => l.msg === 'control plane ready', 30_000, 'control plane ready');
+    await readyRoutes(child, ['checkout', 'catalog', 'search', 'field-sensors']);
+    expect(child.lines.some((l) => l.msg === 'applied example')).toBe(false);
+    const names = (await kubectl(ready.kubeconfig as string, 'get', 'ar', '-o', 'name')).trim().split('\n').sort();
+    expect(names).toEqual([
+      'adaptiveroute.traffic.meshpilot.io/catalog',
+      'adaptiveroute.traffic.meshpilot.io/checkout',
+      'adaptiveroute.traffic.meshpilot.io/field-sensors',
+      'adaptiveroute.traffic.meshpilot.io/search',
+    ]);
+    expect((await child.stop('SIGTERM')).code).toBe(0);
+  });
+});
