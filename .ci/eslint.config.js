@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['.ci/**/*.js'],
+    files: ['.ci/**/*.js', 'test/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );
