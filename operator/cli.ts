@@ -29,6 +29,7 @@ Commands:
   run            run the operator against a cluster (kubeconfig or in-cluster)
   local          run an embedded local control plane, the operator and the example routes
   control-plane  run only the embedded local control plane (a Kubernetes-compatible API server)
+  validate       check manifest files against the CRD schemas, offline
   version        print the version
 
 Run 'meshpilot <command> --help' for the flags of a command.`,
@@ -62,6 +63,11 @@ Flags:
   --state-dir DIR          where objects are kept (default .state/local)
   --api-port PORT          port to listen on (default: a free port)
   --log-level LEVEL        (default info)`,
+  validate: `Usage: meshpilot validate -f FILE|DIR [-f ...]
+
+Checks AdaptiveRoute and ContactPlan manifests against the CRD schemas in crds/ (the same
+checks the API server makes, CEL rules included) and prints every problem with its field
+path. Documents of other kinds are skipped. Exit code 1 when anything is invalid.`,
   version: `Usage: meshpilot version`,
 } as const;
 
@@ -99,6 +105,8 @@ async function main(argv: string[]): Promise<number> {
         return await entry.runStartCommand(rest);
       case 'control-plane':
         return await entry.runControlPlaneCommand(rest);
+      case 'validate':
+        return entry.runValidateCommand(rest);
       default:
         return 2;
     }

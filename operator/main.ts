@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './process/logger.ts';
 import { Probes } from './process/probes.ts';
 import { Shutdown } from './process/shutdown.ts';
 import { MemoryIntentSink } from './routing/memory-intent-sink.ts';
+import { validateManifests } from './validate-manifests.ts';
 
 const PACKAGE_JSON = new URL('../package.json', import.meta.url);
 const EXAMPLES_DIR = new URL('../deploy/examples/', import.meta.url);
@@ -235,4 +236,28 @@ export async function runControlPlaneCommand(args: string[]): Promise<number> {
   process.stdout.write(`${JSON.stringify({ url: server.url, kubeconfig: server.kubeconfigPath, pid: process.pid })}\n`);
   await new Promise<never>(() => undefined);
   return 0;
+}
+
+/** `meshpilot validate -f PATH...`: prints a verdict per document; 1 when any is invalid. */
+export function runValidateCommand(args: string[]): number {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { filename: { type: 'string', short: 'f', multiple: true } }, strict: true }));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const paths = values.filename ?? [];
+  if (paths.length === 0) throw new ConfigError('-f: name at least one file or directory');
+  let invalid = 0;
+  for (const r of validateManifests(paths)) {
+    if (r.skipped) {
+      console.log(`${r.file}: ${r.object}: skipped (not a meshpilot kind)`);
+    } else if (r.problems.length === 0) {
+      console.log(`${r.file}: ${r.object}: valid`);
+    } else {
+      invalid++;
+      console.log(`${r.file}: ${r.object}: invalid\n${r.problems.map((p) => `  ${p}`).join('\n')}`);
+    }
+  }
+  return invalid === 0 ? 0 : 1;
 }

@@ -1,0 +1,52 @@
+import { localConfig, operatorConfig } from '../../../operator/process/config.ts';
+import { ConfigError } from '../../../operator/api/errors.ts';
+
+describe('operatorConfig', () => {
+  it('defaults to controller-runtime lease timings and the standard ports', () => {
+    const c = operatorConfig([], { POD_NAME: 'op-0', POD_NAMESPACE: 'meshpilot-system' });
+    expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(c.healthAddr).toEqual({ host: '0.0.0.0', port: 8081 });
+    expect(c.leaderElection).toMatchObject({
+      enabled: true,
+      leaseName: 'meshpilot-operator',
+      leaseNamespace: 'meshpilot-system',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
+    expect(c.leaderElection.identity).toMatch(/^op-0_[a-z0-9]+$/);
+    expect(c.namespace).toBeUndefined();
+  });
+
+  it('takes flags over MESHPILOT_* variables over defaults', () => {
+    const c = operatorConfig(['--workers', '8', '--metrics-addr', '127.0.0.1:9090'], {
+      MESHPILOT_WORKERS: '2',
+      MESHPILOT_LOG_LEVEL: 'debug',
+      MESHPILOT_LEADER_ELECT: 'false',
+    });
+    expect(c.workers).toBe(8);
+    expect(c.metricsAddr).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(c.logLevel).toBe('debug');
+    expect(c.leaderElection.enabled).toBe(false);
+  });
+
+  it('names the flag and the variable of a bad value', () => {
+    expect(() => operatorConfig(['--lease-duration', 'soon'], {})).toThrow(/--lease-duration \(or MESHPILOT_LEASE_DURATION\): "soon" is not a duration/);
+    expect(() => operatorConfig([], { MESHPILOT_WORKERS: '0' })).toThrow(/--workers \(or MESHPILOT_WORKERS\)/);
+    expect(() => operatorConfig(['--metrics-addr', 'localhost'], {})).toThrow(/--metrics-addr.*HOST:PORT/);
+  });
+
+  it('refuses unknown flags and inconsistent lease timings', () => {
+    expect(() => operatorConfig(['--no-such-flag'], {})).toThrow(ConfigError);
+    expect(() => operatorConfig(['--lease-duration', '5s', '--renew-deadline', '10s'], {})).toThrow(/--renew-deadline must be shorter than --lease-duration/);
+    expect(() => operatorConfig(['--retry-period', '10s'], {})).toThrow(/--retry-period must be shorter than --renew-deadline/);
+  });
+});
+
+describe('localConfig', () => {
+  it('keeps state in .state/local and applies the examples by default', () => {
+    const c = localConfig([], {});
+    expect(c).toMatchObject({ stateDir: '.state/local', apiPort: 0, applyExamples: true });
+    expect(localConfig(['--examples', 'false', '--state-dir', '/tmp/x'], {})).toMatchObject({ stateDir: '/tmp/x', applyExamples: false });
+  });
+});
