@@ -3,6 +3,7 @@
 // @kubernetes/client-node built from the kubeconfig it wrote, and a raw HTTPS request helper
 // for what the typed clients cannot express. Also `patchOptions`, the way to choose a PATCH
 // content type with client-node 2.x.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { ConfigurationOptions } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { LocalApiServer } from '../../operator/local/server.ts';
 import type { LocalApiServerOptions } from '../../operator/local/server.ts';
 
@@ -34,6 +36,12 @@ export const VERSION = 'v1alpha1';
 export function patchOptions(type: 'merge' | 'json' | 'strategic', options?: ConfigurationOptions): ConfigurationOptions {
   const contentType = { merge: PatchStrategy.MergePatch, json: PatchStrategy.JsonPatch, strategic: PatchStrategy.StrategicMergePatch }[type];
   return setHeaderOptions('Content-Type', contentType, options);
+}
+
+/** The printer column names crds/adaptiveroute.yaml declares (tests follow the CRD, whatever it says). */
+export function adaptiveRouteColumns(): string[] {
+  const crd = parseYaml(readFileSync(join(CRD_DIR, 'adaptiveroute.yaml'), 'utf8')) as { spec: { versions: { additionalPrinterColumns?: { name: string; priority?: number }[] }[] } };
+  return (crd.spec.versions[0]?.additionalPrinterColumns ?? []).filter((c) => !c.priority).map((c) => c.name);
 }
 
 /** A running server and clients for it. */

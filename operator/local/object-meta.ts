@@ -1,0 +1,115 @@
+// ObjectMeta rules every kind shares: which fields exist, name formats (RFC 1123 subdomain
+// or label), label and annotation validity, and the messages kube-apiserver gives for them.
+import { randomBytes } from 'node:crypto';
+import { isObject } from './json-util.ts';
+import type { StoredMeta } from './kube-object.ts';
+import type { StatusCause } from './status.ts';
+
+/** ObjectMeta's fields; anything else a client sends in metadata is dropped, as decoding into ObjectMeta does. */
+export const OBJECT_META_FIELDS = new Set([
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
+]);
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const ANNOTATIONS_LIMIT = 256 * 1024;
+
+const SUBDOMAIN_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const LABEL_MSG =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+
+function invalid(field: string, value: unknown, detail: string): StatusCause {
+  return { reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(value)}: ${detail}` };
+}
+
+/** Problems with a name in the given format; empty when valid. */
+export function nameProblems(name: string, format: 'dns-label' | 'dns-subdomain', field = 'metadata.name'): StatusCause[] {
+  if (format === 'dns-label') {
+    if (name.length > 63) return [invalid(field, name, 'must be no more than 63 characters')];
+    return DNS_LABEL.test(name) ? [] : [invalid(field, name, LABEL_MSG)];
+  }
+  if (name.length > 253) return [invalid(field, name, 'must be no more than 253 characters')];
+  return DNS_SUBDOMAIN.test(name) ? [] : [invalid(field, name, SUBDOMAIN_MSG)];
+}
+
+function qualifiedNameProblems(key: string, field: string): StatusCause[] {
+  const slash = key.indexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : '';
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const ok = (slash < 0 || (prefix !== '' && prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix))) && name.length <= 63 && QUALIFIED_NAME.test(name);
+  return ok
+    ? []
+    : [invalid(field, key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')")];
+}
+
+/** Validates labels, annotations and finalizers; causes name their field. */
+export function metaProblems(meta: StoredMeta): StatusCause[] {
+  const causes: StatusCause[] = [];
+  if (meta.labels !== undefined) {
+    if (!isObject(meta.labels)) causes.push(invalid('metadata.labels', meta.labels, 'must be a map of strings'));
+    else
+      for (const [k, v] of Object.entries(meta.labels)) {
+        causes.push(...qualifiedNameProblems(k, 'metadata.labels'));
+        if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) {
+          causes.push(
+            invalid(
+              'metadata.labels',
+              v,
+              "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+            ),
+          );
+        }
+      }
+  }
+  if (meta.annotations !== undefined) {
+    if (!isObject(meta.annotations)) causes.push(invalid('metadata.annotations', meta.annotations, 'must be a map of strings'));
+    else {
+      let size = 0;
+      for (const [k, v] of Object.entries(meta.annotations)) {
+        causes.push(...qualifiedNameProblems(k.toLowerCase(), 'metadata.annotations'));
+        if (typeof v !== 'string') causes.push(invalid(`metadata.annotations`, v, 'must be a string'));
+        size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+      }
+      if (size > ANNOTATIONS_LIMIT) causes.push({ reason: 'FieldValueTooLong', field: 'metadata.annotations', message: `Too long: must have at most ${ANNOTATIONS_LIMIT} bytes` });
+    }
+  }
+  if (meta.finalizers !== undefined) {
+    if (!Array.isArray(meta.finalizers)) causes.push(invalid('metadata.finalizers', meta.finalizers, 'must be a list of strings'));
+    else meta.finalizers.forEach((f, i) => causes.push(...(typeof f === 'string' ? qualifiedNameProblems(f, `metadata.finalizers[${i}]`) : [invalid(`metadata.finalizers[${i}]`, f, 'must be a string')])));
+  }
+  return causes;
+}
+
+/** Keeps only ObjectMeta's fields of whatever the client sent as metadata. */
+export function sanitizeMeta(raw: unknown): StoredMeta {
+  const meta: StoredMeta = {};
+  if (!isObject(raw)) return meta;
+  for (const [k, v] of Object.entries(raw)) if (OBJECT_META_FIELDS.has(k) && v !== null) meta[k] = v;
+  return meta;
+}
+
+/** `generateName` plus five random characters from kube's alphabet (no vowels, no look-alikes). */
+export function generateName(prefix: string): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  const bytes = randomBytes(5);
+  let suffix = '';
+  for (const b of bytes) suffix += alphabet[b % alphabet.length];
+  return `${prefix}${suffix}`;
+}
