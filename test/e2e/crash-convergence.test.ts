@@ -1,8 +1,7 @@
 // SIGKILL the operator at random points while it reconciles, restart it, and check that every
 // route converges to the status a clean run computes: nothing is kept only in memory.
-import { testCluster, type TestCluster } from '../support/cluster.ts';
-import { OperatorProcess } from '../support/operator-process.ts';
-import { Routes, route, converged, condition } from '../support/routes.ts';
+import { useE2e } from '../support/e2e.ts';
+import { route, converged, condition } from '../support/routes.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
 
 const ROUTES = 12;
@@ -17,34 +16,13 @@ function prng(seed: number): () => number {
 }
 
 describe('operator crash recovery', () => {
-  let cluster: TestCluster;
-  let routes: Routes;
-  const running: OperatorProcess[] = [];
+  const e2e = useE2e('e2e-crash', { extraArgs: ['--leader-elect', 'false', '--workers', '2'] });
   const seed = Number(process.env.MESHPILOT_TEST_SEED ?? Date.now() % 100000);
   const random = prng(seed);
 
-  beforeAll(async () => {
-    cluster = await testCluster('e2e-crash');
-    routes = new Routes(cluster.kubeConfig, cluster.namespace);
-  });
-  afterAll(async () => {
-    await Promise.all(running.map((o) => o.kill('SIGKILL')));
-    await cluster?.close();
-  });
-
-  function start(identity: string): OperatorProcess {
-    const op = OperatorProcess.start({
-      kubeconfigPath: cluster.kubeconfigPath,
-      namespace: cluster.namespace,
-      identity,
-      extraArgs: ['--leader-elect', 'false', '--workers', '2'],
-      logLevel: 'info',
-    });
-    running.push(op);
-    return op;
-  }
-
   it(`converges every route to the same status after repeated SIGKILLs (seed ${seed})`, async () => {
+    const { cluster, routes } = e2e;
+    const start = (identity: string) => e2e.start(identity);
     const expected = new Map<string, Record<string, number>>();
     for (let i = 0; i < ROUTES; i++) {
       const a = Math.floor(random() * 101);

@@ -1,39 +1,15 @@
 // Two replicas of the operator: exactly one reconciles; when it dies the other takes over
 // within the lease duration, and when it is stopped gracefully the lease is handed over at once.
-import { testCluster, type TestCluster } from '../support/cluster.ts';
-import { OperatorProcess } from '../support/operator-process.ts';
-import { Routes, route, converged } from '../support/routes.ts';
+import { useE2e } from '../support/e2e.ts';
+import type { OperatorProcess } from '../support/operator-process.ts';
+import { route, converged } from '../support/routes.ts';
 
 const LEASE_MS = 4000;
 const RETRY_MS = 500;
 
 describe('leader election across replicas', () => {
-  let cluster: TestCluster;
-  let routes: Routes;
-  const running: OperatorProcess[] = [];
-
-  beforeAll(async () => {
-    cluster = await testCluster('e2e-leader');
-    routes = new Routes(cluster.kubeConfig, cluster.namespace);
-  });
-  afterAll(async () => {
-    await Promise.all(running.map((o) => o.kill('SIGKILL')));
-    await cluster?.close();
-  });
-
-  function start(identity: string): OperatorProcess {
-    const op = OperatorProcess.start({
-      kubeconfigPath: cluster.kubeconfigPath,
-      namespace: cluster.namespace,
-      identity,
-      leaseDuration: `${LEASE_MS}ms`,
-      renewDeadline: '3s',
-      retryPeriod: `${RETRY_MS}ms`,
-      logLevel: 'info',
-    });
-    running.push(op);
-    return op;
-  }
+  const e2e = useE2e('e2e-leader', { leaseDuration: `${LEASE_MS}ms`, renewDeadline: '3s', retryPeriod: `${RETRY_MS}ms` });
+  const start = (identity: string) => e2e.start(identity);
 
   async function leaderOf(ops: OperatorProcess[], timeoutMs: number): Promise<OperatorProcess> {
     const deadline = Date.now() + timeoutMs;
@@ -53,8 +29,8 @@ describe('leader election across replicas', () => {
     const leader = await leaderOf([a, b], 20_000);
     const standby = leader === a ? b : a;
 
-    await routes.create(route('checkout', cluster.namespace, { 'eu-west': 70, 'us-east': 30 }));
-    await routes.waitFor(converged, 30_000);
+    await e2e.routes.create(route('checkout', e2e.cluster.namespace, { 'eu-west': 70, 'us-east': 30 }));
+    await e2e.routes.waitFor(converged, 30_000);
     expect(await leader.metric('meshpilot_reconcile_total')).toBeGreaterThan(0);
     expect(await standby.metric('meshpilot_reconcile_total')).toBe(0);
     // The standby still serves probes: it is ready to take over.
@@ -69,8 +45,8 @@ describe('leader election across replicas', () => {
     // expiry on its next retry: that is the bound client-go's algorithm gives.
     expect(takeoverMs).toBeLessThanOrEqual(LEASE_MS + 2 * RETRY_MS + 1000);
 
-    await routes.setWeights('checkout', { 'eu-west': 20, 'us-east': 80 });
-    const [r] = await routes.waitFor((x) => converged(x) && x.status?.weights?.[0]?.weight === 20, 30_000);
+    await e2e.routes.setWeights('checkout', { 'eu-west': 20, 'us-east': 80 });
+    const [r] = await e2e.routes.waitFor((x) => converged(x) && x.status?.weights?.[0]?.weight === 20, 30_000);
     expect(r!.status?.weights).toEqual([
       { region: 'eu-west', weight: 20 },
       { region: 'us-east', weight: 80 },
@@ -79,7 +55,7 @@ describe('leader election across replicas', () => {
   });
 
   it('releases the lease on SIGTERM so that a standby takes over at once', async () => {
-    const current = await leaderOf(running.filter((o) => o.child.running), 20_000);
+    const current = await leaderOf(e2e.operators.filter((o) => o.child.running), 20_000);
     const c = start('replica-c');
     await c.endpoints();
     const stoppedAt = Date.now();
