@@ -189,6 +189,18 @@ export interface AdaptiveRouteStatus {
   /** Why the last decision is what it is, in words. */
   lastDecisionReason?: string;
   modelVersion?: string;
+  /** How far the xDS server has carried the current intent (absent when outputs.xds is off). */
+  xds?: XdsSyncStatus;
+}
+
+export interface XdsSyncStatus {
+  /** Configuration version that carries the current intent. */
+  version?: string;
+  /** Nodes subscribed to the route. */
+  nodes: number;
+  acked: number;
+  nacked: number;
+  pending: number;
 }
 
 export interface AdaptiveRoute {

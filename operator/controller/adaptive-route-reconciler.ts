@@ -19,8 +19,10 @@ import type { EventType, InvolvedObject } from '../kube/events.ts';
 import { finalizersPatch, withFinalizer, withoutFinalizer } from '../kube/patch.ts';
 import type { IntentSink } from '../routing/intent-sink.ts';
 import { intentFromSpec, weightSummary, type RouteIntent } from '../routing/route-intent.ts';
+import type { SyncReporter } from '../routing/sync-status.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from './controller.ts';
 import { statusEqual } from './status-diff.ts';
+import { XDS_REASONS, XDS_SYNCED, xdsSyncedCondition } from './xds-sync-condition.ts';
 
 /** Lets outputs withdraw what they serve before the route disappears. */
 export const ROUTE_FINALIZER = `${GROUP}/cleanup`;
@@ -67,6 +69,8 @@ export interface AdaptiveRouteReconcilerOptions {
   writer: RouteWriter;
   events: EventSink;
   sink: IntentSink;
+  /** The xDS server's per-route ACK/NACK state, for status.xds and the XdsSynced condition. */
+  sync?: SyncReporter;
   clock?: Clock;
 }
 
@@ -109,6 +113,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
   readonly #writer: RouteWriter;
   readonly #events: EventSink;
   readonly #sink: IntentSink;
+  readonly #sync: SyncReporter | undefined;
   readonly #clock: Clock;
 
   constructor(options: AdaptiveRouteReconcilerOptions) {
@@ -117,6 +122,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
     this.#writer = options.writer;
     this.#events = options.events;
     this.#sink = options.sink;
+    this.#sync = options.sync;
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -206,8 +212,20 @@ export class AdaptiveRouteReconciler implements Reconciler {
     if (decided || !status.lastDecisionTime) status.lastDecisionTime = now.toISOString();
     status.lastDecisionReason = verdict.reason;
     condition(CONDITION_TYPES.ready, true, ROUTE_REASONS.intentPublished, `${describeIntent(intent)} (${verdict.reason})`);
+    const sync = intent.outputs.xds ? this.#sync?.syncStatus(key) : undefined;
+    if (sync) {
+      status.xds = { ...(sync.version !== undefined ? { version: sync.version } : {}), nodes: sync.nodes, acked: sync.acked, nacked: sync.nacked, pending: sync.pending };
+      conditions = setCondition(conditions, xdsSyncedCondition(sync), generation, now);
+    } else {
+      delete status.xds;
+      conditions = conditions.filter((c) => c.type !== XDS_SYNCED);
+    }
     status.conditions = conditions;
+    const wasRejected = before.conditions?.some((c) => c.type === XDS_SYNCED && c.reason === XDS_REASONS.nacked) ?? false;
     await this.#writeStatus(route, before, status, ctx);
+    if (sync && sync.nacked > 0 && !wasRejected) {
+      await this.#events.record(routeRef(route), 'Warning', XDS_REASONS.nacked, xdsSyncedCondition(sync).message);
+    }
     if (decided) {
       await this.#events.record(routeRef(route), 'Normal', ROUTE_REASONS.intentChanged, describeIntent(intent));
       ctx.logger.info({ weights: status.weightSummary }, 'intent changed');

@@ -12,6 +12,7 @@ import { EventRecorder } from '../kube/events.ts';
 import { Informer } from '../kube/informer.ts';
 import { defaultIdentity, LeaderElector } from '../kube/leader-election.ts';
 import type { IntentSink } from '../routing/intent-sink.ts';
+import type { SyncReporter } from '../routing/sync-status.ts';
 import { ADAPTIVE_ROUTES, AdaptiveRouteReconciler, routesForContactPlan } from './adaptive-route-reconciler.ts';
 import { CONTACT_PLANS, ContactPlanReconciler } from './contact-plan-reconciler.ts';
 import { Controller } from './controller.ts';
@@ -28,6 +29,8 @@ export interface ManagerOptions {
   api: KubeApi;
   /** Where computed intents go (the outputs, or a MemoryIntentSink). */
   sink: IntentSink;
+  /** Per-route data-plane sync state (the xDS server); drives status.xds and XdsSynced. */
+  sync?: SyncReporter;
   logger: Logger;
   registry: Registry;
   clock?: Clock;
@@ -84,9 +87,12 @@ export class Manager {
         writer: api,
         events,
         sink: options.sink,
+        ...(options.sync ? { sync: options.sync } : {}),
         clock,
       }),
     });
+    // A node ACKing or NACKing changes what the route's status must say.
+    options.sync?.onSyncChange((key) => this.routeController.enqueue(key));
     this.routeController.watch(this.routes);
     // A plan appearing, changing or going away changes the verdict on the routes that use it.
     this.routeController.watch(this.contactPlans, (plan) => routesForContactPlan(this.routes, plan));

@@ -83,6 +83,7 @@ export const fullRoute: Full<Omit<AdaptiveRoute, 'metadata'>> & { metadata: Obje
     lastDecisionTime: '2025-06-01T10:00:05Z',
     lastDecisionReason: 'latency in us-east above the SLO',
     modelVersion: 'mesh-ppo-v1@3',
+    xds: { version: 'lx4k2-17', nodes: 3, acked: 2, nacked: 1, pending: 0 },
   },
 };
 

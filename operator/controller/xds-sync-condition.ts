@@ -1,0 +1,39 @@
+// The XdsSynced condition of an AdaptiveRoute, from the xDS server's per-route sync status:
+// True once every subscribed node ACKed the version carrying the current intent; False while
+// some have not answered, or when one rejected it (it then keeps its last ACKed config — the
+// fail-static behaviour of the protocol — and the message carries the client's words);
+// Unknown when no node subscribes, since nothing can confirm or deny it then.
+import type { Condition } from '../api/types.ts';
+import type { OutputSyncStatus } from '../routing/sync-status.ts';
+
+export const XDS_SYNCED = 'XdsSynced';
+
+export const XDS_REASONS = {
+  acked: 'AllNodesAcked',
+  pending: 'AwaitingAck',
+  nacked: 'NodesRejected',
+  noNodes: 'NoSubscribers',
+} as const;
+
+export type XdsConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+
+/** The condition for `sync`; pure. */
+export function xdsSyncedCondition(sync: OutputSyncStatus): XdsConditionInput {
+  const version = sync.version ?? '(none)';
+  if (sync.nacked > 0) {
+    const said = sync.nackMessages.length > 0 ? `: ${sync.nackMessages.slice(0, 3).join('; ')}` : '';
+    return {
+      type: XDS_SYNCED,
+      status: 'False',
+      reason: XDS_REASONS.nacked,
+      message: `${sync.nacked} of ${sync.nodes} nodes rejected version ${version} and keep their last accepted config${said}`,
+    };
+  }
+  if (sync.nodes === 0) {
+    return { type: XDS_SYNCED, status: 'Unknown', reason: XDS_REASONS.noNodes, message: `no xDS client subscribes to this route; version ${version} is ready to serve` };
+  }
+  if (sync.pending > 0) {
+    return { type: XDS_SYNCED, status: 'False', reason: XDS_REASONS.pending, message: `${sync.acked} of ${sync.nodes} nodes ACKed version ${version}; waiting for ${sync.pending}` };
+  }
+  return { type: XDS_SYNCED, status: 'True', reason: XDS_REASONS.acked, message: `all ${sync.nodes} subscribed nodes ACKed version ${version}` };
+}
