@@ -16,6 +16,7 @@ import type { SyncReporter } from '../routing/sync-status.ts';
 import { ADAPTIVE_ROUTES, AdaptiveRouteReconciler, routesForContactPlan } from './adaptive-route-reconciler.ts';
 import { CONTACT_PLANS, ContactPlanReconciler } from './contact-plan-reconciler.ts';
 import { Controller } from './controller.ts';
+import { startStandbyPublisher } from './standby-publisher.ts';
 
 export interface LeaderElectionConfig {
   leaseNamespace: string;
@@ -91,6 +92,10 @@ export class Manager {
         clock,
       }),
     });
+    // Every replica serves the data plane; a standby serves what the leader decided.
+    if (options.leaderElection) {
+      startStandbyPublisher({ routes: this.routes, sink: options.sink, isLeader: () => this.isLeader(), logger });
+    }
     // A node ACKing or NACKing changes what the route's status must say.
     options.sync?.onSyncChange((key) => this.routeController.enqueue(key));
     this.routeController.watch(this.routes);
