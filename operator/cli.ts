@@ -30,6 +30,7 @@ Commands:
   local          run an embedded local control plane, the operator and the example routes
   control-plane  run only the embedded local control plane (a Kubernetes-compatible API server)
   validate       check manifest files against the CRD schemas, offline
+  xds            inspect the xDS server of a running operator (nodes, config dump)
   version        print the version
 
 Run 'meshpilot <command> --help' for the flags of a command.`,
@@ -68,6 +69,12 @@ Flags:
 Checks AdaptiveRoute and ContactPlan manifests against the CRD schemas in crds/ (the same
 checks the API server makes, CEL rules included) and prints every problem with its field
 path. Documents of other kinds are skipped. Exit code 1 when anything is invalid.`,
+  xds: `Usage: meshpilot xds nodes [--admin-addr ADDR]
+       meshpilot xds dump --node ID [--admin-addr ADDR]
+
+Asks a running operator's admin endpoint (its --metrics-addr; default 127.0.0.1:8080) which
+xDS nodes are connected ('nodes'), or what one node currently holds and its ACK/NACK state
+per resource type, like Envoy's config_dump ('dump'). Prints JSON.`,
   version: `Usage: meshpilot version`,
 } as const;
 
@@ -107,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
         return await entry.runControlPlaneCommand(rest);
       case 'validate':
         return entry.runValidateCommand(rest);
+      case 'xds':
+        return await entry.runXdsCommand(rest);
       default:
         return 2;
     }

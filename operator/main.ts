@@ -261,3 +261,36 @@ export function runValidateCommand(args: string[]): number {
   }
   return invalid === 0 ? 0 : 1;
 }
+
+/** `meshpilot xds nodes|dump`: reads a running operator's /debug/xds endpoints. */
+export async function runXdsCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'nodes' && sub !== 'dump') throw new ConfigError(`xds: expected "nodes" or "dump", got ${sub === undefined ? 'nothing' : `"${sub}"`}`);
+  let values;
+  try {
+    ({ values } = parseArgs({ args: rest, options: { node: { type: 'string' }, 'admin-addr': { type: 'string' } }, strict: true }));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const admin = values['admin-addr'] ?? process.env.MESHPILOT_ADMIN_ADDR ?? '127.0.0.1:8080';
+  if (sub === 'dump' && !values.node) throw new ConfigError('xds dump: --node is required');
+  const url = sub === 'nodes' ? `http://${admin}/debug/xds/nodes` : `http://${admin}/debug/xds/config_dump?node=${encodeURIComponent(values.node!)}`;
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    console.error(`meshpilot xds: cannot reach the operator at ${admin} (--admin-addr): ${(e as Error).message}`);
+    return 1;
+  }
+  const text = await response.text();
+  if (response.status === 404 && sub === 'dump') {
+    console.error(`meshpilot xds: node "${values.node}" is not connected to the operator at ${admin}`);
+    return 1;
+  }
+  if (!response.ok) {
+    console.error(`meshpilot xds: ${url} answered ${response.status}: ${text.trim()}`);
+    return 1;
+  }
+  process.stdout.write(text);
+  return 0;
+}

@@ -5,10 +5,15 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Probes } from './probes.ts';
 
+/** A read-only debug endpoint: returns JSON, or undefined for 404 (e.g. an unknown node). */
+export type DebugHandler = (query: URLSearchParams) => unknown;
+
 export interface Endpoints {
   metrics?: Registry;
   healthz?: Probes;
   readyz?: Probes;
+  /** Paths under /debug/, e.g. { 'xds/config_dump': ... } serves /debug/xds/config_dump. */
+  debug?: Record<string, DebugHandler>;
 }
 
 export interface ListeningServer {
@@ -41,6 +46,17 @@ export async function serveEndpoints(host: string, port: number, endpoints: Endp
         (e: unknown) => respond(500, 'text/plain', `${String(e)}\n`),
       );
       return;
+    }
+    const debug = url.pathname.startsWith('/debug/') ? endpoints.debug?.[url.pathname.slice('/debug/'.length)] : undefined;
+    if (debug) {
+      let body: unknown;
+      try {
+        body = debug(url.searchParams);
+      } catch (e) {
+        return respond(400, 'application/json', `${JSON.stringify({ error: e instanceof Error ? e.message : String(e) })}\n`);
+      }
+      if (body === undefined) return respond(404, 'application/json', `${JSON.stringify({ error: 'not found' })}\n`);
+      return respond(200, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
     }
     respond(404, 'text/plain', 'not found\n');
   });

@@ -44,3 +44,30 @@ describe('serveEndpoints', () => {
     }
   });
 });
+
+describe('debug endpoints', () => {
+  it('serves JSON, 404 for an unknown object and 400 for a bad query', async () => {
+    const nodes: Record<string, object> = { 'node-a': { acked: 'v1' } };
+    const server = await serveEndpoints('127.0.0.1', 0, {
+      debug: {
+        'xds/config_dump': (q) => {
+          const node = q.get('node');
+          if (!node) throw new Error('node: required');
+          return nodes[node];
+        },
+      },
+    });
+    try {
+      const base = `http://127.0.0.1:${server.port}/debug/xds/config_dump`;
+      const ok = await fetch(`${base}?node=node-a`);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ acked: 'v1' });
+      expect((await fetch(`${base}?node=other`)).status).toBe(404);
+      const bad = await fetch(base);
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ error: 'node: required' });
+    } finally {
+      await server.close();
+    }
+  });
+});
