@@ -41,6 +41,8 @@ const operatorOptions = z.object({
   identity: z.string().optional(),
   workers: z.coerce.number().int().min(1).max(64).default(4),
   'log-level': z.enum(LOG_LEVELS).default('info'),
+  'xds-addr': address.prefault(':18000'),
+  'envoy-listener-port': z.coerce.number().int().min(1).max(65535).default(10000),
 });
 
 export interface OperatorConfig {
@@ -60,6 +62,10 @@ export interface OperatorConfig {
   };
   workers: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Where the ADS server listens. */
+  xdsAddr: { host: string; port: number };
+  /** Port of the HTTP listener the xDS server gives Envoy proxies. */
+  envoyListenerPort: number;
 }
 
 export interface LocalConfig extends OperatorConfig {
@@ -83,6 +89,8 @@ export const OPERATOR_FLAGS = {
   identity: { type: 'string' },
   workers: { type: 'string' },
   'log-level': { type: 'string' },
+  'xds-addr': { type: 'string' },
+  'envoy-listener-port': { type: 'string' },
 } as const;
 
 export const LOCAL_FLAGS = {
@@ -179,5 +187,7 @@ function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): Operat
     },
     workers: o.workers,
     logLevel: o['log-level'],
+    xdsAddr: o['xds-addr'],
+    envoyListenerPort: o['envoy-listener-port'],
   };
 }

@@ -28,7 +28,7 @@ describe('meshpilot local', () => {
   });
 
   function startLocal(): JsonLinesChild {
-    const child = new JsonLinesChild(nodeBinary, [CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0']);
+    const child = new JsonLinesChild(nodeBinary, [CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--xds-addr', '127.0.0.1:0']);
     children.push(child);
     return child;
   }

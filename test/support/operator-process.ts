@@ -32,6 +32,7 @@ export class OperatorProcess {
       '--identity', o.identity,
       '--metrics-addr', '127.0.0.1:0',
       '--health-addr', '127.0.0.1:0',
+      '--xds-addr', '127.0.0.1:0',
       '--lease-duration', o.leaseDuration ?? '15s',
       '--renew-deadline', o.renewDeadline ?? '10s',
       '--retry-period', o.retryPeriod ?? '2s',
@@ -42,9 +43,9 @@ export class OperatorProcess {
   }
 
   /** Ports the process bound, from its "serving endpoints" log line. */
-  async endpoints(): Promise<{ metricsPort: number; healthPort: number }> {
+  async endpoints(): Promise<{ metricsPort: number; healthPort: number; xdsPort: number }> {
     const line = await this.child.waitForLine((l) => l.msg === 'serving endpoints', 30_000, 'serving endpoints');
-    return { metricsPort: line.metricsPort as number, healthPort: line.healthPort as number };
+    return { metricsPort: line.metricsPort as number, healthPort: line.healthPort as number, xdsPort: line.xdsPort as number };
   }
 
   /** One sample value from /metrics (the sum over series matching every given label). */
