@@ -19,7 +19,9 @@ import { serveEndpoints } from './process/http-endpoints.ts';
 import { createLogger, type Logger } from './process/logger.ts';
 import { Probes } from './process/probes.ts';
 import { Shutdown } from './process/shutdown.ts';
-import { MemoryIntentSink } from './routing/memory-intent-sink.ts';
+import { OutputFanout } from './routing/output-fanout.ts';
+import { DnsEndpointResolver } from './xds/endpoints.ts';
+import { XdsServer } from './xds/server.ts';
 import { validateManifests } from './validate-manifests.ts';
 
 const PACKAGE_JSON = new URL('../package.json', import.meta.url);
@@ -48,11 +50,24 @@ export async function startOperator(config: OperatorConfig, logger: Logger, shut
     .set(1);
 
   const api = new KubeApi(loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
+  const resolver = new DnsEndpointResolver();
+  const xds = await XdsServer.start({
+    logger,
+    registry,
+    resolver,
+    host: config.xdsAddr.host,
+    port: config.xdsAddr.port,
+    envoyListenerPort: config.envoyListenerPort,
+  });
+  // Registered before the manager, so it stops after it: proxies keep their config until the end.
+  shutdown.add('xds server', async () => {
+    await xds.close();
+    resolver.close();
+  });
   const manager = new Manager({
     api,
-    // The data-plane outputs (xDS, Gateway API, Istio) subscribe here in later releases;
-    // until then intents are kept for inspection only.
-    sink: new MemoryIntentSink(),
+    sink: new OutputFanout({ xds }),
+    sync: xds,
     logger,
     registry,
     namespace: config.namespace,
@@ -69,13 +84,25 @@ export async function startOperator(config: OperatorConfig, logger: Logger, shut
   readyz.set('informers', () => (manager.ready() ? undefined : 'informer caches not synced'));
 
   const same = config.metricsAddr.host === config.healthAddr.host && config.metricsAddr.port === config.healthAddr.port && config.metricsAddr.port !== 0;
-  const metricsServer = await serveEndpoints(config.metricsAddr.host, config.metricsAddr.port, same ? { metrics: registry, healthz, readyz } : { metrics: registry });
+  const debug = {
+    'xds/nodes': () => xds.nodes(),
+    'xds/config_dump': (q: URLSearchParams) => {
+      const node = q.get('node');
+      if (!node) throw new ConfigError('node: query parameter required');
+      return xds.configDump(node);
+    },
+  };
+  const metricsServer = await serveEndpoints(
+    config.metricsAddr.host,
+    config.metricsAddr.port,
+    same ? { metrics: registry, healthz, readyz, debug } : { metrics: registry, debug },
+  );
   const healthServer = same ? metricsServer : await serveEndpoints(config.healthAddr.host, config.healthAddr.port, { healthz, readyz });
   shutdown.add('endpoints', async () => {
     await metricsServer.close();
     if (!same) await healthServer.close();
   });
-  logger.info({ metricsPort: metricsServer.port, healthPort: healthServer.port }, 'serving endpoints');
+  logger.info({ metricsPort: metricsServer.port, healthPort: healthServer.port, xdsPort: xds.port }, 'serving endpoints');
 
   const stop = new AbortController();
   logger.info(
