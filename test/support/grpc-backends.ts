@@ -3,6 +3,7 @@
 // shared port, so an endpoint list is just addresses. Every backend counts the calls it
 // serves and can be told to fail a fraction of calls or every call with UNAVAILABLE, to add
 // latency, or to die and come back on the same address.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadEcho, type EchoReply, type EchoRequest } from './grpc-echo.ts';
 
@@ -52,12 +53,52 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-function bind(server: grpc.Server, address: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
-  });
+/**
+ * A gRPC server behind our own TCP listener (grpc-js's connection injector), so that `kill`
+ * can cut every connection the way a dying process does (the peer sees a reset, not a
+ * graceful GOAWAY or a cancelled stream) and `revive` can listen on the same address again.
+ */
+class Listener {
+  readonly port: number;
+  readonly #tcp: Server;
+  readonly #grpc: grpc.Server;
+  readonly #sockets: Set<Socket>;
+
+  private constructor(tcp: Server, server: grpc.Server, port: number, sockets: Set<Socket>) {
+    this.#tcp = tcp;
+    this.#grpc = server;
+    this.port = port;
+    this.#sockets = sockets;
+  }
+
+  static async open(server: grpc.Server, address: string, port: number): Promise<Listener> {
+    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const sockets = new Set<Socket>();
+    const tcp = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      injector.injectConnection(socket);
+    });
+    const bound = await new Promise<number>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ host: address, port }, () => {
+        tcp.off('error', reject);
+        resolve((tcp.address() as AddressInfo).port);
+      });
+    }).catch((e: unknown) => {
+      server.forceShutdown();
+      throw e;
+    });
+    return new Listener(tcp, server, bound, sockets);
+  }
+
+  /** Stops listening and resets every open connection; the gRPC server is shut down. */
+  kill(): void {
+    this.#tcp.close();
+    for (const socket of this.#sockets) socket.resetAndDestroy();
+    this.#sockets.clear();
+    this.#grpc.forceShutdown();
+  }
 }
 
 const echo = loadEcho();
@@ -71,7 +112,7 @@ export class EchoBackend {
   readonly counts: BackendCounts = { calls: 0, ok: 0, failed: 0 };
   #faults: BackendFaults = { ...NO_FAULTS };
   #random: () => number;
-  #server: grpc.Server | undefined;
+  #listener: Listener | undefined;
 
   private constructor(region: string, id: string, address: string, port: number, seed: number) {
     this.region = region;
@@ -83,26 +124,19 @@ export class EchoBackend {
 
   /** Starts a backend on `address:port` (port 0 picks a free one). Rejects when the bind fails. */
   static async start(region: string, id: string, address: string, port: number, seed = 1): Promise<EchoBackend> {
-    const server = EchoBackend.#newServer();
-    const bound = await bind(server, address, port).catch((e: unknown) => {
-      server.forceShutdown();
-      throw e;
-    });
-    const backend = new EchoBackend(region, id, address, bound, seed);
-    backend.#attach(server);
+    // The port is known only once bound, and the backend is built with it: calls reach it through this slot.
+    const slot: { backend?: EchoBackend } = {};
+    const listener = await Listener.open(EchoBackend.#newServer((call, callback) => slot.backend!.#handle(call, callback)), address, port);
+    const backend = new EchoBackend(region, id, address, listener.port, seed);
+    backend.#listener = listener;
+    slot.backend = backend;
     return backend;
   }
 
-  static #newServer(): grpc.Server {
-    return new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1 });
-  }
-
-  #attach(server: grpc.Server): void {
-    server.addService(echo.service, {
-      Echo: (call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) =>
-        this.#handle(call, callback),
-    });
-    this.#server = server;
+  static #newServer(handle: grpc.handleUnaryCall<EchoRequest, EchoReply>): grpc.Server {
+    const server = new grpc.Server();
+    server.addService(echo.service, { Echo: handle });
+    return server;
   }
 
   #handle(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>): void {
@@ -127,7 +161,7 @@ export class EchoBackend {
   }
 
   get running(): boolean {
-    return this.#server !== undefined;
+    return this.#listener !== undefined;
   }
 
   get faults(): Readonly<BackendFaults> {
@@ -151,21 +185,19 @@ export class EchoBackend {
     this.counts.failed = 0;
   }
 
-  /** Dies like a killed process: the port closes and open connections are cut. Idempotent. */
+  /**
+   * Dies like a killed process: the port closes and every open connection is reset, so
+   * calls in flight fail with UNAVAILABLE on the client. Idempotent.
+   */
   kill(): void {
-    this.#server?.forceShutdown();
-    this.#server = undefined;
+    this.#listener?.kill();
+    this.#listener = undefined;
   }
 
   /** Comes back on the same address and port. Idempotent. */
   async revive(): Promise<void> {
-    if (this.#server) return;
-    const server = EchoBackend.#newServer();
-    await bind(server, this.address, this.port).catch((e: unknown) => {
-      server.forceShutdown();
-      throw e;
-    });
-    this.#attach(server);
+    if (this.#listener) return;
+    this.#listener = await Listener.open(EchoBackend.#newServer((call, callback) => this.#handle(call, callback)), this.address, this.port);
   }
 }
 
