@@ -43,7 +43,8 @@ describe('leader election across replicas', () => {
     const takeoverMs = Date.now() - killedAt;
     // The standby may have seen the last renewal up to one retry period late, and notices the
     // expiry on its next retry: that is the bound client-go's algorithm gives.
-    expect(takeoverMs).toBeLessThanOrEqual(LEASE_MS + 2 * RETRY_MS + 1000);
+    // (plus slack for a loaded 2-core machine running other suites alongside).
+    expect(takeoverMs).toBeLessThanOrEqual(LEASE_MS + 2 * RETRY_MS + 2500);
 
     await e2e.routes.setWeights('checkout', { 'eu-west': 20, 'us-east': 80 });
     const [r] = await e2e.routes.waitFor((x) => converged(x) && x.status?.weights?.[0]?.weight === 20, 30_000);
