@@ -1,0 +1,463 @@
+// One ADS stream, whichever the variant: admission of requests (rate limit, size, decoding),
+// node identification, and the push cycle that decides what each resource type needs sent.
+// SotwStream and DeltaStream add how requests are read and responses written. A stream never
+// throws into gRPC: whatever a node sends, the worst outcome is that its own stream ends.
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Clock } from '../api/clock.ts';
+import { CAPABILITIES, flavorOf, type NodeFlavor } from './capabilities.ts';
+import { REJECT_REASONS, type RejectReason, type XdsMetrics } from './metrics.ts';
+import type { EncodedResource } from './resource-cache.ts';
+import type { FlavorSnapshot } from './snapshot.ts';
+import { TypeState, ackedOf, nackedOf, sentOf } from './stream-state.ts';
+import { PUSH_ORDER, RESOURCE_TYPES, resourceTypeOf, type ResourceKind, type ResourceType } from './type-urls.ts';
+import type { Decoded, NodeMessage, StatusMessage } from './wire.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export type StreamKind = 'sotw' | 'delta';
+
+export interface NodeInfo {
+  id: string;
+  cluster: string;
+  userAgent: string;
+  flavor: NodeFlavor;
+}
+
+/** What a stream needs from the server. */
+export interface StreamHost {
+  readonly metrics: XdsMetrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  snapshot(flavor: NodeFlavor): FlavorSnapshot;
+  /** The snapshot's own copy of `name` when it has one (one string per name, however many nodes subscribe). */
+  intern(name: string): string;
+  /** The stream learned its node (first request). */
+  identified(stream: AdsStream): void;
+  /** The client answered a response carrying `resources`; `apply` records the answer. */
+  answered(stream: AdsStream, resources: readonly EncodedResource[], apply: () => void): void;
+  closed(stream: AdsStream): void;
+}
+
+export interface StreamLimits {
+  /** Requests a stream may send in a burst... */
+  requestBurst: number;
+  /** ...and per second after it. */
+  requestsPerSecond: number;
+  /** Longest an Envoy route table waits for its new clusters to be sent. */
+  holdRoutesMs: number;
+}
+
+/** Which type's resources a resource of each type points at. */
+const REFERS_TO: Record<ResourceKind, ResourceKind | undefined> = { LDS: 'RDS', RDS: 'CDS', CDS: 'EDS', EDS: undefined };
+/** ...and the reverse: whose held resources keep a resource of each type alive. */
+const REFERRED_BY: Record<ResourceKind, ResourceKind | undefined> = { LDS: undefined, RDS: 'LDS', CDS: 'RDS', EDS: 'CDS' };
+
+/** What a push of one type sends: resources, and (delta, or SotW full-set deletions) names removed. */
+export interface PushPlan {
+  resources: EncodedResource[];
+  removed: string[];
+}
+
+export abstract class AdsStream {
+  abstract readonly kind: StreamKind;
+  readonly id: number;
+  readonly peer: string;
+  readonly openedAt: number;
+  node: NodeInfo | undefined;
+  protected readonly host: StreamHost;
+  protected readonly states = new Map<ResourceKind, TypeState>();
+  readonly #byOrder: (TypeState | undefined)[] = [];
+  protected log: Logger;
+  readonly #call: ServerDuplexStream<Decoded<unknown>, Buffer>;
+  readonly #bucket: TokenBucket;
+  readonly #limits: StreamLimits;
+  #blocked = false;
+  #closed = false;
+  #nonce = 0;
+  #dropped = 0;
+  #unknownTypes = new Set<string>();
+  #holdTimer: Promise<void> | undefined;
+
+  constructor(host: StreamHost, call: ServerDuplexStream<Decoded<unknown>, Buffer>, id: number, limits: StreamLimits) {
+    this.host = host;
+    this.#call = call;
+    this.id = id;
+    this.#limits = limits;
+    this.peer = safePeer(call);
+    this.openedAt = host.clock.now();
+    this.#bucket = new TokenBucket(limits.requestBurst, limits.requestsPerSecond, host.clock);
+    this.log = host.logger.child({ stream: id, peer: this.peer });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The stream's state for `kind`, if the node ever asked for that type. */
+  state(kind: ResourceKind): TypeState | undefined {
+    return this.states.get(kind);
+  }
+
+  /** The stream's state for the type at `order` in PUSH_ORDER (the fast path of state()). */
+  stateAt(order: number): TypeState | undefined {
+    return this.#byOrder[order];
+  }
+
+  /** Types the node asked for, in push order. */
+  typeStates(): TypeState[] {
+    return PUSH_ORDER.map((t) => this.states.get(t.kind)).filter((s): s is TypeState => s !== undefined);
+  }
+
+  start(): void {
+    this.host.metrics.streams.inc({ kind: this.kind });
+    this.host.metrics.activeStreams.inc({ kind: this.kind });
+    this.#call.on('data', (d: Decoded<unknown>) => this.#onData(d));
+    this.#call.on('end', () => this.end());
+    this.#call.on('cancelled', () => this.#cleanup('cancelled'));
+    this.#call.on('error', () => this.#cleanup('error'));
+    this.#call.on('close', () => this.#cleanup('closed'));
+    this.log.debug({ kind: this.kind }, 'ADS stream opened');
+  }
+
+  /** Ends the stream with OK (the client reconnects when it wants). Idempotent. */
+  end(): void {
+    if (!this.#closed) {
+      try {
+        this.#call.end();
+      } catch {
+        // already ending
+      }
+    }
+    this.#cleanup('ended');
+  }
+
+  /** Ends the stream with an error status. */
+  protected fail(code: status, details: string): void {
+    if (this.#closed) return;
+    try {
+      this.#call.emit('error', { code, details });
+    } catch {
+      // already ending
+    }
+    this.#cleanup('failed');
+  }
+
+  #cleanup(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.host.metrics.activeStreams.dec({ kind: this.kind });
+    this.log.debug({ reason }, 'ADS stream closed');
+    this.host.closed(this);
+  }
+
+  protected reject(reason: RejectReason): void {
+    this.host.metrics.rejected.inc({ reason });
+  }
+
+  #onData(d: Decoded<unknown>): void {
+    if (this.#closed) return;
+    if (!this.#bucket.take()) {
+      this.reject(REJECT_REASONS.RATE_LIMITED);
+      if (this.#dropped++ === 0) {
+        this.log.warn({ node: this.node?.id, limit: this.#limits.requestsPerSecond }, 'xDS node is flooding requests: dropping them until its rate falls');
+      }
+      return;
+    }
+    if (this.#dropped > 0) {
+      this.log.warn({ node: this.node?.id, dropped: this.#dropped }, 'xDS node is below the request rate limit again');
+      this.#dropped = 0;
+    }
+    if (d.kind === 'oversized') {
+      this.reject(REJECT_REASONS.OVERSIZED);
+      this.log.warn({ node: this.node?.id, bytes: d.bytes }, 'xDS request larger than the limit: ignored');
+      return;
+    }
+    if (d.kind === 'malformed') {
+      this.reject(REJECT_REASONS.MALFORMED);
+      this.log.warn({ node: this.node?.id, bytes: d.bytes, error: d.error }, 'malformed xDS request: ignored');
+      return;
+    }
+    try {
+      this.handle(d.message);
+    } catch (e) {
+      this.log.error({ err: e, node: this.node?.id }, 'xDS request handling failed');
+    }
+  }
+
+  /** Reads one decoded request. */
+  protected abstract handle(message: unknown): void;
+
+  /** Decides what to send for `st` given what it should hold; undefined when nothing. */
+  protected abstract plan(st: TypeState, desired: ReadonlyMap<string, EncodedResource>): PushPlan | undefined;
+
+  /** Encodes the response for `plan`. */
+  protected abstract encode(st: TypeState, plan: PushPlan, version: string, nonce: string): Buffer;
+
+  /** Records that `plan` was sent. */
+  protected abstract recordSent(st: TypeState, plan: PushPlan): void;
+
+  /**
+   * Learns the node from the first request. A stream whose first request names no node is
+   * ended with INVALID_ARGUMENT. Returns false when the stream cannot go on.
+   */
+  protected identify(node: NodeMessage | null): boolean {
+    if (this.node) return true;
+    if (!node?.id) {
+      this.reject(REJECT_REASONS.NO_NODE);
+      this.log.warn('xDS stream sent no node id in its first request: ended');
+      this.fail(status.INVALID_ARGUMENT, 'the first discovery request must carry node.id');
+      return false;
+    }
+    this.node = { id: node.id, cluster: node.cluster ?? '', userAgent: node.user_agent_name ?? '', flavor: flavorOf(node.user_agent_name) };
+    this.log = this.log.child({ node: node.id });
+    this.host.identified(this);
+    return true;
+  }
+
+  /** The served type for `typeUrl`, or undefined (logged once per stream, counted every time). */
+  protected typeFor(typeUrl: string): ResourceType | undefined {
+    const type = resourceTypeOf(typeUrl);
+    if (type) return type;
+    this.reject(REJECT_REASONS.UNKNOWN_TYPE);
+    if (!this.#unknownTypes.has(typeUrl) && this.#unknownTypes.size < 16) {
+      this.#unknownTypes.add(typeUrl);
+      this.log.warn({ typeUrl }, 'xDS request for a resource type meshpilot does not serve: not answered');
+    }
+    return undefined;
+  }
+
+  protected stateFor(type: ResourceType): TypeState {
+    let st = this.states.get(type.kind);
+    if (!st) {
+      st = new TypeState(type);
+      this.states.set(type.kind, st);
+      this.#byOrder[type.order] = st;
+    }
+    return st;
+  }
+
+  /** Names without "*" on a type that has no wildcard (counted and logged). */
+  protected dropStar(type: ResourceType, names: string[]): string[] {
+    if (type.wildcard || !names.includes('*')) return names;
+    this.reject(REJECT_REASONS.WILDCARD_NOT_ALLOWED);
+    this.log.warn({ type: type.kind }, 'wildcard subscription to a type that has none: "*" ignored');
+    return names.filter((n) => n !== '*');
+  }
+
+  protected intern(name: string): string {
+    return this.host.intern(name);
+  }
+
+  /**
+   * Applies the client's answer to the last response of `st` (ACK when `error` is null).
+   * Answers to an older response (stale nonce) are ignored. Returns true when it applied.
+   */
+  protected answer(st: TypeState, nonce: string, error: StatusMessage | null): boolean {
+    const out = st.outstanding;
+    if (!out || out.nonce !== nonce) {
+      if (nonce) this.log.debug({ type: st.type.kind, nonce, expected: out?.nonce }, 'answer to an older xDS response: ignored');
+      return false;
+    }
+    st.outstanding = undefined;
+    const kind = st.type.kind;
+    const isNack = error !== null && (error.code !== 0 || error.message !== '');
+    const target = REFERS_TO[kind];
+    const heldBefore = target ? out.resources.map((r) => ackedOf(st.entries.get(r.name))) : [];
+    this.host.answered(this, out.resources, () => {
+      if (!isNack) {
+        for (const r of out.resources) st.markAcked(r.name, r);
+        for (const name of out.deleted) st.markDeleted(name);
+        st.ackedVersion = out.version;
+        return;
+      }
+      const message = error.message || `status ${error.code}`;
+      const rejected = this.#rejectedIndexes(message, out.resources.length);
+      out.resources.forEach((r, i) => {
+        if (rejected.has(i)) st.markNacked(r.name, r, message);
+        else st.markAcked(r.name, r);
+      });
+      for (const name of out.deleted) st.markDeleted(name);
+      st.nackedVersion = out.version;
+      st.lastNack = message;
+    });
+    if (isNack) {
+      this.host.metrics.nacks.inc({ type: kind });
+      this.log.warn({ type: kind, version: out.version, nonce, error: error.message, code: error.code }, 'xDS client rejected (NACKed) a response; it keeps its last accepted config');
+    } else {
+      this.host.metrics.acks.inc({ type: kind });
+    }
+    // An ACKed resource that no longer points at something may release it (make-before-break).
+    if (target && out.resources.some((r, i) => !sameRefs(heldBefore[i]?.refs, ackedOf(st.entries.get(r.name))?.refs))) this.markDirty(target);
+    return true;
+  }
+
+  /** grpc NACKs say "resource index N: ..." per rejected resource; otherwise the whole response counts as rejected. */
+  #rejectedIndexes(message: string, count: number): Set<number> {
+    const all = new Set(Array.from({ length: count }, (_, i) => i));
+    if (!this.node || !CAPABILITIES[this.node.flavor].perResourceNack) return all;
+    const found = new Set<number>();
+    for (const m of message.matchAll(/resource index (\d+):/g)) found.add(Number(m[1]));
+    return found.size > 0 ? found : all;
+  }
+
+  markDirty(kind: ResourceKind): void {
+    const st = this.states.get(kind);
+    if (st) st.dirty = true;
+  }
+
+  /** The snapshot changed these names per type: mark the types that carry any of them. */
+  onSnapshot(changed: ReadonlyMap<ResourceKind, ReadonlySet<string>>): void {
+    for (const st of this.states.values()) {
+      const names = changed.get(st.type.kind);
+      if (!names || names.size === 0) continue;
+      if (st.wildcard) st.dirty = true;
+      else if (names.size <= st.entries.size) {
+        for (const n of names) if (st.entries.has(n)) { st.dirty = true; break; }
+      } else {
+        for (const n of st.entries.keys()) if (names.has(n)) { st.dirty = true; break; }
+      }
+    }
+    this.push();
+  }
+
+  /** Sends what every dirty type needs, in make-before-break order. */
+  push(): void {
+    if (this.#closed || this.#blocked || !this.node) return;
+    const snapshot = this.host.snapshot(this.node.flavor);
+    for (const type of PUSH_ORDER) {
+      const st = this.states.get(type.kind);
+      if (!st || !st.requested || !st.dirty) continue;
+      st.dirty = false;
+      this.#pushType(st, snapshot);
+      if (this.#blocked || this.#closed) return;
+    }
+  }
+
+  #pushType(st: TypeState, snapshot: FlavorSnapshot): void {
+    const current = snapshot.resources.get(st.type.kind)!;
+    const desired = new Map<string, EncodedResource>();
+    if (st.wildcard) for (const [name, r] of current) desired.set(name, r);
+    else for (const name of st.entries.keys()) {
+      const r = current.get(name);
+      if (r) desired.set(name, r);
+    }
+    for (const [name, r] of this.#retained(st, current)) if (!desired.has(name)) desired.set(name, r);
+    const plan = this.plan(st, desired);
+    if (!plan) return;
+    if (st.type === RESOURCE_TYPES.RDS && this.#mustHoldRoutes(st, plan, snapshot)) return;
+    const nonce = String(++this.#nonce);
+    const buf = this.encode(st, plan, snapshot.version, nonce);
+    this.recordSent(st, plan);
+    // What a removed resource pointed at may be removable now.
+    const target = REFERS_TO[st.type.kind];
+    if (plan.removed.length > 0 && target) this.markDirty(target);
+    st.outstanding = { nonce, version: snapshot.version, resources: plan.resources, deleted: this.kind === 'sotw' ? plan.removed : [] };
+    st.sentVersion = snapshot.version;
+    st.forceRespond = false;
+    this.host.metrics.pushes.inc({ type: st.type.kind });
+    this.host.metrics.bytesSent.inc(buf.length);
+    if (!this.#call.write(buf)) {
+      this.#blocked = true;
+      this.#call.once('drain', () => {
+        this.#blocked = false;
+        this.push();
+      });
+    }
+  }
+
+  /**
+   * Resources the node still holds and still needs although the snapshot dropped them: a
+   * cluster its route table (sent or ACKed) still points at, the endpoints of such a cluster,
+   * a route table one of its listeners still uses. They are removed only once nothing the
+   * node holds refers to them any more (stale clusters go last).
+   */
+  #retained(st: TypeState, current: ReadonlyMap<string, EncodedResource>): Map<string, EncodedResource> {
+    const out = new Map<string, EncodedResource>();
+    const parentKind = REFERRED_BY[st.type.kind];
+    const parent = parentKind ? this.states.get(parentKind) : undefined;
+    if (!parent) return out;
+    // Only a held resource the snapshot no longer has can need retaining: usually there is none.
+    let orphans = false;
+    for (const [name, e] of st.entries) {
+      if (!current.has(name) && (sentOf(e) !== null || ackedOf(e) !== null)) {
+        orphans = true;
+        break;
+      }
+    }
+    if (!orphans) return out;
+    const consider = (r: EncodedResource | null): void => {
+      for (const ref of r?.refs ?? []) {
+        if (current.has(ref) || out.has(ref) || !st.subscribes(ref)) continue;
+        const held = st.entries.get(ref);
+        const res = ackedOf(held) ?? sentOf(held);
+        if (res) out.set(ref, res);
+      }
+    };
+    for (const e of parent.entries.values()) {
+      const sent = sentOf(e);
+      const acked = ackedOf(e);
+      consider(sent);
+      if (acked !== sent) consider(acked);
+    }
+    return out;
+  }
+
+  /**
+   * Envoy only: hold a route table back while a cluster it uses was not yet sent with its
+   * endpoints (a route to a cluster Envoy has not warmed fails). Bounded by holdRoutesMs.
+   */
+  #mustHoldRoutes(st: TypeState, plan: PushPlan, snapshot: FlavorSnapshot): boolean {
+    if (!this.node || !CAPABILITIES[this.node.flavor].holdRoutesUntilClustersSent) return false;
+    const cds = this.states.get('CDS');
+    const eds = this.states.get('EDS');
+    if (!cds?.requested) return false;
+    const clusters = snapshot.resources.get('CDS')!;
+    const endpoints = snapshot.resources.get('EDS')!;
+    const waiting = plan.resources.some((r) =>
+      r.refs.some((name) => {
+        const cluster = clusters.get(name);
+        if (!cluster) return false;
+        if (sentOf(cds?.entries.get(name)) !== cluster && ackedOf(cds?.entries.get(name)) !== cluster) return true;
+        return cluster.refs.some((edsName) => {
+          const e = eds?.entries.get(edsName);
+          const want = endpoints.get(edsName);
+          return want !== undefined && sentOf(e) !== want && ackedOf(e) !== want && nackedOf(e) !== want;
+        });
+      }),
+    );
+    const now = this.host.clock.now();
+    if (!waiting) {
+      st.holdingSince = undefined;
+      return false;
+    }
+    st.holdingSince ??= now;
+    if (now - st.holdingSince >= this.#limits.holdRoutesMs) {
+      this.log.warn({ waitedMs: now - st.holdingSince }, 'sending the route table before all its clusters were sent: the node did not ask for their endpoints');
+      st.holdingSince = undefined;
+      return false;
+    }
+    st.dirty = true;
+    if (!this.#holdTimer) {
+      this.#holdTimer = this.host.clock.sleep(this.#limits.holdRoutesMs).then(() => {
+        this.#holdTimer = undefined;
+        this.push();
+      });
+    }
+    return true;
+  }
+}
+
+function sameRefs(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function safePeer(call: ServerDuplexStream<unknown, unknown>): string {
+  try {
+    return call.getPeer();
+  } catch {
+    return 'unknown';
+  }
+}

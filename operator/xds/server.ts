@@ -1,0 +1,465 @@
+// The xDS server: an Envoy v3 Aggregated Discovery Service (state-of-the-world and delta
+// streams on one gRPC server) that serves the route intents it is given as consistent,
+// versioned snapshots, one per client flavour. It is an IntentSink: the controller publishes
+// intents and withdraws them; bursts are debounced into one snapshot; each node gets what
+// it subscribed to in make-before-break order, and its ACKs and NACKs become per-route sync
+// status, metrics and log lines.
+import { randomInt } from 'node:crypto';
+import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../api/clock.ts';
+import { ConfigError, ERROR_CODES, MeshpilotError, toMeshpilotError } from '../api/errors.ts';
+import type { IntentSink } from '../routing/intent-sink.ts';
+import type { RouteIntent } from '../routing/route-intent.ts';
+import type { AdsStream, StreamHost, StreamLimits } from './ads-stream.ts';
+import { FLAVORS, type NodeFlavor } from './capabilities.ts';
+import { configDump, newestStream, subscribedNames } from './config-dump.ts';
+import { DeltaStream } from './delta-stream.ts';
+import type { Endpoint, EndpointResolver } from './endpoints.ts';
+import { checkIntent } from './intent-check.ts';
+import { XdsMetrics } from './metrics.ts';
+import { loadXdsProtos, type XdsProtos } from './protos.ts';
+import { ResourceEncoder } from './resource-cache.ts';
+import { SnapshotBuilder, type FlavorSnapshot } from './snapshot.ts';
+import { SotwStream } from './sotw-stream.ts';
+import { SyncTracker, type RouteSyncStatus } from './sync-tracker.ts';
+import { PUSH_ORDER, type ResourceKind } from './type-urls.ts';
+import { adsServiceDefinition, type Decoded } from './wire.ts';
+
+export type { RouteSyncStatus } from './sync-tracker.ts';
+export type { NodeFlavor } from './capabilities.ts';
+
+export interface XdsServerOptions {
+  logger: Logger;
+  registry: Registry;
+  resolver: EndpointResolver;
+  clock?: Clock;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port; read it back from `port`). */
+  port?: number;
+  /** Bursts of publishes within this window become one snapshot (default 10 ms). */
+  debounceMs?: number;
+  /** The port of Envoy's HTTP listener (default 10000). */
+  envoyListenerPort?: number;
+  /** Default insecure. */
+  credentials?: ServerCredentials;
+  /** Larger requests are refused (default 4 MiB). */
+  maxRequestBytes?: number;
+  /** Per-stream token bucket: burst (default 1000 requests)... */
+  requestBurst?: number;
+  /** ...and refill rate (default 200 requests per second). */
+  requestsPerSecond?: number;
+  /** Longest an Envoy route table is held back waiting for its new clusters to be sent (default 2000 ms). */
+  holdRoutesMs?: number;
+}
+
+export interface NodeSummary {
+  id: string;
+  cluster: string;
+  userAgent: string;
+  flavor: NodeFlavor;
+  connectedAt: string;
+  streams: number;
+  resources: Record<string, { subscribed: string[] | '*'; sentVersion?: string; ackedVersion?: string; nackedVersion?: string; lastNack?: string }>;
+}
+
+const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  debounceMs: 10,
+  envoyListenerPort: 10000,
+  maxRequestBytes: 4 * 1024 * 1024,
+  requestBurst: 1000,
+  requestsPerSecond: 200,
+  holdRoutesMs: 2000,
+} as const;
+
+interface Waiter {
+  key: string | undefined;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+type Changed = Map<ResourceKind, Set<string>>;
+
+function bindAddress(host: string, port: number): string {
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
+export class XdsServer implements IntentSink {
+  readonly port: number;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #resolver: EndpointResolver;
+  readonly #metrics: XdsMetrics;
+  readonly #protos: XdsProtos;
+  readonly #builder: SnapshotBuilder;
+  readonly #sync: SyncTracker;
+  readonly #server: Server;
+  readonly #debounceMs: number;
+  readonly #versionPrefix: string;
+  readonly #streams = new Set<AdsStream>();
+  readonly #intents = new Map<string, RouteIntent>();
+  readonly #endpoints = new Map<string, Map<string, Endpoint[]>>();
+  readonly #dirty = new Set<string>();
+  readonly #publishedAt = new Map<string, number>();
+  readonly #unsubscribeResolver: () => void;
+  #snapshots: Record<NodeFlavor, FlavorSnapshot>;
+  #names = new Map<string, string>();
+  #counter = 0;
+  #resolverDirty = false;
+  #waiters: Waiter[] = [];
+  #loop: Promise<void> | undefined;
+  #debounce: AbortController | undefined;
+  #flushNow = false;
+  #closed = false;
+  #nextStreamId = 1;
+
+  private constructor(options: XdsServerOptions, server: Server, port: number, protos: XdsProtos) {
+    this.port = port;
+    this.#server = server;
+    this.#protos = protos;
+    this.#log = options.logger.child({ component: 'xds' });
+    this.#clock = options.clock ?? systemClock;
+    this.#resolver = options.resolver;
+    this.#metrics = new XdsMetrics(options.registry);
+    this.#debounceMs = options.debounceMs ?? DEFAULTS.debounceMs;
+    this.#versionPrefix = `${this.#clock.now().toString(36)}${randomInt(36 ** 3).toString(36).padStart(3, '0')}`;
+    this.#builder = new SnapshotBuilder({
+      encoder: new ResourceEncoder(protos),
+      envoyListenerPort: options.envoyListenerPort ?? DEFAULTS.envoyListenerPort,
+    });
+    this.#snapshots = this.#builder.build([], this.#nextVersion()).snapshots;
+    this.#indexNames();
+    this.#sync = new SyncTracker({
+      snapshot: (f) => this.#snapshots[f],
+      metrics: this.#metrics,
+      clock: this.#clock,
+      onListenerError: (e) => this.#log.error({ err: e }, 'onSyncChange listener threw'),
+    });
+    this.#unsubscribeResolver = this.#resolver.onChange(() => {
+      if (this.#closed) return;
+      this.#resolverDirty = true;
+      this.#kick();
+    });
+  }
+
+  /**
+   * Starts serving on host:port. Rejects when the address cannot be bound or the Envoy API
+   * protos cannot be loaded.
+   */
+  static async start(options: XdsServerOptions): Promise<XdsServer> {
+    const protos = loadXdsProtos();
+    const maxRequestBytes = options.maxRequestBytes ?? DEFAULTS.maxRequestBytes;
+    const limits: StreamLimits = {
+      requestBurst: options.requestBurst ?? DEFAULTS.requestBurst,
+      requestsPerSecond: options.requestsPerSecond ?? DEFAULTS.requestsPerSecond,
+      holdRoutesMs: options.holdRoutesMs ?? DEFAULTS.holdRoutesMs,
+    };
+    const server = new Server({
+      // Requests up to 4x the limit reach us and are refused with a log line and a metric;
+      // anything larger is cut off by gRPC before it is buffered.
+      'grpc.max_receive_message_length': maxRequestBytes * 4,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+    });
+    const address = bindAddress(options.host ?? DEFAULTS.host, options.port ?? DEFAULTS.port);
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(address, options.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    }).catch((e: unknown) => {
+      throw new MeshpilotError(ERROR_CODES.CONFIG_INVALID, `xDS server cannot listen on ${address}: ${(e as Error).message}`, { cause: e });
+    });
+    const xds = new XdsServer(options, server, port, protos);
+    server.addService(adsServiceDefinition(protos, maxRequestBytes), {
+      StreamAggregatedResources: (call: ServerDuplexStream<Decoded<unknown>, Buffer>) => xds.#accept(new SotwStream(xds.#host(), call, xds.#nextStreamId++, limits)),
+      DeltaAggregatedResources: (call: ServerDuplexStream<Decoded<unknown>, Buffer>) => xds.#accept(new DeltaStream(xds.#host(), call, xds.#nextStreamId++, limits)),
+    });
+    xds.#log.info({ address: `${options.host ?? DEFAULTS.host}:${port}`, version: xds.#snapshots.grpc.version }, 'xDS server listening');
+    return xds;
+  }
+
+  #hostObject: StreamHost | undefined;
+
+  #host(): StreamHost {
+    this.#hostObject ??= {
+      metrics: this.#metrics,
+      clock: this.#clock,
+      logger: this.#log,
+      snapshot: (f) => this.#snapshots[f],
+      intern: (n) => this.#names.get(n) ?? n,
+      identified: (s) => this.#sync.addStream(s),
+      answered: (s, resources, apply) => this.#sync.answered(s, resources, apply),
+      closed: (s) => {
+        this.#streams.delete(s);
+        this.#sync.removeStream(s);
+      },
+    };
+    return this.#hostObject;
+  }
+
+  #accept(stream: AdsStream): void {
+    if (this.#closed) {
+      stream.end();
+      return;
+    }
+    this.#streams.add(stream);
+    stream.start();
+  }
+
+  /**
+   * Makes `intent` the one served for its key. Resolves once a snapshot carrying it is served
+   * and pushed to the streams (after the debounce window); idempotent (an equal intent makes
+   * no new version). Rejects with ConfigError naming the field when the intent cannot be
+   * served, e.g. its host is already served by another route; the served snapshot is then
+   * unchanged. An intent with `outputs.xds` false is withdrawn.
+   */
+  publish(intent: RouteIntent): Promise<void> {
+    if (this.#closed) return Promise.reject(new MeshpilotError(ERROR_CODES.INTERNAL, 'the xDS server is closed', { retriable: true }));
+    try {
+      checkIntent(intent);
+      if (!intent.outputs?.xds) return this.withdraw(intent.key);
+      for (const other of this.#intents.values()) {
+        if (other.key !== intent.key && other.host === intent.host) {
+          throw new ConfigError(`route ${intent.key}: host: "${intent.host}" is already served by route ${other.key}`);
+        }
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.#intents.set(intent.key, structuredClone(intent));
+    this.#markDirty(intent.key);
+    return this.#wait(intent.key);
+  }
+
+  /** Stops serving `routeKey`; resolves once the snapshot without it is pushed. Idempotent. */
+  withdraw(routeKey: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new MeshpilotError(ERROR_CODES.INTERNAL, 'the xDS server is closed', { retriable: true }));
+    if (!this.#intents.delete(routeKey) && !this.#dirty.has(routeKey) && !this.#sync.routeVersions.has(routeKey)) return Promise.resolve();
+    this.#markDirty(routeKey);
+    return this.#wait(routeKey);
+  }
+
+  /** Resolves when every publish and withdraw so far is in the served snapshot and pushed (skips the debounce wait). */
+  async flush(): Promise<void> {
+    while (this.#loop) {
+      this.#flushNow = true;
+      this.#debounce?.abort();
+      await this.#loop.catch(() => undefined);
+    }
+  }
+
+  syncStatus(routeKey: string): RouteSyncStatus {
+    return this.#sync.status(routeKey);
+  }
+
+  /**
+   * `listener` is called with a route key whenever that route's RouteSyncStatus may have
+   * changed: a node ACKed, NACKed or disconnected, or a new snapshot gave the route a new
+   * version. Returns an unsubscribe function.
+   */
+  onSyncChange(listener: (routeKey: string) => void): () => void {
+    return this.#sync.onChange(listener);
+  }
+
+  /** Connected nodes, by id. */
+  nodes(): NodeSummary[] {
+    return [...this.#sync.nodes.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((node) => {
+        const resources: NodeSummary['resources'] = {};
+        for (const st of newestStream(node)?.typeStates() ?? []) {
+          const entry: NodeSummary['resources'][string] = { subscribed: subscribedNames(st) };
+          if (st.sentVersion !== undefined) entry.sentVersion = st.sentVersion;
+          if (st.ackedVersion !== undefined) entry.ackedVersion = st.ackedVersion;
+          if (st.nackedVersion !== undefined) entry.nackedVersion = st.nackedVersion;
+          if (st.lastNack !== undefined) entry.lastNack = st.lastNack;
+          resources[st.type.typeUrl] = entry;
+        }
+        return {
+          id: node.id,
+          cluster: node.cluster,
+          userAgent: node.userAgent,
+          flavor: node.flavor,
+          connectedAt: new Date(node.connectedAt).toISOString(),
+          streams: node.streams.size,
+          resources,
+        };
+      });
+  }
+
+  /** What node `nodeId` holds (see ConfigDump), or undefined when it is not connected. */
+  configDump(nodeId: string): unknown | undefined {
+    const node = this.#sync.nodes.get(nodeId);
+    return node ? configDump(node, this.#snapshots[node.flavor].version, this.#protos) : undefined;
+  }
+
+  /** The snapshot served to `flavor` now (for tools and tests). */
+  snapshot(flavor: NodeFlavor): FlavorSnapshot {
+    return this.#snapshots[flavor];
+  }
+
+  /** Ends every stream, stops listening and rejects unfinished publishes. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribeResolver();
+    this.#debounce?.abort();
+    const closedError = new MeshpilotError(ERROR_CODES.INTERNAL, 'the xDS server closed before the change was served', { retriable: true });
+    for (const w of this.#waiters.splice(0)) w.reject(closedError);
+    for (const s of [...this.#streams]) s.end();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, 1000);
+      this.#server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await this.#loop?.catch(() => undefined);
+    this.#log.info('xDS server stopped');
+  }
+
+  #markDirty(key: string): void {
+    this.#dirty.add(key);
+    if (!this.#publishedAt.has(key)) this.#publishedAt.set(key, this.#clock.now());
+  }
+
+  #wait(key: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ key, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#loop || this.#closed) return;
+    this.#loop = this.#run().finally(() => {
+      this.#loop = undefined;
+      if (!this.#closed && (this.#dirty.size > 0 || this.#resolverDirty || this.#waiters.length > 0)) this.#kick();
+    });
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed && (this.#dirty.size > 0 || this.#resolverDirty || this.#waiters.length > 0)) {
+      if (!this.#flushNow && this.#debounceMs > 0) {
+        this.#debounce = new AbortController();
+        await this.#clock.sleep(this.#debounceMs, this.#debounce.signal).catch(() => undefined);
+        this.#debounce = undefined;
+      }
+      this.#flushNow = false;
+      if (this.#closed) return;
+      const waiters = this.#waiters.splice(0);
+      const dirty = new Set(this.#dirty);
+      this.#dirty.clear();
+      const all = this.#resolverDirty;
+      this.#resolverDirty = false;
+      try {
+        const failures = await this.#rebuild(dirty, all);
+        for (const w of waiters) {
+          const failure = w.key === undefined ? undefined : failures.get(w.key);
+          if (failure) w.reject(failure);
+          else w.resolve();
+        }
+      } catch (e) {
+        this.#log.error({ err: e }, 'xDS snapshot build failed; the previous snapshot stays served');
+        const error = toMeshpilotError(e);
+        for (const w of waiters) w.reject(error);
+      }
+    }
+  }
+
+  async #resolveEndpoints(intent: RouteIntent): Promise<Map<string, Endpoint[]>> {
+    const previous = this.#endpoints.get(intent.key);
+    const entries = await Promise.all(
+      intent.destinations.map(async (d): Promise<[string, Endpoint[]]> => {
+        try {
+          return [d.region, await this.#resolver.resolve(d.service, d.port)];
+        } catch (e) {
+          this.#log.warn({ route: intent.key, region: d.region, service: d.service, err: e }, 'endpoint resolution failed; keeping the last known endpoints');
+          return [d.region, previous?.get(d.region) ?? []];
+        }
+      }),
+    );
+    return new Map(entries);
+  }
+
+  async #rebuild(dirty: ReadonlySet<string>, all: boolean): Promise<Map<string, Error>> {
+    const startedAt = this.#clock.now();
+    for (const key of [...this.#endpoints.keys()]) if (!this.#intents.has(key)) this.#endpoints.delete(key);
+    const toResolve = [...this.#intents.values()].filter((i) => all || dirty.has(i.key) || !this.#endpoints.has(i.key));
+    const resolved = await Promise.all(toResolve.map(async (i) => [i.key, await this.#resolveEndpoints(i)] as const));
+    for (const [key, endpoints] of resolved) this.#endpoints.set(key, endpoints);
+
+    const version = `${this.#versionPrefix}-${this.#counter + 1}`;
+    const routes = [...this.#intents.values()].map((intent) => ({ intent, endpoints: this.#endpoints.get(intent.key) ?? new Map<string, Endpoint[]>() }));
+    const result = this.#builder.build(routes, version);
+    for (const [key, e] of result.failures) this.#log.error({ route: key, err: e }, 'cannot build the xDS resources of a route; its previous resources stay served');
+
+    const changed = {} as Record<NodeFlavor, Changed>;
+    let any = false;
+    for (const flavor of FLAVORS) {
+      changed[flavor] = diff(this.#snapshots[flavor], result.snapshots[flavor]);
+      for (const names of changed[flavor].values()) if (names.size > 0) any = true;
+    }
+
+    const publishedAt = new Map(this.#publishedAt);
+    for (const key of dirty) this.#publishedAt.delete(key);
+    const routeChanges: string[] = [];
+    if (any) {
+      this.#counter += 1;
+      this.#snapshots = result.snapshots;
+      this.#indexNames();
+      this.#metrics.snapshots.inc();
+      for (const flavor of FLAVORS) {
+        for (const [kind, map] of this.#snapshots[flavor].resources) this.#metrics.snapshotResources.set({ flavor, type: kind }, map.size);
+      }
+      for (const [key, fingerprint] of result.fingerprints) {
+        const prev = this.#sync.routeVersions.get(key);
+        if (prev?.fingerprint === fingerprint) continue;
+        this.#sync.routeVersions.set(key, { version, fingerprint, since: publishedAt.get(key) ?? startedAt });
+        routeChanges.push(key);
+      }
+      for (const stream of this.#streams) if (stream.node) stream.onSnapshot(changed[stream.node.flavor]);
+      this.#log.info(
+        { version, routes: this.#intents.size, changedRoutes: routeChanges.length, streams: this.#streams.size, buildMs: this.#clock.now() - startedAt },
+        'xDS snapshot served',
+      );
+    }
+    for (const key of [...this.#sync.routeVersions.keys()]) {
+      if (!result.fingerprints.has(key)) {
+        this.#sync.routeVersions.delete(key);
+        routeChanges.push(key);
+      }
+    }
+    for (const key of routeChanges) this.#sync.emit(key);
+    return new Map(result.failures);
+  }
+
+  #nextVersion(): string {
+    return `${this.#versionPrefix}-${this.#counter}`;
+  }
+
+  #indexNames(): void {
+    const names = new Map<string, string>();
+    for (const flavor of FLAVORS) for (const map of this.#snapshots[flavor].resources.values()) for (const name of map.keys()) names.set(name, name);
+    this.#names = names;
+  }
+}
+
+/** Names whose resource differs between two snapshots (added, changed or removed), per type. */
+function diff(before: FlavorSnapshot, after: FlavorSnapshot): Changed {
+  const out: Changed = new Map();
+  for (const t of PUSH_ORDER) {
+    const a = before.resources.get(t.kind)!;
+    const b = after.resources.get(t.kind)!;
+    const names = new Set<string>();
+    for (const [name, r] of b) if (a.get(name) !== r) names.add(name);
+    for (const name of a.keys()) if (!b.has(name)) names.add(name);
+    out.set(t.kind, names);
+  }
+  return out;
+}

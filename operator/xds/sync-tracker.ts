@@ -1,0 +1,286 @@
+// Which nodes hold which version of each route: the source of RouteSyncStatus (the
+// AdaptiveRoute's XdsSynced condition), of the publish-to-ACK latency metric, and of the
+// change notifications the controller listens to. Computed from the streams' own records on
+// demand, so it costs no memory per (node, route).
+import type { Clock } from '../api/clock.ts';
+import type { AdsStream } from './ads-stream.ts';
+import type { NodeFlavor } from './capabilities.ts';
+import type { XdsMetrics } from './metrics.ts';
+import type { EncodedResource } from './resource-cache.ts';
+import type { FlavorSnapshot, RequiredResource } from './snapshot.ts';
+import { ackedOf, nackMessageOf, nackedOf } from './stream-state.ts';
+
+export interface RouteSyncStatus {
+  /** The snapshot version that carries the route's current intent; undefined when the route is not served. */
+  version: string | undefined;
+  /** Nodes that use the route (subscribed to the listener it is served on). */
+  nodes: number;
+  /** Nodes holding everything of the route's current version. */
+  acked: number;
+  /** Nodes that rejected the route's current version (they keep the last one they accepted). */
+  nacked: number;
+  /** Nodes still on the way. */
+  pending: number;
+  /** The clients' NACK messages, de-duplicated. */
+  nackMessages: string[];
+}
+
+export interface NodeRecord {
+  id: string;
+  cluster: string;
+  userAgent: string;
+  flavor: NodeFlavor;
+  connectedAt: number;
+  streams: Set<AdsStream>;
+}
+
+export interface RouteVersion {
+  version: string;
+  fingerprint: string;
+  /** When the change that produced this version was published. */
+  since: number;
+}
+
+/** A node's state for a route, ordered so that combining streams is taking the maximum. */
+const NONE = 0;
+const ACKED = 1;
+const PENDING = 2;
+const NACKED = 3;
+type Code = typeof NONE | typeof ACKED | typeof PENDING | typeof NACKED;
+
+const MAX_NACK_MESSAGES = 10;
+
+function maxCode(a: Code, b: Code): Code {
+  return a > b ? a : b;
+}
+
+function partOf(res: EncodedResource, key: string): string {
+  return res.routeParts?.get(key) ?? res.version;
+}
+
+export class SyncTracker {
+  readonly nodes = new Map<string, NodeRecord>();
+  readonly routeVersions = new Map<string, RouteVersion>();
+  readonly #listeners = new Set<(routeKey: string) => void>();
+  readonly #snapshot: (flavor: NodeFlavor) => FlavorSnapshot;
+  readonly #metrics: XdsMetrics;
+  readonly #clock: Clock;
+  readonly #onListenerError: (e: unknown) => void;
+
+  constructor(deps: { snapshot: (flavor: NodeFlavor) => FlavorSnapshot; metrics: XdsMetrics; clock: Clock; onListenerError: (e: unknown) => void }) {
+    this.#snapshot = deps.snapshot;
+    this.#metrics = deps.metrics;
+    this.#clock = deps.clock;
+    this.#onListenerError = deps.onListenerError;
+  }
+
+  onChange(listener: (routeKey: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Reports that `routeKey`'s status may have changed. Reports are batched: each key reaches
+   * the listeners once per turn of the event loop, however many nodes ACKed it meanwhile.
+   */
+  emit(routeKey: string): void {
+    if (this.#listeners.size === 0) return;
+    this.#pending.add(routeKey);
+    if (this.#pending.size === 1) setImmediate(() => this.#deliver());
+  }
+
+  readonly #pending = new Set<string>();
+
+  #deliver(): void {
+    const keys = [...this.#pending];
+    this.#pending.clear();
+    for (const key of keys) {
+      for (const l of [...this.#listeners]) {
+        try {
+          l(key);
+        } catch (e) {
+          this.#onListenerError(e);
+        }
+      }
+    }
+  }
+
+  addStream(stream: AdsStream): void {
+    const info = stream.node!;
+    let node = this.nodes.get(info.id);
+    if (!node) {
+      node = { ...info, connectedAt: this.#clock.now(), streams: new Set() };
+      this.nodes.set(info.id, node);
+      this.#metrics.connectedNodes.inc({ flavor: node.flavor });
+    }
+    node.streams.add(stream);
+  }
+
+  removeStream(stream: AdsStream): void {
+    const node = stream.node ? this.nodes.get(stream.node.id) : undefined;
+    if (!node || !node.streams.has(stream)) return;
+    const snapshot = this.#snapshot(node.flavor);
+    const before = new Map<string, Code>();
+    for (const [key, req] of snapshot.required) {
+      if (this.#streamCode(stream, key, req) !== NONE) before.set(key, this.#nodeCode(node, key, req));
+    }
+    node.streams.delete(stream);
+    if (node.streams.size === 0) {
+      this.nodes.delete(node.id);
+      this.#metrics.connectedNodes.dec({ flavor: node.flavor });
+    }
+    for (const [key, code] of before) {
+      const after = node.streams.size === 0 ? NONE : this.#nodeCode(node, key, snapshot.required.get(key)!);
+      if (after !== code) this.emit(key);
+    }
+  }
+
+  /**
+   * Applies a client's answer through `apply` and reports the routes whose status it changed
+   * (and the publish-to-ACK latency of those it brought in sync). Only the answered resources
+   * change, so each affected route is scanned once in full and its answered resources twice.
+   */
+  answered(stream: AdsStream, resources: readonly EncodedResource[], apply: () => void): void {
+    const node = stream.node ? this.nodes.get(stream.node.id) : undefined;
+    const first = resources[0];
+    if (!node || !first) {
+      apply();
+      return;
+    }
+    const snapshot = this.#snapshot(node.flavor);
+    let shared = false;
+    const keySet = new Set<string>();
+    for (const r of resources) {
+      if (r.routeKey === undefined) shared = true;
+      else keySet.add(r.routeKey);
+    }
+    const affected = shared ? [...snapshot.required.keys()] : [...keySet].filter((k) => snapshot.required.has(k));
+    const kind = first.type.kind;
+    const answeredNames = new Set(resources.map((r) => r.name));
+    const single = node.streams.size === 1;
+    const keys: string[] = [];
+    const reqs: (readonly RequiredResource[])[] = [];
+    const rests: Code[] = [];
+    const mines: RequiredResource[][] = [];
+    const befores: Code[] = [];
+    for (const key of affected) {
+      const req = snapshot.required.get(key)!;
+      if (!single) {
+        keys.push(key);
+        reqs.push(req);
+        rests.push(NONE);
+        mines.push([]);
+        befores.push(this.#nodeCode(node, key, req));
+        continue;
+      }
+      const root = req[0];
+      if (!root || !stream.stateAt(root.type.order)?.subscribes(root.name)) continue;
+      // The answered resources of this route; if the stream already held all of them at their
+      // current part, the answer changes nothing for the route.
+      const mine: RequiredResource[] = [];
+      let mineBefore: Code = NONE;
+      for (const r of req) {
+        if (r.type.kind !== kind || !answeredNames.has(r.name)) continue;
+        mine.push(r);
+        mineBefore = maxCode(mineBefore, this.#resourceCode(stream, key, r));
+      }
+      if (mine.length === 0 || mineBefore === ACKED) continue;
+      let rest: Code = ACKED;
+      for (const r of req) if (!mine.includes(r)) rest = maxCode(rest, this.#resourceCode(stream, key, r));
+      keys.push(key);
+      reqs.push(req);
+      rests.push(rest);
+      mines.push(mine);
+      befores.push(maxCode(rest, mineBefore));
+    }
+    apply();
+    // One latency sample per answer: from the earliest publish among the routes it brought
+    // in sync (a push of 1,000 routes to a node is one push, not 1,000).
+    let since: number | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      let after: Code;
+      if (!single) after = this.#nodeCode(node, key, reqs[i]!);
+      else {
+        after = rests[i]!;
+        for (const r of mines[i]!) after = maxCode(after, this.#resourceCode(stream, key, r));
+      }
+      if (after === befores[i]) continue;
+      if (after === ACKED) {
+        const rv = this.routeVersions.get(key);
+        if (rv && node.connectedAt <= rv.since && (since === undefined || rv.since < since)) since = rv.since;
+      }
+      this.emit(key);
+    }
+    if (since !== undefined) this.#metrics.pushLatency.observe(Math.max(0, this.#clock.now() - since) / 1000);
+  }
+
+  status(routeKey: string): RouteSyncStatus {
+    const result: RouteSyncStatus = { version: this.routeVersions.get(routeKey)?.version, nodes: 0, acked: 0, nacked: 0, pending: 0, nackMessages: [] };
+    if (result.version === undefined) return result;
+    const messages = new Set<string>();
+    for (const node of this.nodes.values()) {
+      const req = this.#snapshot(node.flavor).required.get(routeKey);
+      if (!req) continue;
+      const code = this.#nodeCode(node, routeKey, req);
+      if (code === NONE) continue;
+      result.nodes += 1;
+      if (code === ACKED) result.acked += 1;
+      else if (code === PENDING) result.pending += 1;
+      else {
+        result.nacked += 1;
+        for (const stream of node.streams) {
+          const message = this.#nackMessage(stream, routeKey, req);
+          if (message && messages.size < MAX_NACK_MESSAGES) messages.add(message);
+        }
+      }
+    }
+    result.nackMessages = [...messages];
+    return result;
+  }
+
+  #nodeCode(node: NodeRecord, key: string, req: readonly RequiredResource[]): Code {
+    let code: Code = NONE;
+    for (const stream of node.streams) {
+      const c = this.#streamCode(stream, key, req);
+      if (c > code) code = c;
+    }
+    return code;
+  }
+
+  /** NONE when the stream does not use the route (not subscribed to its listener). */
+  #streamCode(stream: AdsStream, key: string, req: readonly RequiredResource[]): Code {
+    const root = req[0];
+    if (!root || !stream.state(root.type.kind)?.subscribes(root.name)) return NONE;
+    let code: Code = ACKED;
+    for (const r of req) {
+      const c = this.#resourceCode(stream, key, r);
+      if (c === NACKED) return NACKED;
+      if (c > code) code = c;
+    }
+    return code;
+  }
+
+  /** Whether the stream holds `r` at the route's current part (ACKED), rejected it (NACKED), or neither (PENDING). */
+  #resourceCode(stream: AdsStream, key: string, r: RequiredResource): Code {
+    const e = stream.stateAt(r.type.order)?.entries.get(r.name);
+    const acked = ackedOf(e);
+    if (acked !== null && partOf(acked, key) === r.part) return ACKED;
+    const nacked = nackedOf(e);
+    if (nacked !== null && partOf(nacked, key) === r.part) return NACKED;
+    return PENDING;
+  }
+
+  #nackMessage(stream: AdsStream, key: string, req: readonly RequiredResource[]): string | undefined {
+    for (const r of req) {
+      const e = stream.state(r.type.kind)?.entries.get(r.name);
+      const acked = ackedOf(e);
+      if (acked !== null && partOf(acked, key) === r.part) continue;
+      const nacked = nackedOf(e);
+      if (nacked !== null && partOf(nacked, key) === r.part) return nackMessageOf(e);
+    }
+    return undefined;
+  }
+}
