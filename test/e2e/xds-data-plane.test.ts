@@ -3,6 +3,7 @@
 // real RPCs to real backends. The route's status reports the node's ACK; `meshpilot xds dump`
 // shows what the node holds; a standby replica serves the leader's decision as well.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { BackendFleet } from '../support/grpc-backends.ts';
 import { CLI } from '../support/cluster.ts';
@@ -56,6 +57,15 @@ describe('operator serving a route over xDS', () => {
     const { stdout } = await run(process.execPath, [CLI, 'xds', 'dump', '--node', 'e2e-client-1', '--admin-addr', `127.0.0.1:${metricsPort}`]);
     expect(stdout).toContain(HOST);
     expect(JSON.parse(stdout)).toBeDefined();
+
+    // Every metric the shipped Grafana dashboard queries is one this operator exports.
+    const dashboard = readFileSync(new URL('../../deploy/grafana/meshpilot-dashboard.json', import.meta.url), 'utf8');
+    const queried = new Set(dashboard.match(/meshpilot_[a-z0-9_]+/g));
+    const exported = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const declared = new Set([...exported.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
+      type === 'histogram' ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
+    ));
+    expect([...queried].filter((m) => !declared.has(m))).toEqual([]);
   });
 
   it('serves the leader’s decision from a standby replica too', async () => {

@@ -545,6 +545,12 @@ const KNOWN_METRICS = new Set([
   'meshpilot_leader_election_status',
   'meshpilot_process_resident_memory_bytes',
   'meshpilot_nodejs_eventloop_lag_p99_seconds',
+  'meshpilot_xds_connected_nodes',
+  'meshpilot_xds_pushes_total',
+  'meshpilot_xds_acks_total',
+  'meshpilot_xds_nacks_total',
+  'meshpilot_xds_push_latency_seconds_bucket',
+  'meshpilot_xds_requests_rejected_total',
 ]);
 
 /** Metric names in a PromQL expression: identifiers that are not functions, keywords or labels. */
