@@ -4,14 +4,17 @@
 // XdsSynced condition; it never needs to know how the output tracks it.
 
 export interface OutputSyncStatus {
-  /** Version of the configuration that carries the route's current intent. */
+  /** The configuration version that carries the route's current intent; undefined when the route is not served. */
   version: string | undefined;
-  /** Nodes subscribed to the route's resources. */
+  /** Nodes that use the route (subscribed to the resources it is served on). */
   nodes: number;
+  /** Nodes holding everything of the route's current version. */
   acked: number;
+  /** Nodes that rejected the route's current version (they keep the last one they accepted). */
   nacked: number;
+  /** Nodes still on the way. */
   pending: number;
-  /** What the NACKing nodes said (error_detail), deduplicated. */
+  /** What the NACKing nodes said (error_detail), de-duplicated. */
   nackMessages: string[];
 }
 

@@ -214,6 +214,28 @@ export abstract class AdsStream {
     return true;
   }
 
+  /**
+   * What every request does first, in either protocol: learn the node, find the type, and
+   * apply the client's answer (ACK/NACK) to our last response — the answer before the
+   * subscription change, since it is about what was sent before, and a request carrying a
+   * NACK still updates what the client wants. Undefined when the request must be dropped.
+   */
+  protected begin(req: {
+    node: NodeMessage | null;
+    type_url: string;
+    response_nonce: string;
+    error_detail: StatusMessage | null;
+  }): { st: TypeState; first: boolean } | undefined {
+    if (!this.identify(req.node)) return undefined;
+    const type = this.typeFor(req.type_url);
+    if (!type) return undefined;
+    const st = this.stateFor(type);
+    const first = !st.requested;
+    st.requested = true;
+    if (req.response_nonce) this.answer(st, req.response_nonce, req.error_detail);
+    return { st, first };
+  }
+
   /** The served type for `typeUrl`, or undefined (logged once per stream, counted every time). */
   protected typeFor(typeUrl: string): ResourceType | undefined {
     const type = resourceTypeOf(typeUrl);

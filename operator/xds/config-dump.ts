@@ -87,18 +87,23 @@ export function newestStream(node: NodeRecord): AdsStream | undefined {
   return [...node.streams].sort((a, b) => b.openedAt - a.openedAt || b.id - a.id)[0];
 }
 
+/** Who a node is, as `meshpilot xds nodes` and the config dump show it. */
+export function nodeHeader(node: NodeRecord): { id: string; cluster: string; userAgent: string; flavor: NodeRecord['flavor']; connectedAt: string; streams: number } {
+  return {
+    id: node.id,
+    cluster: node.cluster,
+    userAgent: node.userAgent,
+    flavor: node.flavor,
+    connectedAt: new Date(node.connectedAt).toISOString(),
+    streams: node.streams.size,
+  };
+}
+
 export function configDump(node: NodeRecord, snapshotVersion: string, protos: XdsProtos): ConfigDump | undefined {
   const s = newestStream(node);
   if (!s) return undefined;
   return {
-    node: {
-      id: node.id,
-      cluster: node.cluster,
-      userAgent: node.userAgent,
-      flavor: node.flavor,
-      connectedAt: new Date(node.connectedAt).toISOString(),
-      streams: node.streams.size,
-    },
+    node: nodeHeader(node),
     snapshotVersion,
     stream: { id: s.id, kind: s.kind, peer: s.peer, openedAt: new Date(s.openedAt).toISOString() },
     configs: s.typeStates().map((st) => dumpType(st, protos)),

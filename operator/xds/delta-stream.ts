@@ -13,14 +13,10 @@ export class DeltaStream extends AdsStream {
 
   protected handle(message: unknown): void {
     const req = message as DeltaDiscoveryRequestMessage;
-    if (!this.identify(req.node)) return;
-    const type = this.typeFor(req.type_url);
-    if (!type) return;
-    const st = this.stateFor(type);
-    const first = !st.requested;
-    st.requested = true;
-    if (req.response_nonce) this.answer(st, req.response_nonce, req.error_detail);
-    this.#subscribe(st, this.dropStar(type, req.resource_names_subscribe), this.dropStar(type, req.resource_names_unsubscribe), first);
+    const begun = this.begin(req);
+    if (!begun) return;
+    const { st, first } = begun;
+    this.#subscribe(st, this.dropStar(st.type, req.resource_names_subscribe), this.dropStar(st.type, req.resource_names_unsubscribe), first);
     if (first) this.#initialVersions(st, req.initial_resource_versions ?? {});
     this.push();
   }

@@ -14,7 +14,7 @@ import type { IntentSink } from '../routing/intent-sink.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
 import type { AdsStream, StreamHost, StreamLimits } from './ads-stream.ts';
 import { FLAVORS, type NodeFlavor } from './capabilities.ts';
-import { configDump, newestStream, subscribedNames } from './config-dump.ts';
+import { configDump, newestStream, nodeHeader, subscribedNames } from './config-dump.ts';
 import { DeltaStream } from './delta-stream.ts';
 import type { Endpoint, EndpointResolver } from './endpoints.ts';
 import { checkIntent } from './intent-check.ts';
@@ -277,15 +277,7 @@ export class XdsServer implements IntentSink {
           if (st.lastNack !== undefined) entry.lastNack = st.lastNack;
           resources[st.type.typeUrl] = entry;
         }
-        return {
-          id: node.id,
-          cluster: node.cluster,
-          userAgent: node.userAgent,
-          flavor: node.flavor,
-          connectedAt: new Date(node.connectedAt).toISOString(),
-          streams: node.streams.size,
-          resources,
-        };
+        return { ...nodeHeader(node), resources };
       });
   }
 

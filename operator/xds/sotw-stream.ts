@@ -12,16 +12,10 @@ export class SotwStream extends AdsStream {
 
   protected handle(message: unknown): void {
     const req = message as DiscoveryRequestMessage;
-    if (!this.identify(req.node)) return;
-    const type = this.typeFor(req.type_url);
-    if (!type) return;
-    const st = this.stateFor(type);
-    const first = !st.requested;
-    st.requested = true;
-    // The answer first (it is about what was sent before), then the subscription: a request
-    // that carries a NACK still updates what the client wants.
-    if (req.response_nonce) this.answer(st, req.response_nonce, req.error_detail);
-    this.#subscribe(st, this.dropStar(type, req.resource_names), first);
+    const begun = this.begin(req);
+    if (!begun) return;
+    const { st, first } = begun;
+    this.#subscribe(st, this.dropStar(st.type, req.resource_names), first);
     this.push();
   }
 

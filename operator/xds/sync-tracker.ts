@@ -7,23 +7,12 @@ import type { AdsStream } from './ads-stream.ts';
 import type { NodeFlavor } from './capabilities.ts';
 import type { XdsMetrics } from './metrics.ts';
 import type { EncodedResource } from './resource-cache.ts';
+import type { OutputSyncStatus } from '../routing/sync-status.ts';
 import type { FlavorSnapshot, RequiredResource } from './snapshot.ts';
 import { ackedOf, nackMessageOf, nackedOf } from './stream-state.ts';
 
-export interface RouteSyncStatus {
-  /** The snapshot version that carries the route's current intent; undefined when the route is not served. */
-  version: string | undefined;
-  /** Nodes that use the route (subscribed to the listener it is served on). */
-  nodes: number;
-  /** Nodes holding everything of the route's current version. */
-  acked: number;
-  /** Nodes that rejected the route's current version (they keep the last one they accepted). */
-  nacked: number;
-  /** Nodes still on the way. */
-  pending: number;
-  /** The clients' NACK messages, de-duplicated. */
-  nackMessages: string[];
-}
+/** A route's sync state, in the shape the controller reads (operator/routing/sync-status.ts). */
+export type RouteSyncStatus = OutputSyncStatus;
 
 export interface NodeRecord {
   id: string;
