@@ -7,6 +7,13 @@ import { AdsStream, type PushPlan, type StreamKind } from './ads-stream.ts';
 import { nackedOf, sentOf, ackedOf, type TypeState } from './stream-state.ts';
 import { encodeDiscoveryResponse, type DiscoveryRequestMessage } from './wire.ts';
 
+/** True when `names` lists exactly `keys`, in order (same length checked by the caller). */
+function sameOrder(names: readonly string[], keys: Iterable<string>): boolean {
+  let i = 0;
+  for (const k of keys) if (names[i++] !== k) return false;
+  return true;
+}
+
 export class SotwStream extends AdsStream {
   readonly kind: StreamKind = 'sotw';
 
@@ -21,7 +28,9 @@ export class SotwStream extends AdsStream {
 
   #subscribe(st: TypeState, names: string[], first: boolean): void {
     // The common case, an ACK naming what is already subscribed: nothing to do.
-    if (!first && !st.wildcard && !st.legacyWildcard && names.length === st.entries.size && names.every((n) => n !== '*' && st.entries.has(n))) return;
+    // Clients repeat the list in the order it was subscribed in, so first compare in step with
+    // the subscription (no hashing), then fall back to looking every name up.
+    if (!first && !st.wildcard && !st.legacyWildcard && names.length === st.entries.size && (sameOrder(names, st.entries.keys()) || names.every((n) => n !== '*' && st.entries.has(n)))) return;
     const explicit = names.filter((n) => n !== '*');
     if (st.type.wildcard) {
       if (first && names.length === 0) st.legacyWildcard = true;

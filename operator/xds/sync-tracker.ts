@@ -141,60 +141,82 @@ export class SyncTracker {
     const snapshot = this.#snapshot(node.flavor);
     let shared = false;
     const keySet = new Set<string>();
+    const answeredNames = new Set<string>();
     for (const r of resources) {
+      answeredNames.add(r.name);
       if (r.routeKey === undefined) shared = true;
       else keySet.add(r.routeKey);
     }
-    const affected = shared ? [...snapshot.required.keys()] : [...keySet].filter((k) => snapshot.required.has(k));
     const kind = first.type.kind;
-    const answeredNames = new Set(resources.map((r) => r.name));
     const single = node.streams.size === 1;
     const keys: string[] = [];
     const reqs: (readonly RequiredResource[])[] = [];
     const rests: Code[] = [];
-    const mines: RequiredResource[][] = [];
     const befores: Code[] = [];
-    for (const key of affected) {
-      const req = snapshot.required.get(key)!;
+    // Single stream: per affected route, the indexes (in its requirement list) of the answered
+    // resources, flattened: mineIdx[mineStart[i] .. mineStart[i + 1]).
+    const mineIdx: number[] = [];
+    const mineStart: number[] = [];
+    const visit = (key: string, req: readonly RequiredResource[]): void => {
       if (!single) {
         keys.push(key);
         reqs.push(req);
         rests.push(NONE);
-        mines.push([]);
         befores.push(this.#nodeCode(node, key, req));
-        continue;
+        return;
       }
       const root = req[0];
-      if (!root || !stream.stateAt(root.type.order)?.subscribes(root.name)) continue;
+      if (!root || !stream.stateAt(root.type.order)?.subscribes(root.name)) return;
       // The answered resources of this route; if the stream already held all of them at their
       // current part, the answer changes nothing for the route.
-      const mine: RequiredResource[] = [];
+      const from = mineIdx.length;
       let mineBefore: Code = NONE;
-      for (const r of req) {
+      for (let j = 0; j < req.length; j++) {
+        const r = req[j]!;
         if (r.type.kind !== kind || !answeredNames.has(r.name)) continue;
-        mine.push(r);
+        mineIdx.push(j);
         mineBefore = maxCode(mineBefore, this.#resourceCode(stream, key, r));
       }
-      if (mine.length === 0 || mineBefore === ACKED) continue;
+      const to = mineIdx.length;
+      if (to === from || mineBefore === ACKED) {
+        mineIdx.length = from;
+        return;
+      }
       let rest: Code = ACKED;
-      for (const r of req) if (!mine.includes(r)) rest = maxCode(rest, this.#resourceCode(stream, key, r));
+      let m = from;
+      for (let j = 0; j < req.length && rest !== NACKED; j++) {
+        if (m < to && mineIdx[m] === j) {
+          m++;
+          continue;
+        }
+        const c = this.#resourceCode(stream, key, req[j]!);
+        if (c > rest) rest = c;
+      }
+      mineStart.push(from);
       keys.push(key);
       reqs.push(req);
       rests.push(rest);
-      mines.push(mine);
       befores.push(maxCode(rest, mineBefore));
-    }
+    };
+    if (shared) for (const [key, req] of snapshot.required) visit(key, req);
+    else
+      for (const key of keySet) {
+        const req = snapshot.required.get(key);
+        if (req) visit(key, req);
+      }
+    mineStart.push(mineIdx.length);
     apply();
     // One latency sample per answer: from the earliest publish among the routes it brought
     // in sync (a push of 1,000 routes to a node is one push, not 1,000).
     let since: number | undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
+      const req = reqs[i]!;
       let after: Code;
-      if (!single) after = this.#nodeCode(node, key, reqs[i]!);
+      if (!single) after = this.#nodeCode(node, key, req);
       else {
         after = rests[i]!;
-        for (const r of mines[i]!) after = maxCode(after, this.#resourceCode(stream, key, r));
+        for (let m = mineStart[i]!, end = mineStart[i + 1]!; m < end && after !== NACKED; m++) after = maxCode(after, this.#resourceCode(stream, key, req[mineIdx[m]!]!));
       }
       if (after === befores[i]) continue;
       if (after === ACKED) {
