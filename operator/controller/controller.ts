@@ -11,7 +11,7 @@ import { toMeshpilotError } from '../api/errors.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/list-watch.ts';
 import { objectKey } from '../kube/list-watch.ts';
-import { counter, DURATION_BUCKETS, histogram } from '../kube/metrics.ts';
+import { counter, DURATION_BUCKETS, histogram } from '../api/metrics.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface ReconcileContext {

@@ -5,7 +5,7 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../api/clock.ts';
 import { systemClock } from '../api/clock.ts';
-import { counter, DURATION_BUCKETS, gauge, histogram } from '../kube/metrics.ts';
+import { counter, DURATION_BUCKETS, gauge, histogram } from '../api/metrics.ts';
 
 export interface WorkQueueOptions {
   /** Label for the metrics (`meshpilot_workqueue_*{name}`); usually the controller name. */

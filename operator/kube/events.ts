@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../api/clock.ts';
 import { systemClock } from '../api/clock.ts';
 import { isNotFound } from './api-error.ts';
-import { counter } from './metrics.ts';
+import { counter } from '../api/metrics.ts';
 
 export const EVENT_TYPES = { normal: 'Normal', warning: 'Warning' } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];

@@ -9,7 +9,7 @@ import { systemClock } from '../api/clock.ts';
 import { isGone, KubeApiError } from './api-error.ts';
 import type { KubeObject, ListWatcher, WatchEvent } from './list-watch.ts';
 import { objectKey } from './list-watch.ts';
-import { counter } from './metrics.ts';
+import { counter } from '../api/metrics.ts';
 
 export interface InformerHandler<T> {
   onAdd?(obj: T): void;

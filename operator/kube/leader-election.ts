@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../api/clock.ts';
 import { systemClock } from '../api/clock.ts';
-import { counter, gauge } from './metrics.ts';
+import { counter, gauge } from '../api/metrics.ts';
 
 /** The spec of a Lease as the elector reads and writes it. Times are RFC 3339 micro-time strings. */
 export interface LeaseRecord {

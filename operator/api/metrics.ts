@@ -1,4 +1,5 @@
-// Get-or-create access to prom-client metrics on an injected Registry. Several instances of
+// Get-or-create access to prom-client metrics on an injected Registry, for every layer of the
+// operator (hence here, at the bottom of the import graph). Several instances of
 // one component (two informers, two work queues) share a metric family distinguished by
 // labels; prom-client refuses to register a name twice, so each family is created once per
 // registry and reused afterwards.
