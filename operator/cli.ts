@@ -19,6 +19,16 @@ const FLAG_HELP_OPERATOR = `
   --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
   --xds-addr ADDR          serve xDS (Envoy v3 ADS, gRPC) on ADDR (default :18000)
   --envoy-listener-port N  port of the HTTP listener given to Envoy proxies (default 10000)
+  --prometheus-url URL     Prometheus for routes that name no telemetry source (default: none)
+  --prometheus-timeout DUR timeout of one Prometheus query (default 5s)
+  --kafka-brokers LIST     brokers (host:port,...) for telemetry topics and the decision log
+  --kafka-client-id ID     Kafka client id (default meshpilot)
+  --kafka-group-id ID      consumer group of the telemetry consumer (default meshpilot-telemetry)
+  --kafka-max-message-bytes N  larger telemetry messages are dead-lettered (default 65536)
+  --decision-log-topic T   topic every decision is produced to; empty disables (default meshpilot.decisions)
+  --telemetry-window DUR   sliding window for rates and latency quantiles (default 60s)
+  --telemetry-max-clock-skew DUR  how far in the future a timestamp may be (default 30s)
+  --scrape-timeout DUR     timeout of one direct /metrics scrape (default 5s)
 Every flag can also be set as MESHPILOT_<FLAG> (e.g. MESHPILOT_LOG_LEVEL=debug).`;
 
 const HELP = {

@@ -20,6 +20,11 @@ import { finalizersPatch, withFinalizer, withoutFinalizer } from '../kube/patch.
 import type { IntentSink } from '../routing/intent-sink.ts';
 import { intentFromSpec, weightSummary, type RouteIntent } from '../routing/route-intent.ts';
 import type { SyncReporter } from '../routing/sync-status.ts';
+import type { Telemetry } from '../telemetry/telemetry.ts';
+import type { DecisionRecorder } from './decision-recorder.ts';
+import { parseDuration } from '../api/duration.ts';
+import { TELEMETRY_FRESH, TELEMETRY_REASONS, telemetryCondition } from './telemetry-condition.ts';
+import { telemetryTarget } from './telemetry-target.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from './controller.ts';
 import { statusEqual } from './status-diff.ts';
 import { XDS_REASONS, XDS_SYNCED, xdsSyncedCondition } from './xds-sync-condition.ts';
@@ -71,11 +76,18 @@ export interface AdaptiveRouteReconcilerOptions {
   sink: IntentSink;
   /** The xDS server's per-route ACK/NACK state, for status.xds and the XdsSynced condition. */
   sync?: SyncReporter;
+  /** Per-route telemetry: followed while the route is valid, read at every decision. */
+  telemetry?: RouteTelemetry;
+  /** Where decisions are logged for offline training (none: not logged). */
+  decisions?: DecisionRecorder;
   clock?: Clock;
 }
 
+/** The part of Telemetry the reconciler uses. */
+export type RouteTelemetry = Pick<Telemetry, 'follow' | 'unfollow' | 'status' | 'snapshot'>;
+
 type Verdict =
-  | { ok: true; intent: RouteIntent; reason: string }
+  | { ok: true; route: AdaptiveRoute; intent: RouteIntent; reason: string }
   | { ok: false; reason: string; message: string };
 
 /** The keys of the routes whose spec references `plan` (same namespace); for the controller's watch. */
@@ -114,6 +126,8 @@ export class AdaptiveRouteReconciler implements Reconciler {
   readonly #events: EventSink;
   readonly #sink: IntentSink;
   readonly #sync: SyncReporter | undefined;
+  readonly #telemetry: RouteTelemetry | undefined;
+  readonly #decisions: DecisionRecorder | undefined;
   readonly #clock: Clock;
 
   constructor(options: AdaptiveRouteReconcilerOptions) {
@@ -123,6 +137,8 @@ export class AdaptiveRouteReconciler implements Reconciler {
     this.#events = options.events;
     this.#sink = options.sink;
     this.#sync = options.sync;
+    this.#telemetry = options.telemetry;
+    this.#decisions = options.decisions;
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -136,6 +152,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
     if (!cached) {
       // Gone (perhaps force-deleted past the finalizer): make sure nothing is still served.
       await this.#sink.withdraw(key);
+      this.#forget(key);
       return {};
     }
     const namespace = cached.metadata.namespace ?? 'default';
@@ -186,6 +203,8 @@ export class AdaptiveRouteReconciler implements Reconciler {
     }
 
     const { intent } = verdict;
+    // Follow the valid spec's sources; an invalid spec leaves the last good one followed.
+    this.#telemetry?.follow(telemetryTarget(verdict.route));
     condition(CONDITION_TYPES.valid, true, ROUTE_REASONS.specValid, 'the spec is valid and its references resolve');
     try {
       await this.#sink.publish(intent);
@@ -220,6 +239,9 @@ export class AdaptiveRouteReconciler implements Reconciler {
       delete status.xds;
       conditions = conditions.filter((c) => c.type !== XDS_SYNCED);
     }
+    const telemetry = this.#telemetry?.status(key);
+    const previousTelemetry = before.conditions?.find((c) => c.type === TELEMETRY_FRESH);
+    if (telemetry) conditions = setCondition(conditions, telemetryCondition(telemetry, previousTelemetry), generation, now);
     status.conditions = conditions;
     const wasRejected = before.conditions?.some((c) => c.type === XDS_SYNCED && c.reason === XDS_REASONS.nacked) ?? false;
     await this.#writeStatus(route, before, status, ctx);
@@ -230,7 +252,51 @@ export class AdaptiveRouteReconciler implements Reconciler {
       await this.#events.record(routeRef(route), 'Normal', ROUTE_REASONS.intentChanged, describeIntent(intent));
       ctx.logger.info({ weights: status.weightSummary }, 'intent changed');
     }
-    return {};
+    const telemetryNow = status.conditions.find((c) => c.type === TELEMETRY_FRESH);
+    if (telemetryNow && telemetryNow.reason !== previousTelemetry?.reason) await this.#telemetryEvent(route, telemetryNow, previousTelemetry, ctx);
+    this.#recordDecision(verdict.route, key, intent, verdict.reason);
+    const intervalMs = parseDuration(verdict.route.spec.policy.decisionInterval);
+    return this.#telemetry || this.#decisions ? { requeueAfterMs: intervalMs } : {};
+  }
+
+  /** A Warning when data goes stale, a Normal when it comes back: the moments an operator cares about. */
+  async #telemetryEvent(route: AdaptiveRoute, now: Condition, before: Condition | undefined, ctx: ReconcileContext): Promise<void> {
+    if (now.reason === TELEMETRY_REASONS.stale) {
+      await this.#events.record(routeRef(route), 'Warning', TELEMETRY_REASONS.stale, now.message);
+      ctx.logger.warn({ message: now.message }, 'telemetry stale');
+    } else if (now.reason === TELEMETRY_REASONS.fresh && before !== undefined) {
+      await this.#events.record(routeRef(route), 'Normal', TELEMETRY_REASONS.fresh, now.message);
+      ctx.logger.info({ message: now.message }, 'telemetry fresh');
+    }
+  }
+
+  /** Logs this decision for offline training when one is due (see DecisionRecorder). */
+  #recordDecision(route: AdaptiveRoute, key: string, intent: RouteIntent, reason: string): void {
+    const observation = this.#telemetry?.snapshot(key);
+    if (!this.#decisions || !observation) return;
+    this.#decisions.record({
+      route: key,
+      generation: route.metadata.generation ?? 0,
+      mode: route.spec.policy.mode,
+      policy: intent.source.decidedBy,
+      modelVersion: null,
+      observation,
+      action: {
+        weights: intent.destinations.map((d) => ({ region: d.region, weight: d.weight })),
+        retryAttempts: intent.retries.attempts,
+        perTryTimeoutMs: intent.retries.perTryTimeoutMs,
+        timeoutMs: intent.timeoutMs,
+      },
+      actionProbability: 1,
+      applied: true,
+      reason,
+      intervalMs: parseDuration(route.spec.policy.decisionInterval),
+    });
+  }
+
+  #forget(key: string): void {
+    this.#telemetry?.unfollow(key);
+    this.#decisions?.forget(key);
   }
 
   /** Validates the route and resolves its references; never throws. */
@@ -262,7 +328,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
       }
     }
     try {
-      return { ok: true, intent: intentFromSpec(valid), reason: decisionReason(valid) };
+      return { ok: true, route: valid, intent: intentFromSpec(valid), reason: decisionReason(valid) };
     } catch (e) {
       return { ok: false, reason: ROUTE_REASONS.invalidSpec, message: toMeshpilotError(e).message };
     }
@@ -282,6 +348,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
   }
 
   async #finalize(route: AdaptiveRoute, key: string, ctx: ReconcileContext): Promise<void> {
+    this.#forget(key);
     if (!(route.metadata.finalizers ?? []).includes(ROUTE_FINALIZER)) return;
     await this.#sink.withdraw(key);
     try {

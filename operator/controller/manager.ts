@@ -13,6 +13,9 @@ import { Informer } from '../kube/informer.ts';
 import { defaultIdentity, LeaderElector } from '../kube/leader-election.ts';
 import type { IntentSink } from '../routing/intent-sink.ts';
 import type { SyncReporter } from '../routing/sync-status.ts';
+import type { DecisionLog } from '../telemetry/decision-log.ts';
+import type { Telemetry } from '../telemetry/telemetry.ts';
+import { DecisionRecorder } from './decision-recorder.ts';
 import { ADAPTIVE_ROUTES, AdaptiveRouteReconciler, routesForContactPlan } from './adaptive-route-reconciler.ts';
 import { CONTACT_PLANS, ContactPlanReconciler } from './contact-plan-reconciler.ts';
 import { Controller } from './controller.ts';
@@ -32,6 +35,10 @@ export interface ManagerOptions {
   sink: IntentSink;
   /** Per-route data-plane sync state (the xDS server); drives status.xds and XdsSynced. */
   sync?: SyncReporter;
+  /** Route telemetry; it follows routes only while this replica leads. */
+  telemetry?: Telemetry;
+  /** Where the leader logs its decisions for offline training. */
+  decisionLog?: DecisionLog;
   logger: Logger;
   registry: Registry;
   clock?: Clock;
@@ -54,6 +61,7 @@ export class Manager {
   readonly planController: Controller;
   readonly elector: LeaderElector | undefined;
   readonly identity: string;
+  readonly #telemetry: Telemetry | undefined;
   readonly #log: Logger;
   #running = false;
 
@@ -75,6 +83,7 @@ export class Manager {
     });
     const events = new EventRecorder({ store: api.eventStore(), logger, clock, registry, instance: this.identity });
     const workers = options.workers ?? 4;
+    this.#telemetry = options.telemetry;
 
     this.routeController = new Controller({
       name: 'adaptiveroute',
@@ -89,6 +98,8 @@ export class Manager {
         events,
         sink: options.sink,
         ...(options.sync ? { sync: options.sync } : {}),
+        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+        ...(options.decisionLog ? { decisions: new DecisionRecorder({ log: options.decisionLog, clock }) } : {}),
         clock,
       }),
     });
@@ -98,6 +109,8 @@ export class Manager {
     }
     // A node ACKing or NACKing changes what the route's status must say.
     options.sync?.onSyncChange((key) => this.routeController.enqueue(key));
+    // Data going stale (or coming back) changes the route's condition and what may be decided.
+    options.telemetry?.onChange((key) => this.routeController.enqueue(key));
     this.routeController.watch(this.routes);
     // A plan appearing, changing or going away changes the verdict on the routes that use it.
     this.routeController.watch(this.contactPlans, (plan) => routesForContactPlan(this.routes, plan));
@@ -161,6 +174,8 @@ export class Manager {
   }
 
   async #runControllers(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.routeController.run(signal), this.planController.run(signal)]);
+    // Telemetry runs only under leadership and unfollows every route when it ends: a standby
+    // decides nothing, so it reads nothing.
+    await Promise.all([this.routeController.run(signal), this.planController.run(signal), this.#telemetry?.run(signal)]);
   }
 }

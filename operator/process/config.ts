@@ -24,6 +24,18 @@ const duration = z.string().transform((s, ctx) => {
   return parseDuration(s);
 });
 
+const brokerList = z.string().transform((s, ctx) => {
+  const brokers = s.split(',').map((b) => b.trim()).filter(Boolean);
+  const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
+  if (bad !== undefined || brokers.length === 0) {
+    ctx.addIssue({ code: 'custom', message: `"${bad ?? s}" is not a broker list like kafka-0:9092,kafka-1:9092` });
+    return z.NEVER;
+  }
+  return brokers;
+});
+
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL');
+
 const booleanFlag = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
 
 /** Options shared by every command that runs the operator. */
@@ -43,6 +55,16 @@ const operatorOptions = z.object({
   'log-level': z.enum(LOG_LEVELS).default('info'),
   'xds-addr': address.prefault(':18000'),
   'envoy-listener-port': z.coerce.number().int().min(1).max(65535).default(10000),
+  'prometheus-url': httpUrl.optional(),
+  'prometheus-timeout': duration.prefault('5s'),
+  'kafka-brokers': brokerList.optional(),
+  'kafka-client-id': z.string().min(1).default('meshpilot'),
+  'kafka-group-id': z.string().min(1).default('meshpilot-telemetry'),
+  'kafka-max-message-bytes': z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  'decision-log-topic': z.string().regex(/^[a-zA-Z0-9._-]*$/, 'must be a Kafka topic name (or empty to disable)').default('meshpilot.decisions'),
+  'telemetry-window': duration.prefault('60s'),
+  'telemetry-max-clock-skew': duration.prefault('30s'),
+  'scrape-timeout': duration.prefault('5s'),
 });
 
 export interface OperatorConfig {
@@ -66,6 +88,24 @@ export interface OperatorConfig {
   xdsAddr: { host: string; port: number };
   /** Port of the HTTP listener the xDS server gives Envoy proxies. */
   envoyListenerPort: number;
+  telemetry: TelemetryConfig;
+}
+
+export interface TelemetryConfig {
+  /** Prometheus for routes that name no source and for prometheus blocks without a url. */
+  prometheusUrl: string | undefined;
+  prometheusTimeoutMs: number;
+  /** Brokers for kafka blocks without brokers, and for the decision log. */
+  kafkaBrokers: string[] | undefined;
+  kafkaClientId: string;
+  kafkaGroupId: string;
+  kafkaMaxMessageBytes: number;
+  /** Topic decisions are produced to; undefined: no decision log (no brokers, or disabled). */
+  decisionLogTopic: string | undefined;
+  /** Sliding window for rates and quantiles. */
+  windowMs: number;
+  maxClockSkewMs: number;
+  scrapeTimeoutMs: number;
 }
 
 export interface LocalConfig extends OperatorConfig {
@@ -91,6 +131,16 @@ export const OPERATOR_FLAGS = {
   'log-level': { type: 'string' },
   'xds-addr': { type: 'string' },
   'envoy-listener-port': { type: 'string' },
+  'prometheus-url': { type: 'string' },
+  'prometheus-timeout': { type: 'string' },
+  'kafka-brokers': { type: 'string' },
+  'kafka-client-id': { type: 'string' },
+  'kafka-group-id': { type: 'string' },
+  'kafka-max-message-bytes': { type: 'string' },
+  'decision-log-topic': { type: 'string' },
+  'telemetry-window': { type: 'string' },
+  'telemetry-max-clock-skew': { type: 'string' },
+  'scrape-timeout': { type: 'string' },
 } as const;
 
 export const LOCAL_FLAGS = {
@@ -170,6 +220,9 @@ function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): Operat
   if (o['retry-period'] >= o['renew-deadline']) {
     throw new ConfigError('invalid configuration: --retry-period must be shorter than --renew-deadline');
   }
+  if (o['telemetry-window'] < 2000 || o['telemetry-window'] % 12 !== 0) {
+    throw new ConfigError('invalid configuration: --telemetry-window must be at least 2s and a multiple of 12ms (it is cut into 12 slots)');
+  }
   const host = env.POD_NAME ?? env.HOSTNAME ?? 'meshpilot';
   return {
     kubeconfig: o.kubeconfig ?? env.KUBECONFIG,
@@ -189,5 +242,17 @@ function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): Operat
     logLevel: o['log-level'],
     xdsAddr: o['xds-addr'],
     envoyListenerPort: o['envoy-listener-port'],
+    telemetry: {
+      prometheusUrl: o['prometheus-url'],
+      prometheusTimeoutMs: o['prometheus-timeout'],
+      kafkaBrokers: o['kafka-brokers'],
+      kafkaClientId: o['kafka-client-id'],
+      kafkaGroupId: o['kafka-group-id'],
+      kafkaMaxMessageBytes: o['kafka-max-message-bytes'],
+      decisionLogTopic: o['kafka-brokers'] && o['decision-log-topic'] ? o['decision-log-topic'] : undefined,
+      windowMs: o['telemetry-window'],
+      maxClockSkewMs: o['telemetry-max-clock-skew'],
+      scrapeTimeoutMs: o['scrape-timeout'],
+    },
   };
 }
