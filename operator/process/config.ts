@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { ConfigError } from '../api/errors.ts';
 import { isDuration, parseDuration } from '../api/duration.ts';
 
+/** Slots the telemetry window is cut into (the window store's default). */
+export const TELEMETRY_SLOTS = 6;
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const address = z
@@ -220,8 +223,8 @@ function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): Operat
   if (o['retry-period'] >= o['renew-deadline']) {
     throw new ConfigError('invalid configuration: --retry-period must be shorter than --renew-deadline');
   }
-  if (o['telemetry-window'] < 2000 || o['telemetry-window'] % 12 !== 0) {
-    throw new ConfigError('invalid configuration: --telemetry-window must be at least 2s and a multiple of 12ms (it is cut into 12 slots)');
+  if (o['telemetry-window'] < 6000 || o['telemetry-window'] % TELEMETRY_SLOTS !== 0) {
+    throw new ConfigError(`invalid configuration: --telemetry-window must be at least 6s and a multiple of ${TELEMETRY_SLOTS}ms (it is cut into ${TELEMETRY_SLOTS} slots)`);
   }
   const host = env.POD_NAME ?? env.HOSTNAME ?? 'meshpilot';
   return {

@@ -28,7 +28,11 @@ export interface WindowStoreOptions {
   logger?: Logger;
   /** Length of the sliding window rates and quantiles are computed over (default 60 s). */
   windowMs?: number;
-  /** Sub-windows the raw-event window is cut into (default 12: 5 s slots for 60 s). */
+  /**
+   * Sub-windows the raw-event window is cut into (default 6: 10 s slots for 60 s). Each holds
+   * a latency sketch, so this is the main lever on memory per window; the window slides in
+   * steps of one slot.
+   */
   slots?: number;
   /** How far in the future a timestamp may be before it is rejected (default 30 s). */
   maxClockSkewMs?: number;
@@ -66,7 +70,7 @@ export class WindowStore implements TelemetrySink {
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     const windowMs = options.windowMs ?? 60_000;
-    const slots = options.slots ?? 12;
+    const slots = options.slots ?? 6;
     if (!(windowMs > 0) || !Number.isInteger(slots) || slots < 2 || windowMs % slots !== 0) {
       throw new RangeError(`window store: windowMs (${windowMs}) must be a positive multiple of slots (${slots} >= 2)`);
     }
