@@ -464,8 +464,10 @@ describe('Helm chart deploy/helm/meshpilot', () => {
     const c = d.spec.template.spec.containers[0] as Container;
     expect(c.args?.[0]).toBe('run');
     const templateFlags = [...flagMap(c.args ?? []).keys()].sort();
-    // --namespace is rendered only when watchNamespace is set (default: all namespaces).
-    expect(templateFlags).toEqual([...flags.keys(), '--namespace'].sort());
+    // Rendered only when their value is set: --namespace (default: all namespaces) and the
+    // telemetry endpoints, which have no default.
+    const optional = ['--namespace', '--prometheus-url', '--kafka-brokers', '--decision-log-topic'];
+    expect(templateFlags).toEqual([...flags.keys(), ...optional].sort());
     expect(c.ports?.map((p) => p.name)).toEqual(container.ports?.map((p) => p.name));
     expect(c.env?.map((e) => e.name)).toEqual(container.env?.map((e) => e.name));
     expect(c.env).toEqual(container.env);
@@ -551,6 +553,14 @@ const KNOWN_METRICS = new Set([
   'meshpilot_xds_nacks_total',
   'meshpilot_xds_push_latency_seconds_bucket',
   'meshpilot_xds_requests_rejected_total',
+  'meshpilot_telemetry_lag_seconds',
+  'meshpilot_telemetry_windows',
+  'meshpilot_telemetry_events_consumed_total',
+  'meshpilot_telemetry_events_rejected_total',
+  'meshpilot_telemetry_queries_total',
+  'meshpilot_telemetry_query_duration_seconds_bucket',
+  'meshpilot_telemetry_dead_letters_total',
+  'meshpilot_telemetry_kafka_rebalances_total',
 ]);
 
 /** Metric names in a PromQL expression: identifiers that are not functions, keywords or labels. */
