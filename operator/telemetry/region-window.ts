@@ -163,27 +163,24 @@ export class RegionWindow {
     return newest;
   }
 
-  /** Is every signal this window has seen fresh? Cheaper than `read` (no sketch merge). */
+  /** The region's freshness as `read` reports it, without merging sketches. */
   isFresh(now: number, staleAfterMs: number): boolean {
-    let seen = false;
     const raw = this.#rawNewest(now);
+    const ages: Partial<Record<Signal, number>> = {};
     for (const signal of SIGNALS) {
       const latest = this.#latest[signal];
       const rawAt = RAW_SIGNALS.has(signal) ? raw : null;
       const at = Math.max(latest?.atMs ?? -Infinity, rawAt ?? -Infinity);
-      if (at === -Infinity) continue;
-      seen = true;
-      if (now - at > staleAfterMs) return false;
+      if (at !== -Infinity) ages[signal] = now - at;
     }
-    return seen;
+    return regionFresh(ages, staleAfterMs);
   }
 
   read(now: number, staleAfterMs: number, trackedSinceMs: number, regionHealth: HealthState | undefined): RegionSnapshot {
     const raw = this.#rawAggregate(now, trackedSinceMs);
     const signals = {} as Record<Signal, Reading>;
     let newest: number | null = null;
-    let seen = false;
-    let fresh = true;
+    const ages: Partial<Record<Signal, number>> = {};
     const trendSource: Partial<Record<TrendSignal, 'raw' | 'aggregated'>> = {};
     for (const signal of SIGNALS) {
       const latest = this.#latest[signal];
@@ -202,8 +199,7 @@ export class RegionWindow {
       const ageMs = Math.max(0, now - pick.atMs);
       const isFresh = ageMs <= staleAfterMs;
       signals[signal] = { value: pick.value, fresh: isFresh, ageMs, source: pick.source };
-      seen = true;
-      if (!isFresh) fresh = false;
+      ages[signal] = ageMs;
       if (newest === null || pick.atMs > newest) newest = pick.atMs;
     }
     const trend = (signal: TrendSignal): number | null => {
@@ -217,7 +213,7 @@ export class RegionWindow {
       health: healthReading(this.#health, regionHealth, now, staleAfterMs),
       trends: { requestRate: trend('requestRate'), latencyP99: trend('latencyP99') },
       newestAgeMs: newest === null ? null : Math.max(0, now - newest),
-      fresh: seen && fresh,
+      fresh: regionFresh(ages, staleAfterMs),
     };
   }
 
@@ -269,6 +265,18 @@ export class RegionWindow {
       },
     };
   }
+}
+
+/**
+ * Is a region's data live? The request rate decides when the region has ever reported one: a
+ * source that still reports a rate (even 0) is delivering, while quantiles of an idle region
+ * are undefined and rightly absent, so they must not make the region stale. Without a rate,
+ * any fresh signal will do. Each value still carries its own freshness for the policy.
+ */
+function regionFresh(ages: Partial<Record<Signal, number>>, staleAfterMs: number): boolean {
+  const rate = ages.requestRate;
+  if (rate !== undefined) return rate <= staleAfterMs;
+  return Object.values(ages).some((age) => age <= staleAfterMs);
 }
 
 /** Signals raw request events can produce (saturation only comes from aggregated samples). */

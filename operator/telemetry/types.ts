@@ -127,7 +127,10 @@ export interface RegionSnapshot {
   trends: { requestRate: number | null; latencyP99: number | null };
   /** Age of the newest data of any signal of this region (null: none ever). */
   newestAgeMs: number | null;
-  /** Every signal the region has ever reported is fresh, and it has reported at least one. */
+  /**
+   * The region's data is live: its request rate is fresh (a reported 0 counts), or, if it never
+   * reported a rate, some signal is. Values keep their own freshness.
+   */
   fresh: boolean;
 }
 

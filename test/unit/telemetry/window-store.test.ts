@@ -99,6 +99,19 @@ describe('WindowStore', () => {
     expect(store.freshness(KEY)).toEqual({ fresh: false, staleRegions: ['eu-west'], oldestAgeMs: 31_000 });
   });
 
+  it('keeps an idle region fresh while its rate is reported, though its quantiles are stale', () => {
+    const { clock, store } = setup(['eu-west']);
+    store.recordSample({ route: KEY, region: 'eu-west', atMs: clock.now(), source: 'scrape', values: { requestRate: 5, latencyP99: 40 } });
+    clock.advance(31_000);
+    // Traffic stopped: a rate of 0 is data; the quantiles of no requests are not.
+    store.recordSample({ route: KEY, region: 'eu-west', atMs: clock.now(), source: 'scrape', values: { requestRate: 0 } });
+    const eu = region(store, 'eu-west');
+    expect(eu.fresh).toBe(true);
+    expect(eu.signals.requestRate).toMatchObject({ value: 0, fresh: true });
+    expect(eu.signals.latencyP99).toMatchObject({ value: 40, fresh: false });
+    expect(store.freshness(KEY)!.fresh).toBe(true);
+  });
+
   it('rejects NaN, infinite, negative, out-of-range and future values, and unknown routes and regions', async () => {
     const { clock, store, counter } = setup();
     const at = clock.now();
