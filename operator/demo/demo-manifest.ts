@@ -1,0 +1,47 @@
+// The AdaptiveRoute the demo mesh is steered by. Its ports are the backends' ephemeral ports,
+// so it is built fresh at every start and applied (created or updated) by whoever runs the
+// demo. Only what the demo needs is set; the API server's defaulting (or validateAdaptiveRoute)
+// fills in the rest from the CRD.
+import { API_VERSION, type AdaptiveRoute, type AdaptiveRouteSpec, type PolicySpec } from '../api/types.ts';
+
+export const DEMO_ROUTE = { namespace: 'default', name: 'demo' } as const;
+/** The host the demo's client calls: xds:///demo.meshpilot.local. */
+export const DEMO_HOST = 'demo.meshpilot.local';
+export const DEMO_SCRAPE_INTERVAL = '2s';
+export const DEMO_STALE_AFTER = '30s';
+
+/** An AdaptiveRoute as written by a user: the spec before defaulting. */
+export type DemoRouteManifest = Omit<AdaptiveRoute, 'spec' | 'status'> & {
+  spec: Pick<AdaptiveRouteSpec, 'host' | 'destinations' | 'telemetry'> & { policy: Partial<PolicySpec> };
+};
+
+export interface DemoRegionEndpoints {
+  region: string;
+  /** gRPC port on 127.0.0.1. */
+  port: number;
+  /** The region's /metrics URL. */
+  metricsUrl: string;
+  weight: number;
+}
+
+/** The demo route over `regions`, all primary (priority 0), scraped every 2 s. Pure. */
+export function demoManifest(regions: readonly DemoRegionEndpoints[]): DemoRouteManifest {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'AdaptiveRoute',
+    metadata: {
+      name: DEMO_ROUTE.name,
+      namespace: DEMO_ROUTE.namespace,
+      labels: { 'app.kubernetes.io/part-of': 'meshpilot', 'app.kubernetes.io/component': 'demo' },
+    },
+    spec: {
+      host: DEMO_HOST,
+      destinations: regions.map((r) => ({ region: r.region, service: '127.0.0.1', port: r.port, weight: r.weight, priority: 0 })),
+      policy: { mode: 'enforce', decisionInterval: '10s' },
+      telemetry: {
+        scrape: { targets: regions.map((r) => ({ region: r.region, url: r.metricsUrl })), interval: DEMO_SCRAPE_INTERVAL },
+        staleAfter: DEMO_STALE_AFTER,
+      },
+    },
+  };
+}

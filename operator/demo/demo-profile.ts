@@ -1,0 +1,95 @@
+// How each demo region behaves over time, deterministic from a seed and the clock, so that
+// the demo has something to show: every region's latency drifts slowly, and one region has a
+// brownout (latency up several-fold, a share of calls failing) for a minute every few minutes.
+
+/** The demo's regions, their usual latency and their share of the route. */
+export const DEMO_REGIONS = [
+  { region: 'eu-west', medianLatencyMs: 12, weight: 50 },
+  { region: 'us-east', medianLatencyMs: 30, weight: 30 },
+  { region: 'ap-south', medianLatencyMs: 60, weight: 20 },
+] as const;
+
+/** What a region does to the calls it serves at one instant. */
+export interface RegionCondition {
+  medianLatencyMs: number;
+  /** Spread of the log-normal latency around the median (sigma of its log); 0 is constant. */
+  jitter: number;
+  /** Share of calls failed on purpose, 0..1. */
+  errorFraction: number;
+  brownout: boolean;
+}
+
+export const BROWNOUT = {
+  periodMs: 4 * 60_000,
+  durationMs: 60_000,
+  latencyFactor: 6,
+  errorFraction: 0.3,
+} as const;
+
+const BASE_ERROR_FRACTION = 0.002;
+const JITTER = 0.35;
+/** Latency drifts by up to +-25% over this period. */
+const DRIFT_PERIOD_MS = 10 * 60_000;
+const DRIFT_AMPLITUDE = 0.25;
+
+/** mulberry32: small, seeded, good enough to pick latencies and failures. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function hashString(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** A latency drawn around `condition`'s median, ms, never below 0. */
+export function drawLatencyMs(condition: RegionCondition, random: () => number): number {
+  if (condition.jitter === 0) return condition.medianLatencyMs;
+  // Box-Muller: a standard normal from two uniforms; 1 - u keeps log away from 0.
+  const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  return Math.max(0, condition.medianLatencyMs * Math.exp(condition.jitter * z));
+}
+
+/** The demo's script: which region browns out, when, and how every region drifts. Pure. */
+export class DemoProfile {
+  readonly seed: number;
+  readonly brownoutRegion: string;
+  readonly #brownoutOffsetMs: number;
+
+  constructor(seed = 1) {
+    this.seed = seed;
+    const random = prng(seed);
+    this.brownoutRegion = DEMO_REGIONS[Math.floor(random() * DEMO_REGIONS.length)]!.region;
+    this.#brownoutOffsetMs = Math.floor(random() * BROWNOUT.periodMs);
+  }
+
+  /** Whether `region` is in a brownout at `nowMs` (epoch ms). */
+  inBrownout(region: string, nowMs: number): boolean {
+    if (region !== this.brownoutRegion) return false;
+    const phase = (((nowMs - this.#brownoutOffsetMs) % BROWNOUT.periodMs) + BROWNOUT.periodMs) % BROWNOUT.periodMs;
+    return phase < BROWNOUT.durationMs;
+  }
+
+  /** How `region` treats calls at `nowMs`. Throws RangeError for a region the demo does not have. */
+  condition(region: string, nowMs: number): RegionCondition {
+    const spec = DEMO_REGIONS.find((r) => r.region === region);
+    if (!spec) throw new RangeError(`the demo has no region ${region}`);
+    const phase = ((hashString(`${this.seed}/${region}`) % 1000) / 1000) * 2 * Math.PI;
+    const drift = 1 + DRIFT_AMPLITUDE * Math.sin((2 * Math.PI * nowMs) / DRIFT_PERIOD_MS + phase);
+    const brownout = this.inBrownout(region, nowMs);
+    return {
+      medianLatencyMs: spec.medianLatencyMs * drift * (brownout ? BROWNOUT.latencyFactor : 1),
+      jitter: JITTER,
+      errorFraction: brownout ? BROWNOUT.errorFraction : BASE_ERROR_FRACTION,
+      brownout,
+    };
+  }
+}

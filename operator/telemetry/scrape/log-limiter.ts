@@ -1,0 +1,35 @@
+// Rate limit for repeated log lines: a target that is down fails at every scrape, and one line
+// per failure and minute says as much as one per scrape while keeping the log readable.
+import type { Clock } from '../../api/clock.ts';
+
+export class LogLimiter {
+  readonly #clock: Clock;
+  readonly #intervalMs: number;
+  readonly #last = new Map<string, { atMs: number; suppressed: number }>();
+
+  constructor(clock: Clock, intervalMs: number) {
+    this.#clock = clock;
+    this.#intervalMs = intervalMs;
+  }
+
+  /**
+   * Whether a line for `key` may be written now; if so, how many were held back since the
+   * last one written (for the line to mention). The first line of a key always passes.
+   */
+  take(key: string): { log: boolean; suppressed: number } {
+    const now = this.#clock.now();
+    const entry = this.#last.get(key);
+    if (entry && now - entry.atMs < this.#intervalMs) {
+      entry.suppressed += 1;
+      return { log: false, suppressed: entry.suppressed };
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    this.#last.set(key, { atMs: now, suppressed: 0 });
+    return { log: true, suppressed };
+  }
+
+  /** Forgets every key that starts with `prefix`, so the next failure there is logged at once. */
+  forget(prefix: string): void {
+    for (const key of this.#last.keys()) if (key.startsWith(prefix)) this.#last.delete(key);
+  }
+}
