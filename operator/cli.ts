@@ -66,7 +66,10 @@ first start, and runs the operator against it. Prints the kubeconfig path for ku
 Flags:
   --state-dir DIR          where the control plane keeps its objects (default .state/local)
   --api-port PORT          port of the embedded API server (default: a free port)
-  --examples BOOL          apply deploy/examples/ on first start (default true)${FLAG_HELP_OPERATOR}`,
+  --examples BOOL          apply deploy/examples/ on first start (default true)
+  --demo BOOL              run the demo mesh: gRPC backends in 3 regions on loopback, a
+                           proxyless client sending load through the xDS server, and the
+                           route default/demo steering it, read by direct scrape (default true)${FLAG_HELP_OPERATOR}`,
   'control-plane': `Usage: meshpilot control-plane [flags]
 
 Runs only the embedded control plane, for running the operator (or kubectl) against it

@@ -23,6 +23,9 @@ import { OutputFanout } from './routing/output-fanout.ts';
 import { DnsEndpointResolver } from './xds/endpoints.ts';
 import { XdsServer } from './xds/server.ts';
 import { validateManifests } from './validate-manifests.ts';
+import { buildTelemetry } from './telemetry/stack.ts';
+import { systemClock } from './api/clock.ts';
+import { startDemoMesh } from './demo/demo-mesh.ts';
 
 const PACKAGE_JSON = new URL('../package.json', import.meta.url);
 const EXAMPLES_DIR = new URL('../deploy/examples/', import.meta.url);
@@ -33,6 +36,8 @@ export function version(): string {
 
 export interface RunningOperator {
   manager: Manager;
+  /** The port the xDS server listens on (resolved when --xds-addr asks for port 0). */
+  xdsPort: number;
   /** Resolves when the operator has stopped (after shutdown), rejects if it failed. */
   done: Promise<void>;
 }
@@ -64,10 +69,15 @@ export async function startOperator(config: OperatorConfig, logger: Logger, shut
     await xds.close();
     resolver.close();
   });
+  const telemetry = buildTelemetry(config.telemetry, { logger, registry, clock: systemClock });
+  // Registered before the manager, so it stops after it: the last decisions reach the log.
+  shutdown.add('telemetry', () => telemetry.close());
   const manager = new Manager({
     api,
     sink: new OutputFanout({ xds }),
     sync: xds,
+    telemetry: telemetry.telemetry,
+    ...(telemetry.decisionLog ? { decisionLog: telemetry.decisionLog } : {}),
     logger,
     registry,
     namespace: config.namespace,
@@ -114,7 +124,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger, shut
     stop.abort();
     await done;
   });
-  return { manager, done };
+  return { manager, xdsPort: xds.port, done };
 }
 
 function operatorLogger(config: { logLevel: string }): Logger {
@@ -172,6 +182,13 @@ export async function runLocalCommand(args: string[]): Promise<number> {
 
   const operator = await startOperator({ ...config, kubeconfig: server.kubeconfigPath }, logger, shutdown);
   reportRoutes(operator.manager, logger);
+  if (config.demo) {
+    // Registered after the operator, so it stops first: the demo's client never sees the
+    // xDS server go away under it.
+    const mesh = await startDemoMesh({ xdsPort: operator.xdsPort, logger });
+    shutdown.add('demo mesh', () => mesh.close());
+    await applyObject(server.kubeconfigPath, mesh.manifest as unknown as KubernetesObject, logger);
+  }
   process.stderr.write(
     [
       '',
@@ -182,6 +199,24 @@ export async function runLocalCommand(args: string[]): Promise<number> {
     ].join('\n'),
   );
   return runUntilStopped(logger, shutdown, operator.done);
+}
+
+/**
+ * Creates `obj`, or replaces it when it exists (keeping its status): the demo route's ports
+ * change at every start.
+ */
+async function applyObject(kubeconfigPath: string, obj: KubernetesObject, logger: Logger): Promise<void> {
+  const objects = KubernetesObjectApi.makeApiClient(loadKubeConfig({ kubeconfigPath }));
+  const name = `${obj.kind}/${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name}`;
+  try {
+    await objects.create(obj);
+    logger.info({ object: name }, 'created');
+  } catch (e) {
+    if ((e as { code?: number }).code !== 409) throw e;
+    const current = await objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, namespace: obj.metadata?.namespace ?? 'default' } });
+    await objects.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } });
+    logger.info({ object: name }, 'updated');
+  }
 }
 
 /** Creates each object of deploy/examples/ that does not exist yet; returns their names. */

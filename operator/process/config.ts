@@ -115,6 +115,8 @@ export interface LocalConfig extends OperatorConfig {
   stateDir: string;
   apiPort: number;
   applyExamples: boolean;
+  /** Run the demo mesh (backends, load, and its route) beside the operator. */
+  demo: boolean;
 }
 
 /** Flag definitions for node:util parseArgs; every flag also takes MESHPILOT_<FLAG> from the environment. */
@@ -151,6 +153,7 @@ export const LOCAL_FLAGS = {
   'state-dir': { type: 'string' },
   'api-port': { type: 'string' },
   examples: { type: 'string' },
+  demo: { type: 'string' },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -203,6 +206,7 @@ const localOptions = operatorOptions.extend({
   'state-dir': z.string().min(1).default('.state/local'),
   'api-port': z.coerce.number().int().min(0).max(65535).default(0),
   examples: booleanFlag.default(true),
+  demo: booleanFlag.default(true),
 });
 
 /** Configuration for `meshpilot local`. Throws ConfigError naming the flag on bad input. */
@@ -213,6 +217,7 @@ export function localConfig(args: string[], env: Env): LocalConfig {
     stateDir: o['state-dir'],
     apiPort: o['api-port'],
     applyExamples: o.examples,
+    demo: o.demo,
   };
 }
 

@@ -1,6 +1,8 @@
 // `meshpilot local` (what `npm start` runs without a cluster): the embedded control plane,
 // the CRDs, the examples and the operator; Debian's kubectl sees the routes Ready with their
-// printer columns; a restart from the same state directory resumes without losing anything.
+// printer columns; the demo mesh runs real traffic through the xDS server and its route reads
+// fresh telemetry by direct scrape; a restart from the same state directory resumes without
+// losing anything.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,6 +59,16 @@ describe('meshpilot local', () => {
     const checkout = rows.find((r) => r.split(/\s+/)[1] === 'checkout')!.split(/\s+/);
     expect(checkout).toEqual(expect.arrayContaining(['checkout.shop.svc.cluster.local', '3', 'eu-west=60,us-east=40,ap-south=0', 'enforce', 'True']));
 
+    // The demo route: served to the demo's proxyless client, and read by scrape from its backends.
+    await readyRoutes(child, ['demo']);
+    await child.waitForLine((l) => l.key === 'default/demo' && l.msg === 'telemetry fresh', 30_000, 'demo telemetry fresh');
+    const demo = JSON.parse(await kubectl(kubeconfig, 'get', 'ar', 'demo', '-o', 'json')) as {
+      status: { conditions: { type: string; status: string; message: string }[] };
+    };
+    const conditions = Object.fromEntries(demo.status.conditions.map((c) => [c.type, c]));
+    expect(conditions.XdsSynced).toMatchObject({ status: 'True' });
+    expect(conditions.TelemetryFresh).toMatchObject({ status: 'True', message: 'scrape: every region reported within staleAfter 30s' });
+
     const exit = await child.stop('SIGTERM');
     expect(exit.code).toBe(0);
   });
@@ -70,6 +82,7 @@ describe('meshpilot local', () => {
     expect(names).toEqual([
       'adaptiveroute.traffic.meshpilot.io/catalog',
       'adaptiveroute.traffic.meshpilot.io/checkout',
+      'adaptiveroute.traffic.meshpilot.io/demo',
       'adaptiveroute.traffic.meshpilot.io/field-sensors',
       'adaptiveroute.traffic.meshpilot.io/search',
     ]);

@@ -1,0 +1,59 @@
+// The telemetry side of one operator process, built from its configuration: the window store,
+// one instance of each source, the Telemetry facade the controller uses and, with brokers
+// configured, the Kafka decision log. main.ts owns the process; this owns the wiring of the
+// pieces below it, so that main stays a list of components.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../api/clock.ts';
+import type { DecisionLog } from './decision-log.ts';
+import { telemetryMetrics } from './metrics.ts';
+import { ScrapeSource } from './scrape/scrape-source.ts';
+import { Telemetry } from './telemetry.ts';
+import type { SourceKind, TelemetrySource } from './types.ts';
+import { WindowStore } from './window-store.ts';
+
+export interface TelemetryStackConfig {
+  prometheusUrl: string | undefined;
+  prometheusTimeoutMs: number;
+  kafkaBrokers: string[] | undefined;
+  kafkaClientId: string;
+  kafkaGroupId: string;
+  kafkaMaxMessageBytes: number;
+  decisionLogTopic: string | undefined;
+  windowMs: number;
+  maxClockSkewMs: number;
+  scrapeTimeoutMs: number;
+}
+
+export interface TelemetryStack {
+  telemetry: Telemetry;
+  store: WindowStore;
+  decisionLog: DecisionLog | undefined;
+  /** Stops every source and flushes the decision log. */
+  close(): Promise<void>;
+}
+
+export function buildTelemetry(config: TelemetryStackConfig, deps: { logger: Logger; registry: Registry; clock: Clock }): TelemetryStack {
+  const { logger, registry, clock } = deps;
+  const metrics = telemetryMetrics(registry);
+  const store = new WindowStore({ clock, metrics, registry, logger, windowMs: config.windowMs, maxClockSkewMs: config.maxClockSkewMs });
+  const sources: Partial<Record<SourceKind, TelemetrySource>> = {
+    scrape: new ScrapeSource({ sink: store, logger, metrics, clock, timeoutMs: config.scrapeTimeoutMs }),
+  };
+  const decisionLog: DecisionLog | undefined = undefined;
+  const telemetry = new Telemetry({
+    store,
+    sources,
+    defaultSources: config.prometheusUrl ? ['prometheus'] : [],
+    clock,
+    logger,
+  });
+  return {
+    telemetry,
+    store,
+    decisionLog,
+    close: async () => {
+      await telemetry.close();
+    },
+  };
+}
