@@ -3,7 +3,7 @@
 import { parseDuration } from '../api/duration.ts';
 import type { AdaptiveRoute } from '../api/types.ts';
 import type { RouteTarget } from '../telemetry/types.ts';
-import { clusterName } from '../xds/names.ts';
+import { clusterStatName } from '../xds/names.ts';
 
 export function telemetryTarget(route: AdaptiveRoute): RouteTarget {
   const namespace = route.metadata.namespace ?? 'default';
@@ -13,7 +13,7 @@ export function telemetryTarget(route: AdaptiveRoute): RouteTarget {
     namespace,
     name: route.metadata.name,
     host: route.spec.host,
-    regions: route.spec.destinations.map((d) => ({ region: d.region, service: d.service, port: d.port, cluster: clusterName(key, d.region) })),
+    regions: route.spec.destinations.map((d) => ({ region: d.region, service: d.service, port: d.port, cluster: clusterStatName(key, d.region) })),
     telemetry: route.spec.telemetry,
     decisionIntervalMs: parseDuration(route.spec.policy.decisionInterval),
     staleAfterMs: parseDuration(route.spec.telemetry.staleAfter),

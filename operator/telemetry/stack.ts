@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../api/clock.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { telemetryMetrics } from './metrics.ts';
+import { PrometheusSource } from './prometheus/prometheus-source.ts';
 import { ScrapeSource } from './scrape/scrape-source.ts';
 import { Telemetry } from './telemetry.ts';
 import type { SourceKind, TelemetrySource } from './types.ts';
@@ -38,6 +39,15 @@ export function buildTelemetry(config: TelemetryStackConfig, deps: { logger: Log
   const metrics = telemetryMetrics(registry);
   const store = new WindowStore({ clock, metrics, registry, logger, windowMs: config.windowMs, maxClockSkewMs: config.maxClockSkewMs });
   const sources: Partial<Record<SourceKind, TelemetrySource>> = {
+    prometheus: new PrometheusSource({
+      sink: store,
+      clock,
+      logger,
+      metrics,
+      ...(config.prometheusUrl ? { defaultUrl: config.prometheusUrl } : {}),
+      windowMs: config.windowMs,
+      timeoutMs: config.prometheusTimeoutMs,
+    }),
     scrape: new ScrapeSource({ sink: store, logger, metrics, clock, timeoutMs: config.scrapeTimeoutMs }),
   };
   const decisionLog: DecisionLog | undefined = undefined;

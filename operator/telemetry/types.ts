@@ -66,7 +66,7 @@ export interface RegionTarget {
   /** The destination's backend host (spec.destinations[].service). */
   service: string;
   port: number;
-  /** The xDS cluster meshpilot serves for this route and region (Envoy's envoy_cluster_name). */
+  /** Envoy's `envoy_cluster_name` for this route and region: the xDS cluster's alt_stat_name (its name, dots replaced by _). */
   cluster: string;
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../api/clock.ts';
 import { REJECT_REASONS, telemetryGauge, type RejectReason, type TelemetryMetrics } from './metrics.ts';
+import { LogLimiter } from './log-limiter.ts';
 import { RegionWindow, type HealthState, type WindowGeometry } from './region-window.ts';
 import { SIGNALS, SOURCE_KINDS } from './types.ts';
 import type {
@@ -62,13 +63,14 @@ export class WindowStore implements TelemetrySink {
   readonly #regionHealth = new Map<string, HealthState>();
   /** Newest data timestamp each source delivered, for meshpilot_telemetry_lag_seconds. */
   readonly #newestBySource = new Map<SourceKind, number>();
-  /** Last log time per reason, so a flood of bad input costs one line per reason per 10 s. */
-  readonly #lastLog = new Map<string, number>();
+  /** A flood of bad input costs one log line per source and reason per 10 s. */
+  readonly #logs: LogLimiter;
 
   constructor(options: WindowStoreOptions) {
     this.#clock = options.clock;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
+    this.#logs = new LogLimiter(options.clock, 10_000);
     const windowMs = options.windowMs ?? 60_000;
     const slots = options.slots ?? 6;
     if (!(windowMs > 0) || !Number.isInteger(slots) || slots < 2 || windowMs % slots !== 0) {
@@ -266,11 +268,8 @@ export class WindowStore implements TelemetrySink {
 
   #reject(source: SourceKind, reason: RejectReason, detail: string, count = 1): void {
     this.#metrics.rejected.inc({ source, reason }, count);
-    const now = this.#clock.now();
-    const key = `${source}/${reason}`;
-    if (now - (this.#lastLog.get(key) ?? -Infinity) < 10_000) return;
-    this.#lastLog.set(key, now);
-    this.#logger?.warn({ source, reason, detail }, 'telemetry rejected');
+    const { log, suppressed } = this.#logs.take(`${source}/${reason}`);
+    if (log) this.#logger?.warn({ source, reason, detail, suppressed }, 'telemetry rejected');
   }
 
   #registerGauges(registry: Registry): void {

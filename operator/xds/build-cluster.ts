@@ -5,7 +5,7 @@
 import type { IntentDestination, RouteIntent } from '../routing/route-intent.ts';
 import { CAPABILITIES, CIRCUIT_BREAKER_LIMITS, GRPC_FAILURE_PERCENTAGE_THRESHOLD, type NodeFlavor } from './capabilities.ts';
 import type { Endpoint } from './endpoints.ts';
-import { clusterName } from './names.ts';
+import { clusterName, clusterStatName } from './names.ts';
 import { TYPE_URLS } from './type-urls.ts';
 
 /** Endpoints per region of one route, as resolved. */
@@ -69,6 +69,9 @@ function circuitBreakers(flavor: NodeFlavor): object {
         max_pending_requests: { value: l.maxPendingRequests },
         max_requests: { value: l.maxRequests },
         max_retries: { value: l.maxRetries },
+        // Exports circuit_breakers.default.remaining_rq: with upstream_rq_active it is how
+        // saturated the region is, which the telemetry defaults read.
+        track_remaining: true,
       },
     ],
   };
@@ -85,6 +88,9 @@ export function buildCluster(intent: RouteIntent, region: string, flavor: NodeFl
     outlier_detection: outlierDetection(intent, flavor),
   };
   if (CAPABILITIES[flavor].upstreamConnectionOptions) {
+    // Envoy's stats tag extraction cuts a cluster name at its first dot; route names may have
+    // dots, so stats go under a dot-free name that the telemetry defaults look for.
+    cluster.alt_stat_name = clusterStatName(intent.key, region);
     const connectMs = Math.min(MAX_CONNECT_TIMEOUT_MS, Math.max(MIN_CONNECT_TIMEOUT_MS, intent.retries.perTryTimeoutMs));
     cluster.connect_timeout = duration(connectMs);
     // Upstreams speak what the downstream spoke: HTTP/2 (gRPC) stays HTTP/2, HTTP/1.1 stays 1.1.

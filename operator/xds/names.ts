@@ -21,6 +21,15 @@ export function clusterName(routeKey: string, region: string): string {
   return ['meshpilot', ...routeKey.split('/'), region].join(SEPARATOR);
 }
 
+/**
+ * The name Envoy reports a cluster's stats under (its `alt_stat_name`, the
+ * `envoy_cluster_name` label): the cluster name with dots replaced, because Envoy's tag
+ * extraction ends the cluster name at the first dot.
+ */
+export function clusterStatName(routeKey: string, region: string): string {
+  return clusterName(routeKey, region).replace(/\./g, '_');
+}
+
 /** Envoy's one HTTP listener; each route is a virtual host of ENVOY_ROUTE_CONFIG_NAME. */
 export const ENVOY_LISTENER_NAME = 'meshpilot-http';
 export const ENVOY_ROUTE_CONFIG_NAME = 'meshpilot-http-routes';

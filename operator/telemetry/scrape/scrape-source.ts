@@ -18,7 +18,7 @@ import { QUERY_RESULTS, REJECT_REASONS, type QueryResult, type RejectReason, typ
 import type { RouteTarget, TelemetrySink, TelemetrySource } from '../types.ts';
 import { ExpositionParseError, parseExposition, type MetricFamily } from './exposition-parser.ts';
 import { fetchPage, ScrapeError } from './fetch-page.ts';
-import { LogLimiter } from './log-limiter.ts';
+import { LogLimiter } from '../log-limiter.ts';
 import { ENVOY_METRICS, GRPC_METRICS, hasData, readRegionCounters } from './region-counters.ts';
 import { regionSignals, type ScrapeReading } from './region-signals.ts';
 

@@ -1,6 +1,7 @@
-// Rate limit for repeated log lines: a target that is down fails at every scrape, and one line
-// per failure and minute says as much as one per scrape while keeping the log readable.
-import type { Clock } from '../../api/clock.ts';
+// Rate limit for repeated log lines: a target or a Prometheus that is down fails at every
+// scrape or query, and one line per cause and minute says as much as thousands while keeping
+// the log readable.
+import type { Clock } from '../api/clock.ts';
 
 export class LogLimiter {
   readonly #clock: Clock;
