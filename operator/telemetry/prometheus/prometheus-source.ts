@@ -22,6 +22,7 @@ import {
 } from '../types.ts';
 import { PrometheusClient, type DroppedValue, type Labels, type QueryOutcome } from './client.ts';
 import { LogLimiter } from '../log-limiter.ts';
+import { nextOnPhase } from '../schedule-phase.ts';
 import { renderTemplate, routeTemplates, type CompiledTemplate, type RouteTemplates } from './promql-templates.ts';
 
 const SOURCE = 'prometheus';
@@ -108,7 +109,7 @@ export class PrometheusSource implements TelemetrySource {
 
   /**
    * Follows `target`. A route not followed yet gets a warm-up range query, then a round right
-   * away and one per decision interval; a route already followed keeps its schedule and uses
+   * away and one per decision interval on the route's phase (schedule-phase.ts); a route already followed keeps its schedule and uses
    * the new target from its next round. Idempotent.
    */
   watch(target: RouteTarget): void {
@@ -178,10 +179,13 @@ export class PrometheusSource implements TelemetrySource {
     const signal = entry.abort.signal;
     try {
       await this.#guard(entry, () => this.#warmUp(entry));
+      // The first round runs at once (a route is fresh as soon as it can be); later rounds
+      // sit on the route's phase, so routes followed together do not query together.
       for (;;) {
         const started = this.#clock.now();
         await this.#guard(entry, () => this.#round(entry));
-        const next = started + entry.target.decisionIntervalMs;
+        const interval = entry.target.decisionIntervalMs;
+        const next = nextOnPhase(started, entry.target.key, interval, interval / 2);
         await this.#clock.sleep(Math.max(0, next - this.#clock.now()), signal);
       }
     } catch (e) {
