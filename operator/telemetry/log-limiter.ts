@@ -1,6 +1,7 @@
 // Rate limit for repeated log lines: a target or a Prometheus that is down fails at every
 // scrape or query, and one line per cause and minute says as much as thousands while keeping
 // the log readable.
+import type { Logger } from 'pino';
 import type { Clock } from '../api/clock.ts';
 
 export class LogLimiter {
@@ -32,5 +33,27 @@ export class LogLimiter {
   /** Forgets every key that starts with `prefix`, so the next failure there is logged at once. */
   forget(prefix: string): void {
     for (const key of this.#last.keys()) if (key.startsWith(prefix)) this.#last.delete(key);
+  }
+}
+
+/** A logger's warn through a LogLimiter: one line per key per interval, saying how many were held back. */
+export class RateLimitedLog {
+  readonly #logger: Logger;
+  readonly #limiter: LogLimiter;
+
+  constructor(logger: Logger, clock: Clock, intervalMs = 10_000) {
+    this.#logger = logger;
+    this.#limiter = new LogLimiter(clock, intervalMs);
+  }
+
+  /** Logs at warn unless `key` was logged less than the interval ago (then only counts it). */
+  warn(key: string, fields: Record<string, unknown>, message: string): void {
+    const { log, suppressed } = this.#limiter.take(key);
+    if (log) this.#logger.warn(suppressed > 0 ? { ...fields, suppressedSinceLastLine: suppressed } : fields, message);
+  }
+
+  /** Forgets the keys that start with `prefix`, so the next line there is written at once. */
+  forget(prefix: string): void {
+    this.#limiter.forget(prefix);
   }
 }

@@ -7,6 +7,9 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../api/clock.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { telemetryMetrics } from './metrics.ts';
+import { decisionLogMetrics, KafkaDecisionLog } from './kafka/kafka-decision-log.ts';
+import { KafkaSource } from './kafka/kafka-source.ts';
+import { kafkajsTransport } from './kafka/kafkajs-transport.ts';
 import { PrometheusSource } from './prometheus/prometheus-source.ts';
 import { ScrapeSource } from './scrape/scrape-source.ts';
 import { Telemetry } from './telemetry.ts';
@@ -38,7 +41,21 @@ export function buildTelemetry(config: TelemetryStackConfig, deps: { logger: Log
   const { logger, registry, clock } = deps;
   const metrics = telemetryMetrics(registry);
   const store = new WindowStore({ clock, metrics, registry, logger, windowMs: config.windowMs, maxClockSkewMs: config.maxClockSkewMs });
+  const transport = kafkajsTransport({ logger });
   const sources: Partial<Record<SourceKind, TelemetrySource>> = {
+    kafka: new KafkaSource({
+      sink: store,
+      clock,
+      logger,
+      metrics,
+      transport,
+      ...(config.kafkaBrokers ? { defaultBrokers: config.kafkaBrokers } : {}),
+      groupId: config.kafkaGroupId,
+      clientId: config.kafkaClientId,
+      maxMessageBytes: config.kafkaMaxMessageBytes,
+      maxClockSkewMs: config.maxClockSkewMs,
+      windowMs: config.windowMs,
+    }),
     prometheus: new PrometheusSource({
       sink: store,
       clock,
@@ -50,7 +67,18 @@ export function buildTelemetry(config: TelemetryStackConfig, deps: { logger: Log
     }),
     scrape: new ScrapeSource({ sink: store, logger, metrics, clock, timeoutMs: config.scrapeTimeoutMs }),
   };
-  const decisionLog: DecisionLog | undefined = undefined;
+  // Registered whether or not a log is configured, so dashboards and alerts find the series.
+  decisionLogMetrics(registry);
+  const decisionLog: DecisionLog | undefined =
+    config.decisionLogTopic && config.kafkaBrokers
+      ? new KafkaDecisionLog({
+          transport: transport({ brokers: config.kafkaBrokers, clientId: config.kafkaClientId }),
+          topic: config.decisionLogTopic,
+          registry,
+          logger,
+          clock,
+        })
+      : undefined;
   const telemetry = new Telemetry({
     store,
     sources,
@@ -64,6 +92,7 @@ export function buildTelemetry(config: TelemetryStackConfig, deps: { logger: Log
     decisionLog,
     close: async () => {
       await telemetry.close();
+      await decisionLog?.close();
     },
   };
 }

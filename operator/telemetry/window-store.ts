@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../api/clock.ts';
 import { REJECT_REASONS, telemetryGauge, type RejectReason, type TelemetryMetrics } from './metrics.ts';
-import { LogLimiter } from './log-limiter.ts';
+import { RateLimitedLog } from './log-limiter.ts';
 import { RegionWindow, type HealthState, type WindowGeometry } from './region-window.ts';
 import { SIGNALS, SOURCE_KINDS } from './types.ts';
 import type {
@@ -55,7 +55,6 @@ const FRACTION_SLACK = 1e-9;
 export class WindowStore implements TelemetrySink {
   readonly #clock: Clock;
   readonly #metrics: TelemetryMetrics;
-  readonly #logger: Logger | undefined;
   readonly #geometry: WindowGeometry;
   readonly #skewMs: number;
   readonly #routes = new Map<string, RouteEntry>();
@@ -64,13 +63,12 @@ export class WindowStore implements TelemetrySink {
   /** Newest data timestamp each source delivered, for meshpilot_telemetry_lag_seconds. */
   readonly #newestBySource = new Map<SourceKind, number>();
   /** A flood of bad input costs one log line per source and reason per 10 s. */
-  readonly #logs: LogLimiter;
+  readonly #logs: RateLimitedLog | undefined;
 
   constructor(options: WindowStoreOptions) {
     this.#clock = options.clock;
     this.#metrics = options.metrics;
-    this.#logger = options.logger;
-    this.#logs = new LogLimiter(options.clock, 10_000);
+    this.#logs = options.logger ? new RateLimitedLog(options.logger, options.clock) : undefined;
     const windowMs = options.windowMs ?? 60_000;
     const slots = options.slots ?? 6;
     if (!(windowMs > 0) || !Number.isInteger(slots) || slots < 2 || windowMs % slots !== 0) {
@@ -268,8 +266,7 @@ export class WindowStore implements TelemetrySink {
 
   #reject(source: SourceKind, reason: RejectReason, detail: string, count = 1): void {
     this.#metrics.rejected.inc({ source, reason }, count);
-    const { log, suppressed } = this.#logs.take(`${source}/${reason}`);
-    if (log) this.#logger?.warn({ source, reason, detail, suppressed }, 'telemetry rejected');
+    this.#logs?.warn(`${source}/${reason}`, { source, reason, detail }, 'telemetry rejected');
   }
 
   #registerGauges(registry: Registry): void {

@@ -21,7 +21,7 @@ import {
   type TelemetrySource,
 } from '../types.ts';
 import { PrometheusClient, type DroppedValue, type Labels, type QueryOutcome } from './client.ts';
-import { LogLimiter } from '../log-limiter.ts';
+import { RateLimitedLog } from '../log-limiter.ts';
 import { nextOnPhase } from '../schedule-phase.ts';
 import { renderTemplate, routeTemplates, type CompiledTemplate, type RouteTemplates } from './promql-templates.ts';
 
@@ -92,7 +92,7 @@ export class PrometheusSource implements TelemetrySource {
   readonly #windowMs: number;
   readonly #rateWindowMs: number;
   readonly #client: PrometheusClient;
-  readonly #logs: LogLimiter;
+  readonly #logs: RateLimitedLog;
   readonly #watched = new Map<string, Watched>();
 
   constructor(options: PrometheusSourceOptions) {
@@ -104,7 +104,7 @@ export class PrometheusSource implements TelemetrySource {
     this.#windowMs = options.windowMs;
     this.#rateWindowMs = options.rateWindowMs ?? DEFAULT_RATE_WINDOW_MS;
     this.#client = new PrometheusClient({ metrics: options.metrics, timeoutMs: options.timeoutMs, concurrency: options.concurrency });
-    this.#logs = new LogLimiter(options.clock, LOG_INTERVAL_MS);
+    this.#logs = new RateLimitedLog(this.#logger, options.clock, LOG_INTERVAL_MS);
   }
 
   /**
@@ -330,8 +330,7 @@ export class PrometheusSource implements TelemetrySource {
   }
 
   #warn(cause: string, fields: Record<string, unknown>, message: string): void {
-    const { log, suppressed } = this.#logs.take(cause);
-    if (log) this.#logger.warn({ ...fields, suppressed }, message);
+    this.#logs.warn(cause, fields, message);
   }
 
   /** Hands the gathered values to the sink, one sample per region and instant, oldest first. */
