@@ -1,7 +1,8 @@
 // `npm run bench -- telemetry [--quick]`: the three figures of the telemetry issue.
 //
 //   kafkaEventsPerSec   request events per second from the broker (librdkafka's mock cluster
-//                       in Debian's kcat) into the window store, one KafkaSource consumer
+//                       driven by a small C harness over Debian's librdkafka) into the
+//                       window store, one KafkaSource consumer
 //                       (test/bench/telemetry/kafka.ts). Goal: >= 100,000/s.
 //   promSnapshotP99Ms   time from the start of a route's Prometheus query round to its
 //                       snapshot, 100 routes × 3 regions against Debian's prometheus
