@@ -4,23 +4,13 @@
 // hold many copies of one decision and skew what offline training learns from it.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../api/clock.ts';
-import { DECISION_SCHEMA, OUTCOME_SCHEMA, type DecisionAction, type DecisionLog } from '../telemetry/decision-log.ts';
-import type { RouteSnapshot } from '../telemetry/types.ts';
+import { DECISION_SCHEMA, OUTCOME_SCHEMA, type DecisionLog, type DecisionRecord } from '../telemetry/decision-log.ts';
 
-export interface Decision {
-  route: string;
-  generation: number;
-  mode: string;
-  policy: string;
-  modelVersion: string | null;
-  observation: RouteSnapshot;
-  features?: number[];
-  action: DecisionAction;
-  actionProbability: number | null;
-  applied: boolean;
-  reason: string;
+/** A decision as the reconciler hands it over: the record without what the recorder adds. */
+export type Decision = Omit<DecisionRecord, 'schema' | 'id' | 'time'> & {
+  /** The route's decision interval: at most one record per interval unless the action changes. */
   intervalMs: number;
-}
+};
 
 interface Last {
   id: string;

@@ -9,7 +9,8 @@ import { Registry } from 'prom-client';
 import type { Clock } from '../api/clock.ts';
 import { counter, gauge, histogram } from '../api/metrics.ts';
 import { DEMO_METHOD, DEMO_SERVICE_DEFINITION, REGION_METADATA, type DemoReply, type DemoRequest } from './demo-protocol.ts';
-import { drawLatencyMs, hashString, prng, type RegionCondition } from './demo-profile.ts';
+import { hashString, prng } from '../api/random.ts';
+import { drawLatencyMs, type RegionCondition } from './demo-profile.ts';
 
 /** gRFC A66's recommended bounds for grpc.server.call.duration, in seconds. */
 export const A66_DURATION_BUCKETS = [

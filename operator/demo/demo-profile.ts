@@ -1,6 +1,7 @@
 // How each demo region behaves over time, deterministic from a seed and the clock, so that
 // the demo has something to show: every region's latency drifts slowly, and one region has a
 // brownout (latency up several-fold, a share of calls failing) for a minute every few minutes.
+import { hashString, prng } from '../api/random.ts';
 
 /** The demo's regions, their usual latency and their share of the route. */
 export const DEMO_REGIONS = [
@@ -31,24 +32,6 @@ const JITTER = 0.35;
 /** Latency drifts by up to +-25% over this period. */
 const DRIFT_PERIOD_MS = 10 * 60_000;
 const DRIFT_AMPLITUDE = 0.25;
-
-/** mulberry32: small, seeded, good enough to pick latencies and failures. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function hashString(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 
 /** A latency drawn around `condition`'s median, ms, never below 0. */
 export function drawLatencyMs(condition: RegionCondition, random: () => number): number {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../api/errors.ts';
 import { isDuration, parseDuration } from '../api/duration.ts';
+import type { TelemetryStackConfig } from '../telemetry/stack.ts';
 
 /** Slots the telemetry window is cut into (the window store's default). */
 export const TELEMETRY_SLOTS = 6;
@@ -94,22 +95,8 @@ export interface OperatorConfig {
   telemetry: TelemetryConfig;
 }
 
-export interface TelemetryConfig {
-  /** Prometheus for routes that name no source and for prometheus blocks without a url. */
-  prometheusUrl: string | undefined;
-  prometheusTimeoutMs: number;
-  /** Brokers for kafka blocks without brokers, and for the decision log. */
-  kafkaBrokers: string[] | undefined;
-  kafkaClientId: string;
-  kafkaGroupId: string;
-  kafkaMaxMessageBytes: number;
-  /** Topic decisions are produced to; undefined: no decision log (no brokers, or disabled). */
-  decisionLogTopic: string | undefined;
-  /** Sliding window for rates and quantiles. */
-  windowMs: number;
-  maxClockSkewMs: number;
-  scrapeTimeoutMs: number;
-}
+/** The telemetry flags, as the telemetry stack takes them. */
+export type TelemetryConfig = TelemetryStackConfig;
 
 export interface LocalConfig extends OperatorConfig {
   stateDir: string;

@@ -3,15 +3,11 @@
 // instant of every interval would hit Prometheus, and the event loop, with every query at
 // once. A stable per-route phase spreads them evenly, and keeps each route on its phase
 // across restarts and replicas.
+import { hashString } from '../api/random.ts';
 
-/** A stable offset in [0, intervalMs) for `key` (FNV-1a of the key). */
+/** A stable offset in [0, intervalMs) for `key`. */
 export function phaseOf(key: string, intervalMs: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return intervalMs > 0 ? hash % intervalMs : 0;
+  return intervalMs > 0 ? hashString(key) % intervalMs : 0;
 }
 
 /**

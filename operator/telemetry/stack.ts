@@ -17,13 +17,18 @@ import type { SourceKind, TelemetrySource } from './types.ts';
 import { WindowStore } from './window-store.ts';
 
 export interface TelemetryStackConfig {
+  /** Prometheus for routes that name no source and for prometheus blocks without a url. */
   prometheusUrl: string | undefined;
   prometheusTimeoutMs: number;
+  /** Brokers for kafka blocks without brokers, and for the decision log. */
   kafkaBrokers: string[] | undefined;
   kafkaClientId: string;
   kafkaGroupId: string;
+  /** Larger telemetry messages are dead-lettered. */
   kafkaMaxMessageBytes: number;
+  /** Topic decisions are produced to; undefined: no decision log (no brokers, or disabled). */
   decisionLogTopic: string | undefined;
+  /** Sliding window for rates and quantiles. */
   windowMs: number;
   maxClockSkewMs: number;
   scrapeTimeoutMs: number;

@@ -6,6 +6,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadEcho, type EchoReply, type EchoRequest } from './grpc-echo.ts';
+import { hashString, prng } from '../../operator/api/random.ts';
 
 /** The three regions the tests spread backends over, in failover order. */
 export const REGIONS = ['eu-west', 'us-east', 'ap-south'] as const;
@@ -34,24 +35,6 @@ export interface BackendCounts {
 }
 
 const NO_FAULTS: BackendFaults = { failFraction: 0, failAll: false, latencyMs: 0 };
-
-/** mulberry32: small, seeded, good enough to decide which calls fail. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function hash(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
 
 /**
  * A gRPC server behind our own TCP listener (grpc-js's connection injector), so that `kill`
@@ -119,7 +102,7 @@ export class EchoBackend {
     this.id = id;
     this.address = address;
     this.port = port;
-    this.#random = prng(seed ^ hash(id));
+    this.#random = prng(seed ^ hashString(id));
   }
 
   /** Starts a backend on `address:port` (port 0 picks a free one). Rejects when the bind fails. */

@@ -23,11 +23,12 @@ import { TELEMETRY_SCHEMA } from '../../../operator/telemetry/kafka/events.ts';
 import { KafkaSource } from '../../../operator/telemetry/kafka/kafka-source.ts';
 import { kafkajsTransport } from '../../../operator/telemetry/kafka/kafkajs-transport.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
-import type { RouteTarget, TelemetrySink } from '../../../operator/telemetry/types.ts';
+import type { TelemetrySink } from '../../../operator/telemetry/types.ts';
 import { WindowStore } from '../../../operator/telemetry/window-store.ts';
 import { kcatProduce, MockCluster } from '../../support/kafka.ts';
+import { BENCH_REGIONS, benchTarget } from './routes.ts';
 
-const REGIONS = ['eu-west', 'us-east', 'ap-south'] as const;
+const REGIONS = BENCH_REGIONS;
 const ROUTES = 10;
 const PARTITIONS = 64;
 const TOPIC = 'bench-requests';
@@ -50,19 +51,6 @@ function log(message: string): void {
   process.stderr.write(`[bench kafka] ${message}\n`);
 }
 
-function target(i: number): RouteTarget {
-  const key = `bench/route-${i}`;
-  return {
-    key,
-    namespace: 'bench',
-    name: `route-${i}`,
-    host: `route-${i}.bench`,
-    regions: REGIONS.map((region) => ({ region, service: `route-${i}-${region}.bench`, port: 8080, cluster: `${key}/${region}` })),
-    telemetry: { kafka: { topic: TOPIC }, staleAfter: '30s' },
-    decisionIntervalMs: 5_000,
-    staleAfterMs: 30_000,
-  };
-}
 
 function writeEvents(file: string, n: number, nowMs: number): number {
   const lines: string[] = [];
@@ -139,9 +127,9 @@ export async function benchKafka(options: { quick: boolean }): Promise<KafkaBenc
       restartDebounceMs: 0,
       windowMs: 600_000,
     });
-    for (let i = 0; i < ROUTES; i++) store.track(target(i));
+    for (let i = 0; i < ROUTES; i++) store.track(benchTarget(i, { kafka: { topic: TOPIC }, staleAfter: '30s' }, { decisionIntervalMs: 5_000, staleAfterMs: 30_000 }));
     started = performance.now();
-    for (let i = 0; i < ROUTES; i++) source.watch(target(i));
+    for (let i = 0; i < ROUTES; i++) source.watch(benchTarget(i, { kafka: { topic: TOPIC }, staleAfter: '30s' }, { decisionIntervalMs: 5_000, staleAfterMs: 30_000 }));
     const progress = setInterval(() => log(`${taken} / ${events} in the store`), 2_000);
     const end = await Promise.race([
       finished,

@@ -28,8 +28,9 @@ import { clusterName } from '../../../operator/xds/names.ts';
 import { phaseOf } from '../../../operator/telemetry/schedule-phase.ts';
 import { quantile, round } from '../support/stats.ts';
 import { PrometheusServer, type Workload } from '../../support/prometheus.ts';
+import { BENCH_REGIONS, benchTarget } from './routes.ts';
 
-const REGIONS = ['eu-west', 'us-east', 'ap-south'] as const;
+const REGIONS = BENCH_REGIONS;
 const ROUTES = 100;
 const RATE_WINDOW_MS = 5_000;
 
@@ -51,19 +52,6 @@ function log(message: string): void {
   process.stderr.write(`[bench prometheus] ${message}\n`);
 }
 
-function target(i: number): RouteTarget {
-  const key = `bench/route-${i}`;
-  return {
-    key,
-    namespace: 'bench',
-    name: `route-${i}`,
-    host: `route-${i}.bench.svc.cluster.local`,
-    regions: REGIONS.map((region) => ({ region, service: `route-${i}.bench.svc.cluster.local`, port: 8080, cluster: clusterName(key, region) })),
-    telemetry: { staleAfter: '30s' },
-    decisionIntervalMs: 1_000,
-    staleAfterMs: 30_000,
-  };
-}
 
 /** Region `r`'s backend: Envoy cluster stats for the first half of the routes, gRPC metrics for the rest. */
 function workloads(r: number): Record<string, Workload> {
@@ -123,7 +111,7 @@ export async function benchPrometheus(options: { quick: boolean }): Promise<Prom
     const logger = pino({ level: 'error' }, pino.destination(2));
     const store = new WindowStore({ clock: benchClock, metrics, logger, windowMs: 60_000 });
     source = new PrometheusSource({ sink: store, clock: benchClock, logger, metrics, defaultUrl: prometheus.url, windowMs: 60_000, timeoutMs: 10_000, rateWindowMs: RATE_WINDOW_MS });
-    const targets = Array.from({ length: ROUTES }, (_, i) => target(i));
+    const targets = Array.from({ length: ROUTES }, (_, i) => benchTarget(i, { staleAfter: '30s' }, { decisionIntervalMs: 1_000, staleAfterMs: 30_000 }));
     for (const t of targets) {
       store.track(t);
       source.watch(t);

@@ -8,32 +8,20 @@ import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { ManualClock } from '../../../operator/api/clock.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
-import type { RequestObservation, RouteTarget } from '../../../operator/telemetry/types.ts';
+import type { RequestObservation } from '../../../operator/telemetry/types.ts';
 import { WindowStore } from '../../../operator/telemetry/window-store.ts';
+import { BENCH_REGIONS, benchTarget } from './routes.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const REGIONS = ['eu-west', 'us-east', 'ap-south'];
+const REGIONS = BENCH_REGIONS;
 
 function settledHeap(): number {
   for (let i = 0; i < 4; i++) gc();
   return process.memoryUsage().heapUsed;
 }
 
-function target(i: number): RouteTarget {
-  const key = `bench/route-${i}`;
-  return {
-    key,
-    namespace: 'bench',
-    name: `route-${i}`,
-    host: `route-${i}.bench`,
-    regions: REGIONS.map((region) => ({ region, service: `route-${i}.${region}`, port: 8080, cluster: `meshpilot|bench|route-${i}|${region}` })),
-    telemetry: { staleAfter: '60s' },
-    decisionIntervalMs: 10_000,
-    staleAfterMs: 60_000,
-  };
-}
 
 export interface WindowMemory {
   bytesPerWindow: number;
@@ -51,7 +39,7 @@ function measure(routes: number, fill: (store: WindowStore, clock: ManualClock) 
   const clock = new ManualClock(Date.parse('2026-11-24T00:00:00Z'));
   const before = settledHeap();
   const store = new WindowStore({ clock, metrics: telemetryMetrics(new Registry()) });
-  for (let i = 0; i < routes; i++) store.track(target(i));
+  for (let i = 0; i < routes; i++) store.track(benchTarget(i, { staleAfter: '60s' }, { decisionIntervalMs: 10_000, staleAfterMs: 60_000 }));
   fill(store, clock);
   const after = settledHeap();
   // Keep the store reachable until measured.
