@@ -1,0 +1,350 @@
+// The safety guard between a policy's proposal and the data plane. Whatever proposed the action
+// (a model, the heuristic), the guard decides what is served, by these rules in this order:
+//   static mode    the spec's weights (primary priority group), the policy is not consulted;
+//   health         no traffic to a region whose health fails while a healthy eligible one
+//                  exists, and none to a remote region (priority > 0) when failover is
+//                  disabled; both take effect at once, whatever the step bound says;
+//   fail-static    any region's telemetry stale (or no snapshot): keep the current weights;
+//   rollback       (enforce mode) the SLO was met when the last decision was made, that
+//                  decision changed what is served, and now (within two decision intervals)
+//                  the SLO is breached: restore the last weights and retry settings under
+//                  which it was met (at once, not step by step), then hold them for
+//                  ROLLBACK_HOLD_DECISIONS decisions so the policy cannot undo it at once;
+//   floor          every healthy eligible region keeps at least minWeight percent, so a
+//                  recovering region keeps being probed;
+//   bounded step   no region's weight moves more than maxWeightStep points per decision (the
+//                  floor yields to this: a region far below it climbs one step at a time);
+//   shadow mode    all of the above is computed and reported, nothing is applied, and the
+//                  next shadow decision starts from this one.
+// Weights come out as integer percents summing to exactly 100 (largest remainder); retries and
+// the per-try timeout are clamped into the spec's bounds. Pure: time and state come in.
+import { formatDuration, isDuration, parseDuration } from '../api/duration.ts';
+import type { AdaptiveRoute, PolicyMode, RegionWeight } from '../api/types.ts';
+import { describeMove, describeSituation, formatFraction, formatMs, weightList } from './explain.ts';
+import type { GuardState } from './guard-state.ts';
+import type { CurrentIntent } from './observe.ts';
+import { sloStatus, type SloStatus } from './slo.ts';
+import type { PolicyAction, RouteObservation } from './spec.ts';
+import { fitToBounds, largestRemainder, normalise, raiseToFloors } from './weights.ts';
+
+/** How the guard intervened, as CamelCase reasons (for metrics and conditions). */
+export const GUARD_RULES = {
+  static: 'StaticMode',
+  shadow: 'ShadowMode',
+  healthOverride: 'HealthOverride',
+  failoverDisabled: 'FailoverDisabled',
+  failStatic: 'FailStatic',
+  rollback: 'Rollback',
+  rollbackHold: 'RollbackHold',
+  floor: 'MinWeightFloor',
+  stepCapped: 'StepCapped',
+  retriesClamped: 'RetriesClamped',
+} as const;
+export type GuardRule = (typeof GUARD_RULES)[keyof typeof GUARD_RULES];
+
+/** A breach later than this many decision intervals after a decision is not blamed on it. */
+export const ROLLBACK_WINDOW_INTERVALS = 2;
+/** Decisions after a rollback during which proposals are not followed. */
+export const ROLLBACK_HOLD_DECISIONS = 2;
+
+/** The bounds the spec sets on the guard. */
+export interface GuardSpec {
+  mode: PolicyMode;
+  /** Percentage points. */
+  maxWeightStep: number;
+  /** Percent. */
+  minWeight: number;
+  failoverEnabled: boolean;
+  decisionIntervalMs: number;
+  /** The spec's destinations (weights relative), for static mode. */
+  destinations: { region: string; weight: number; priority: number }[];
+}
+
+/** The guard's bounds from a validated, defaulted route. Throws ConfigError for an unparsable decision interval. */
+export function guardSpecFrom(route: AdaptiveRoute): GuardSpec {
+  const { policy, failover, destinations } = route.spec;
+  return {
+    mode: policy.mode,
+    maxWeightStep: policy.maxWeightStep,
+    minWeight: policy.minWeight,
+    failoverEnabled: failover.enabled,
+    decisionIntervalMs: parseDuration(policy.decisionInterval),
+    destinations: destinations.map((d) => ({ region: d.region, weight: d.weight, priority: d.priority })),
+  };
+}
+
+export interface Proposal {
+  action: PolicyAction;
+  /** Who proposed, for the reason: "model default@v3", "heuristic". */
+  by: string;
+  /** What the proposer says about its choice (the heuristic's reason), if anything. */
+  note?: string;
+}
+
+export interface GuardInput {
+  /** Required unless the mode is static. */
+  proposal?: Proposal;
+  observation: RouteObservation;
+  current: CurrentIntent;
+  spec: GuardSpec;
+  /** The state the previous decision returned (undefined: the first decision). */
+  state?: GuardState;
+  nowMs: number;
+}
+
+export interface GuardResult {
+  /** Percent per region of the observation, in its order; integers summing to 100. */
+  weights: RegionWeight[];
+  retryAttempts: number;
+  perTryTimeoutMs: number;
+  /** The result goes to the data plane: false in shadow mode and when the guard held the current intent. */
+  applied: boolean;
+  /** The rules that changed the outcome. */
+  rules: GuardRule[];
+  /** What was seen, what was proposed and why the guard did or did not intervene. */
+  reason: string;
+  /** The route's SLO status at this decision (before it takes effect). */
+  slo: SloStatus;
+  /** To persist and pass to the next decision. */
+  state: GuardState;
+}
+
+const clampInt = (v: number, lo: number, hi: number) => Math.round(Math.min(hi, Math.max(lo, Number.isFinite(v) ? v : lo)));
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The spec's weights as served by a static policy: percent over the primary (lowest weighted) priority group. */
+export function staticWeights(spec: GuardSpec, regions: readonly string[]): number[] {
+  let primary = Infinity;
+  for (const d of spec.destinations) if (d.weight > 0) primary = Math.min(primary, d.priority);
+  const byRegion = new Map(spec.destinations.map((d) => [d.region, d]));
+  const raw = regions.map((r) => {
+    const d = byRegion.get(r);
+    return d && d.priority === primary ? d.weight : 0;
+  });
+  return raw.some((w) => w > 0) ? largestRemainder(raw) : largestRemainder(regions.map(() => 1));
+}
+
+/** `weights` as integer percents in `regions` order (missing regions 0); undefined when all are 0. */
+function percentOf(weights: readonly RegionWeight[] | undefined, regions: readonly string[]): number[] | undefined {
+  if (!weights) return undefined;
+  const byRegion = new Map(weights.map((w) => [w.region, w.weight]));
+  const raw = regions.map((r) => {
+    const w = byRegion.get(r) ?? 0;
+    return Number.isFinite(w) ? Math.max(0, w) : 0;
+  });
+  return raw.some((w) => w > 0) ? largestRemainder(raw) : undefined;
+}
+
+/** `weights` with the disallowed regions' share handed to the allowed ones, in proportion to what they carry (equally if they carry nothing). */
+function withoutDisallowed(weights: readonly number[], allowed: readonly boolean[]): number[] {
+  const kept = weights.map((w, i) => (allowed[i] ? w : 0));
+  if (kept.some((w) => w > 0)) return largestRemainder(kept);
+  return largestRemainder(allowed.map((a) => (a ? 1 : 0)));
+}
+
+interface Eligibility {
+  allowed: boolean[];
+  /** Healthy (not failing) and allowed: kept at the floor. */
+  floored: boolean[];
+  failing: boolean[];
+  ineligible: boolean[];
+  healthyExists: boolean;
+}
+
+function eligibility(o: RouteObservation, spec: GuardSpec): Eligibility {
+  const anyHome = o.regions.some((r) => !r.remote);
+  const ineligible = o.regions.map((r) => r.remote && !spec.failoverEnabled && anyHome);
+  const failing = o.regions.map((r) => r.healthy === false);
+  const healthyExists = o.regions.some((_, i) => !ineligible[i] && !failing[i]);
+  const allowed = o.regions.map((_, i) => !ineligible[i] && (!failing[i] || !healthyExists));
+  return { allowed, floored: allowed.map((a, i) => a && !failing[i]), failing, ineligible, healthyExists };
+}
+
+/** Notes (and rules) for what the health and eligibility rules took away from `before` or `wanted`. */
+function forcedNotes(regions: readonly string[], e: Eligibility, before: readonly number[], wanted: readonly number[] | undefined, rules: Set<GuardRule>): string[] {
+  const notes: string[] = [];
+  const touched = (i: number) => (before[i] ?? 0) > 0 || (wanted?.[i] ?? 0) >= 0.5;
+  const failing = regions.filter((_, i) => e.failing[i] && !e.allowed[i] && touched(i));
+  if (failing.length > 0) {
+    rules.add(GUARD_RULES.healthOverride);
+    notes.push(`no traffic to ${failing.join(', ')} (health failing while a healthy region exists)`);
+  }
+  const remote = regions.filter((_, i) => e.ineligible[i] && touched(i));
+  if (remote.length > 0) {
+    rules.add(GUARD_RULES.failoverDisabled);
+    notes.push(`no traffic to ${remote.join(', ')} (remote, and failover is disabled)`);
+  }
+  if (!e.healthyExists && e.failing.some((f, i) => f && !e.ineligible[i])) notes.push('every region fails its health check: none is singled out');
+  return notes;
+}
+
+interface Shaped {
+  weights: number[];
+  notes: string[];
+}
+
+/** The proposal's weights through the floor and the step bound, from `base` (which already obeys the health rules). */
+function shape(proposed: readonly number[], base: readonly number[], e: Eligibility, spec: GuardSpec, regions: readonly string[], rules: Set<GuardRule>): Shaped {
+  const notes: string[] = [];
+  const wanted = proposed.map((w, i) => (e.allowed[i] && Number.isFinite(w) ? Math.max(0, w) : 0));
+  let target = wanted.some((w) => w > 0) ? normalise(wanted) : [...base];
+  const floors = e.floored.map((f) => (f ? spec.minWeight : 0));
+  const floored = raiseToFloors(target, floors);
+  const lifted = regions.filter((_, i) => floors[i]! > 0 && target[i]! < floors[i]! - 0.5);
+  if (lifted.length > 0) {
+    rules.add(GUARD_RULES.floor);
+    notes.push(`kept ${lifted.map((r) => `${r} (proposed ${Math.round(target[regions.indexOf(r)]!)}%)`).join(', ')} at the ${spec.minWeight}% floor`);
+  }
+  target = floored;
+  const step = spec.maxWeightStep;
+  const lo = base.map((b, i) => (e.allowed[i] ? Math.max(0, b - step) : 0));
+  const hi = base.map((b, i) => (e.allowed[i] ? Math.min(100, b + step) : 0));
+  // The floor is a lower bound where the step allows it; if floors and step bounds together
+  // ask for more than 100, the floors give way (the step bound never does).
+  let loF = lo.map((l, i) => Math.min(Math.max(l, floors[i]!), hi[i]!));
+  const over = loF.reduce((a, b) => a + b, 0) - 100;
+  if (over > 0) {
+    const excess = loF.map((l, i) => l - lo[i]!);
+    const total = excess.reduce((a, b) => a + b, 0);
+    loF = loF.map((l, i) => l - (excess[i]! * over) / total);
+  }
+  const fitted = fitToBounds(target, loF, hi);
+  let worst = -1, worstMove = 0;
+  target.forEach((t, i) => {
+    const move = Math.abs(t - base[i]!);
+    if (move > step + 0.5 && move > worstMove) {
+      worst = i;
+      worstMove = move;
+    }
+  });
+  if (worst >= 0) {
+    rules.add(GUARD_RULES.stepCapped);
+    notes.push(`step capped: ${regions[worst]} would have moved ${Math.round(worstMove)} points, maxWeightStep is ${step}`);
+  }
+  return { weights: largestRemainder(fitted), notes };
+}
+
+function retryNotes(before: CurrentIntent, attempts: number, perTryMs: number): string[] {
+  const notes: string[] = [];
+  if (attempts !== before.retryAttempts) notes.push(`retries ${before.retryAttempts}→${attempts}`);
+  if (perTryMs !== before.perTryTimeoutMs) notes.push(`per-try timeout ${formatMs(before.perTryTimeoutMs)}→${formatMs(perTryMs)}`);
+  return notes;
+}
+
+function rollbackDue(state: GuardState, slo: SloStatus, input: GuardInput, regions: readonly string[]): number[] | undefined {
+  if (input.spec.mode !== 'enforce' || state.sloBefore !== 'met' || !state.moved || slo.state !== 'breached' || !state.lastGood) return undefined;
+  if (state.lastDecisionTime !== undefined) {
+    const since = input.nowMs - Date.parse(state.lastDecisionTime);
+    if (!(since <= ROLLBACK_WINDOW_INTERVALS * input.spec.decisionIntervalMs)) return undefined;
+  }
+  const names = new Set(state.lastGood.weights.map((w) => w.region));
+  if (names.size !== regions.length || !regions.every((r) => names.has(r))) return undefined;
+  return percentOf(state.lastGood.weights, regions);
+}
+
+function sloWords(slo: SloStatus): string {
+  const parts: string[] = [];
+  if (slo.p99Ms !== null) parts.push(`p99 ${formatMs(slo.p99Ms)} of ${formatMs(slo.objectiveP99Ms)}`);
+  if (slo.errorRate !== null) parts.push(`errors ${formatFraction(slo.errorRate)} of ${formatFraction(slo.maxErrorRate)}`);
+  return parts.join(', ');
+}
+
+/**
+ * Applies the guard's rules (see the module comment) to `input`. Pure and deterministic;
+ * throws TypeError when a non-static mode comes without a proposal.
+ */
+export function guard(input: GuardInput): GuardResult {
+  const { observation: o, spec, current } = input;
+  const state = input.state ?? { step: 0 };
+  const regions = o.regions.map((r) => r.region);
+  const slo = sloStatus(o);
+  const step = state.step + 1;
+  const served = percentOf(current.weights, regions) ?? staticWeights(spec, regions);
+  const clampRetries = (n: number) => clampInt(n, o.retryBounds.min, o.retryBounds.max);
+  const clampPerTry = (ms: number) => clampInt(ms, o.perTryBoundsMs.min, o.perTryBoundsMs.max);
+  const rules = new Set<GuardRule>();
+  const notes: string[] = [];
+  let weights: number[];
+  let attempts = clampRetries(current.retryAttempts);
+  let perTryMs = clampPerTry(current.perTryTimeoutMs);
+  let applied = spec.mode !== 'shadow';
+  let head: string;
+  let holdUntilStep = state.holdUntilStep !== undefined && step < state.holdUntilStep ? state.holdUntilStep : undefined;
+
+  if (spec.mode === 'static') {
+    rules.add(GUARD_RULES.static);
+    weights = staticWeights(spec, regions);
+    head = `static mode: serving the spec's weights (${weightList(regions, weights)}); no policy is consulted`;
+  } else {
+    const proposal = input.proposal;
+    if (!proposal) throw new TypeError(`guard: mode ${spec.mode} needs a proposal`);
+    const shadowBase = spec.mode === 'shadow' ? percentOf(state.shadowWeights, regions) : undefined;
+    const before = shadowBase ?? served;
+    const e = eligibility(o, spec);
+    const base = withoutDisallowed(before, e.allowed);
+    const wanted = proposal.action.weights.map((w) => w * 100);
+    head = `${proposal.by}: ${describeSituation(o)}`;
+    const forced = forcedNotes(regions, e, before, wanted, rules);
+    const rollbackTo = rollbackDue(state, slo, input, regions);
+    const stale = o.regions.some((r) => !r.fresh);
+    if (stale) {
+      rules.add(GUARD_RULES.failStatic);
+      weights = base;
+      notes.push(`fail-static: telemetry is stale, the current weights stay (${proposal.by} not followed)`, ...forced);
+      applied = applied && !same(weights, served);
+    } else if (rollbackTo) {
+      rules.add(GUARD_RULES.rollback);
+      weights = withoutDisallowed(rollbackTo, e.allowed);
+      const good = state.lastGood!;
+      attempts = clampRetries(good.retryAttempts);
+      perTryMs = isDuration(good.perTryTimeout) ? clampPerTry(parseDuration(good.perTryTimeout)) : perTryMs;
+      holdUntilStep = step + 1 + ROLLBACK_HOLD_DECISIONS;
+      notes.push(
+        `rollback: the SLO was met before the last decision and is breached now (${sloWords(slo)}): back to the last good weights, ` +
+          `held for ${ROLLBACK_HOLD_DECISIONS} decisions`,
+        ...forced,
+      );
+    } else if (holdUntilStep !== undefined && spec.mode === 'enforce') {
+      rules.add(GUARD_RULES.rollbackHold);
+      weights = base;
+      notes.push(`holding the rolled-back weights until decision ${holdUntilStep} (${proposal.by} not followed)`, ...forced);
+      applied = !same(weights, served);
+    } else {
+      if (proposal.note) head += `; ${proposal.note}`;
+      const shaped = shape(wanted, base, e, spec, regions, rules);
+      weights = shaped.weights;
+      notes.push(...forced, ...shaped.notes);
+      attempts = clampRetries(proposal.action.retryAttempts);
+      perTryMs = clampPerTry(proposal.action.perTryTimeoutMs);
+      if (attempts !== Math.round(proposal.action.retryAttempts) || perTryMs !== Math.round(proposal.action.perTryTimeoutMs)) {
+        rules.add(GUARD_RULES.retriesClamped);
+        notes.push('retries clamped into the spec bounds');
+      }
+      if (notes.length === 0) notes.push('the guard did not intervene');
+    }
+    if (spec.mode === 'shadow') {
+      rules.add(GUARD_RULES.shadow);
+      applied = false;
+    }
+  }
+
+  const move = describeMove(regions, spec.mode === 'shadow' ? (percentOf(state.shadowWeights, regions) ?? served) : served, weights);
+  const change = [move, ...retryNotes(current, attempts, perTryMs)].join(', ');
+  const body = spec.mode === 'static' ? head : `${head}; ${change}; ${notes.join('; ')}`;
+  const reason = spec.mode === 'shadow' ? `shadow mode, nothing applied: ${body}` : body;
+
+  const result: RegionWeight[] = regions.map((region, i) => ({ region, weight: weights[i]! }));
+  const next: GuardState = {
+    step,
+    lastDecisionTime: new Date(input.nowMs).toISOString(),
+    sloBefore: slo.state,
+    moved: applied && (!same(weights, served) || attempts !== current.retryAttempts || perTryMs !== current.perTryTimeoutMs),
+  };
+  const lastGood = slo.state === 'met'
+    ? { weights: regions.map((region, i) => ({ region, weight: served[i]! })), retryAttempts: clampRetries(current.retryAttempts), perTryTimeout: formatDuration(clampPerTry(current.perTryTimeoutMs)) }
+    : state.lastGood;
+  if (lastGood) next.lastGood = lastGood;
+  if (holdUntilStep !== undefined && spec.mode === 'enforce') next.holdUntilStep = holdUntilStep;
+  if (spec.mode === 'shadow') next.shadowWeights = result.map((w) => ({ ...w }));
+  return { weights: result, retryAttempts: attempts, perTryTimeoutMs: perTryMs, applied, rules: [...rules], reason, slo, state: next };
+}

@@ -1,0 +1,114 @@
+// The policy serving falls back to when a route has no model, or its model is refused or fails:
+// Linkerd's idea at the region level. Each region's share is proportional to 1 / its latency
+// (p99, else p90, else p50), cut by failure accrual (errors over the budget divide the share
+// by how far over they are; failing health or half the requests failing takes it to 0) and by
+// queueing (saturation above 1). Home regions (priority 0) carry the traffic while one of them
+// is within the objectives; only then do remote regions take a share, discounted by the
+// route's cross-region cost weight. Weights move halfway to that target per decision (an EWMA
+// over decisions), retries drop to the minimum when a region saturates (retries amplify load)
+// and rise by one when errors are over budget with capacity to spare. The guard still bounds
+// every step. Deterministic: the action's probability is 1.
+import { formatMs, weightList } from './explain.ts';
+import { sloStatus } from './slo.ts';
+import type { PolicyAction, RegionObservation, RouteObservation } from './spec.ts';
+import { largestRemainder, normalise } from './weights.ts';
+
+export interface HeuristicDecision {
+  action: PolicyAction;
+  /** What the heuristic saw and what it aims for, in words. */
+  reason: string;
+}
+
+/** A region failing this share of its requests takes no traffic (failure accrual's "dead"). */
+const DEAD_ERROR_RATE = 0.5;
+/** Fraction of the way to the target per decision. */
+const DAMPING = 0.5;
+/** Saturation at which retries go to the minimum. */
+const SATURATED = 0.9;
+/** The per-try timeout is kept between these multiples of the route's p99, else reset to the middle one. */
+const PER_TRY_BAND = { low: 1.2, target: 1.5, high: 3 } as const;
+
+const known = (v: number | null): v is number => v !== null && Number.isFinite(v);
+
+function latencyOf(r: RegionObservation): number | null {
+  for (const v of [r.latencyP99Ms, r.latencyP90Ms, r.latencyP50Ms]) if (known(v) && v > 0) return v;
+  return null;
+}
+
+const clampInt = (v: number, lo: number, hi: number) => Math.round(Math.min(hi, Math.max(lo, v)));
+
+function usable(r: RegionObservation): boolean {
+  return r.healthy !== false && !(known(r.errorRate) && r.errorRate >= DEAD_ERROR_RATE);
+}
+
+function score(r: RegionObservation, latency: number, budget: number): number {
+  let s = 1 / Math.max(latency, 1);
+  if (known(r.errorRate) && r.errorRate > budget) s *= budget > 0 ? budget / r.errorRate : 0;
+  if (known(r.saturation) && r.saturation > 1) s /= r.saturation;
+  return s;
+}
+
+function hold(o: RouteObservation, why: string): HeuristicDecision {
+  const current = normalise(o.regions.map((r) => r.weightPercent), 1);
+  const weights = current.some((w) => w > 0) ? current : o.regions.map(() => 1 / o.regions.length);
+  return {
+    action: { weights, retryAttempts: clampInt(o.retryAttempts, o.retryBounds.min, o.retryBounds.max), perTryTimeoutMs: clampInt(o.perTryTimeoutMs, o.perTryBoundsMs.min, o.perTryBoundsMs.max) },
+    reason: `heuristic holds: ${why}`,
+  };
+}
+
+function retries(o: RouteObservation, errorRate: number | null): { attempts: number; note?: string } {
+  const { min, max } = o.retryBounds;
+  const current = clampInt(o.retryAttempts, min, max);
+  const saturated = o.regions.filter((r) => r.weightPercent > 0 && known(r.saturation) && r.saturation >= SATURATED).map((r) => r.region);
+  if (saturated.length > 0 && current > min) return { attempts: min, note: `retries ${current}→${min}: ${saturated.join(', ')} saturated` };
+  if (saturated.length === 0 && errorRate !== null && errorRate > o.objectives.maxErrorRate && current < max) {
+    return { attempts: current + 1, note: `retries ${current}→${current + 1}: errors over budget with capacity to spare` };
+  }
+  return { attempts: current };
+}
+
+function perTry(o: RouteObservation, p99Ms: number | null): { ms: number; note?: string } {
+  const { min, max } = o.perTryBoundsMs;
+  const current = clampInt(o.perTryTimeoutMs, min, max);
+  if (p99Ms === null || (current >= PER_TRY_BAND.low * p99Ms && current <= PER_TRY_BAND.high * p99Ms)) return { ms: current };
+  const next = clampInt(PER_TRY_BAND.target * p99Ms, min, max);
+  return next === current ? { ms: current } : { ms: next, note: `per-try timeout ${formatMs(current)}→${formatMs(next)} (1.5 × p99)` };
+}
+
+/** The heuristic's action for `o`. Pure and deterministic; non-finite values count as unknown. */
+export function heuristicAction(o: RouteObservation): HeuristicDecision {
+  const latencies = o.regions.map(latencyOf);
+  const knownLatencies = latencies.filter((l): l is number => l !== null);
+  if (knownLatencies.length === 0) return hold(o, 'no latency data');
+  const budget = o.objectives.maxErrorRate;
+  // An unmeasured region is assumed as slow as the worst measured one (or the objective): probing it is the floor's job.
+  const pessimistic = Math.max(o.objectives.latencyP99Ms, ...knownLatencies);
+  const within = (r: RegionObservation, i: number) =>
+    usable(r) && (latencies[i] ?? pessimistic) <= o.objectives.latencyP99Ms && !(known(r.errorRate) && r.errorRate > budget);
+  const homeOk = o.regions.some((r, i) => !r.remote && within(r, i));
+  const costDiscount = 1 - 0.5 * o.objectives.crossRegionCostWeight;
+  const scores = o.regions.map((r, i) => {
+    if (!usable(r) || (homeOk && r.remote)) return 0;
+    const s = score(r, latencies[i] ?? pessimistic, budget);
+    return r.remote ? s * costDiscount : s;
+  });
+  if (scores.every((s) => s <= 0)) return hold(o, 'no region is usable (health failing or half the requests failing everywhere)');
+  const target = normalise(scores);
+  const currentRaw = o.regions.map((r) => (Number.isFinite(r.weightPercent) ? r.weightPercent : 0));
+  const current = currentRaw.some((w) => w > 0) ? normalise(currentRaw) : target;
+  const next = current.map((c, i) => c + DAMPING * ((target[i] ?? 0) - c));
+  const slo = sloStatus(o);
+  const r = retries(o, slo.errorRate);
+  const t = perTry(o, slo.p99Ms);
+  const regions = o.regions.map((x) => x.region);
+  const notes = [
+    `weights toward ${weightList(regions, largestRemainder(target))} (∝ 1/latency with failure accrual${homeOk ? ', home regions first' : ', spilling to remote regions'})`,
+    ...(r.note ? [r.note] : []),
+    ...(t.note ? [t.note] : []),
+  ];
+  return {
+    action: { weights: normalise(next, 1), retryAttempts: r.attempts, perTryTimeoutMs: t.ms },
+    reason: notes.join('; '),
+  };
+}

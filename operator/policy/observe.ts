@@ -1,0 +1,99 @@
+// From what telemetry delivers (a RouteSnapshot) and what the route serves now to what the
+// policy reads (a RouteObservation): regions in the spec's order, each value the last one
+// known (stale data keeps its value but marks the region not fresh; never-seen data is null,
+// never 0), bounds and objectives from the spec.
+import { parseDuration } from '../api/duration.ts';
+import { ConfigError } from '../api/errors.ts';
+import type { AdaptiveRoute, RegionWeight } from '../api/types.ts';
+import type { RegionSnapshot, RouteSnapshot } from '../telemetry/types.ts';
+import type { RegionObservation, RouteObservation } from './spec.ts';
+
+/** What the route serves now: the weights in force (percent) and the retry settings. */
+export interface CurrentIntent {
+  weights: RegionWeight[];
+  retryAttempts: number;
+  perTryTimeoutMs: number;
+}
+
+function durationMs(text: string, field: string): number {
+  try {
+    return parseDuration(text);
+  } catch (e) {
+    throw new ConfigError(`${field}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function absentRegion(region: string, weightPercent: number, remote: boolean): RegionObservation {
+  return {
+    region,
+    latencyP50Ms: null,
+    latencyP90Ms: null,
+    latencyP99Ms: null,
+    errorRate: null,
+    requestRate: null,
+    saturation: null,
+    weightPercent,
+    healthy: null,
+    remote,
+    fresh: false,
+    requestRateTrend: null,
+    latencyP99Trend: null,
+  };
+}
+
+function fromSnapshot(s: RegionSnapshot, weightPercent: number, remote: boolean): RegionObservation {
+  return {
+    region: s.region,
+    latencyP50Ms: s.signals.latencyP50.value,
+    latencyP90Ms: s.signals.latencyP90.value,
+    latencyP99Ms: s.signals.latencyP99.value,
+    errorRate: s.signals.errorRate.value,
+    requestRate: s.signals.requestRate.value,
+    saturation: s.signals.saturation.value,
+    weightPercent,
+    healthy: s.health.healthy,
+    remote,
+    fresh: s.fresh,
+    requestRateTrend: s.trends.requestRate,
+    latencyP99Trend: s.trends.latencyP99,
+  };
+}
+
+/**
+ * The observation of `route` (validated and defaulted) given its telemetry `snapshot`
+ * (undefined: none yet, every region stale with no values) and the `current` intent. A
+ * region is remote when its destination priority is above 0 (priority-0 regions are the
+ * route's home). Regions the snapshot lacks are absent (null values, not fresh); snapshot
+ * regions the spec does not list are ignored. Pure. Throws ConfigError naming the field when
+ * a spec duration does not parse or the snapshot belongs to another route.
+ */
+export function observationFromSnapshot(route: AdaptiveRoute, snapshot: RouteSnapshot | undefined, current: CurrentIntent): RouteObservation {
+  const { spec, metadata } = route;
+  const key = `${metadata.namespace ?? 'default'}/${metadata.name}`;
+  if (snapshot && snapshot.route !== key) {
+    throw new ConfigError(`snapshot route: "${snapshot.route}" is not the route being decided ("${key}")`);
+  }
+  const byRegion = new Map<string, RegionSnapshot>();
+  for (const r of snapshot?.regions ?? []) byRegion.set(r.region, r);
+  const weightOf = new Map(current.weights.map((w) => [w.region, w.weight]));
+  const regions = spec.destinations.map((d) => {
+    const weight = weightOf.get(d.region) ?? 0;
+    const s = byRegion.get(d.region);
+    return s ? fromSnapshot(s, weight, d.priority > 0) : absentRegion(d.region, weight, d.priority > 0);
+  });
+  return {
+    regions,
+    objectives: {
+      latencyP99Ms: durationMs(spec.objectives.latencyP99, 'spec.objectives.latencyP99'),
+      maxErrorRate: spec.objectives.maxErrorRate,
+      crossRegionCostWeight: spec.objectives.crossRegionCostWeight,
+    },
+    retryAttempts: current.retryAttempts,
+    retryBounds: { min: spec.retries.attempts.min, max: spec.retries.attempts.max },
+    perTryTimeoutMs: current.perTryTimeoutMs,
+    perTryBoundsMs: {
+      min: durationMs(spec.retries.perTryTimeout.min, 'spec.retries.perTryTimeout.min'),
+      max: durationMs(spec.retries.perTryTimeout.max, 'spec.retries.perTryTimeout.max'),
+    },
+  };
+}

@@ -1,0 +1,314 @@
+import { describe, expect, it } from '@jest/globals';
+import { prng } from '../../../operator/api/random.ts';
+import { GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom, type GuardInput, type GuardSpec } from '../../../operator/policy/guard.ts';
+import { parseGuardState, type GuardState } from '../../../operator/policy/guard-state.ts';
+import type { RegionObservation } from '../../../operator/policy/spec.ts';
+import { largestRemainder } from '../../../operator/policy/weights.ts';
+import { makeRoute, regionObs, routeObs } from './fixtures.ts';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+
+function spec(regions: string[], over: Partial<GuardSpec> = {}): GuardSpec {
+  return {
+    mode: 'enforce',
+    maxWeightStep: 10,
+    minWeight: 5,
+    failoverEnabled: true,
+    decisionIntervalMs: 30_000,
+    destinations: regions.map((region) => ({ region, weight: 100, priority: 0 })),
+    ...over,
+  };
+}
+
+/** A guard input: `current` percent per region, `proposed` percent per region. */
+function input(current: number[], proposed: number[], over: { regions?: Partial<RegionObservation>[]; spec?: Partial<GuardSpec>; state?: GuardState; retries?: number; perTry?: number } = {}): GuardInput {
+  const names = ['eu-west', 'us-east', 'ap-south', 'sa-east'].slice(0, current.length);
+  const regions = names.map((r, i) => regionObs(r, current[i]!, over.regions?.[i] ?? {}));
+  const total = proposed.reduce((a, b) => a + b, 0);
+  return {
+    proposal: { action: { weights: proposed.map((p) => p / total), retryAttempts: over.retries ?? 2, perTryTimeoutMs: over.perTry ?? 500 }, by: 'model default@v1' },
+    observation: routeObs(regions),
+    current: { weights: names.map((region, i) => ({ region, weight: current[i]! })), retryAttempts: 2, perTryTimeoutMs: 500 },
+    spec: spec(names, over.spec),
+    ...(over.state ? { state: over.state } : {}),
+    nowMs: NOW,
+  };
+}
+
+const weightsOf = (r: ReturnType<typeof guard>) => r.weights.map((w) => w.weight);
+
+describe('guard: no intervention', () => {
+  it('applies a proposal within every bound as it is, and says the guard did not intervene', () => {
+    const r = guard(input([50, 50], [55, 45]));
+    expect(weightsOf(r)).toEqual([55, 45]);
+    expect(r.applied).toBe(true);
+    expect(r.rules).toEqual([]);
+    expect(r.reason).toBe(
+      'model default@v1: all regions within objectives (worst p99 120ms in eu-west, objective 250ms); ' +
+        'moved 5 points from us-east to eu-west (eu-west=55,us-east=45); the guard did not intervene',
+    );
+  });
+
+  it('rounds to integer percents summing to exactly 100 (largest remainder)', () => {
+    const r = guard(input([34, 33, 33], [1, 1, 1]));
+    expect(weightsOf(r)).toEqual([34, 33, 33]);
+    const s = guard(input([30, 30, 40], [2, 1, 1.0001], { spec: { maxWeightStep: 100 } }));
+    expect(weightsOf(s).reduce((a, b) => a + b, 0)).toBe(100);
+    expect(weightsOf(s).every(Number.isInteger)).toBe(true);
+  });
+});
+
+describe('guard: bounded step', () => {
+  it('moves no region more than maxWeightStep points, and says from how far it capped', () => {
+    const r = guard(input([50, 50], [90, 10]));
+    expect(weightsOf(r)).toEqual([60, 40]);
+    expect(r.rules).toEqual([GUARD_RULES.stepCapped]);
+    expect(r.reason).toContain('moved 10 points from us-east to eu-west (eu-west=60,us-east=40); step capped: eu-west would have moved 40 points, maxWeightStep is 10');
+  });
+
+  it('holds for any proposal, current weights and health, with integers summing to 100 (randomised, seeded)', () => {
+    const random = prng(42);
+    for (let k = 0; k < 400; k++) {
+      const n = 1 + Math.floor(random() * 4);
+      const current = largestRemainder(Array.from({ length: n }, () => (random() < 0.2 ? 0 : random())).map((x, i) => (i === 0 ? x + 0.01 : x)));
+      const proposed: number[] = Array.from({ length: n }, () => (random() < 0.2 ? 0 : random()));
+      if (!proposed.some((p) => p > 0)) proposed[0] = 1;
+      const step = 1 + Math.floor(random() * 30);
+      const minWeight = Math.floor(random() * Math.min(20, 100 / n));
+      const r = guard(input(current, proposed, { spec: { maxWeightStep: step, minWeight } }));
+      const w = weightsOf(r);
+      expect(w.reduce((a, b) => a + b, 0)).toBe(100);
+      w.forEach((x, i) => {
+        expect(Number.isInteger(x)).toBe(true);
+        expect(Math.abs(x - current[i]!)).toBeLessThanOrEqual(step);
+      });
+    }
+  });
+});
+
+describe('guard: minimum weight floor', () => {
+  it('keeps every healthy region at minWeight percent, whatever the proposal', () => {
+    const r = guard(input([50, 50], [99, 1], { spec: { maxWeightStep: 100 } }));
+    expect(weightsOf(r)).toEqual([95, 5]);
+    expect(r.rules).toEqual([GUARD_RULES.floor]);
+    expect(r.reason).toContain('kept us-east (proposed 1%) at the 5% floor');
+  });
+
+  it('counts a region without a health verdict as healthy (it is probed)', () => {
+    const r = guard(input([50, 50], [100, 0], { spec: { maxWeightStep: 100 }, regions: [{}, { healthy: null }] }));
+    expect(weightsOf(r)).toEqual([95, 5]);
+  });
+
+  it('yields to the step bound: a region far below the floor climbs one step at a time', () => {
+    const r = guard(input([100, 0], [100, 0], { spec: { maxWeightStep: 2, minWeight: 5 } }));
+    expect(weightsOf(r)).toEqual([98, 2]);
+  });
+});
+
+describe('guard: hard health override', () => {
+  it('sends nothing to a failing region while a healthy one exists, at once, overriding the floor and the step', () => {
+    const r = guard(input([50, 30, 20], [50, 30, 20], { regions: [{ healthy: false }, {}, {}] }));
+    expect(weightsOf(r)).toEqual([0, 60, 40]);
+    expect(r.rules).toContain(GUARD_RULES.healthOverride);
+    expect(r.reason).toContain('no traffic to eu-west (health failing while a healthy region exists)');
+    expect(r.reason).toContain('eu-west health failing');
+  });
+
+  it('singles out no region when every one fails', () => {
+    const failing = { healthy: false };
+    const r = guard(input([50, 50], [60, 40], { regions: [failing, failing] }));
+    expect(weightsOf(r)).toEqual([60, 40]);
+    expect(r.rules).not.toContain(GUARD_RULES.healthOverride);
+    expect(r.reason).toContain('every region fails its health check: none is singled out');
+  });
+
+  it('sends nothing to remote regions when failover is disabled', () => {
+    const r = guard(input([80, 20], [60, 40], { spec: { failoverEnabled: false }, regions: [{}, { remote: true }] }));
+    expect(weightsOf(r)).toEqual([100, 0]);
+    expect(r.rules).toContain(GUARD_RULES.failoverDisabled);
+  });
+});
+
+describe('guard: fail-static', () => {
+  it('keeps the current weights and retries when any region is stale, and does not apply', () => {
+    const r = guard(input([50, 50], [90, 10], { regions: [{}, { fresh: false }], retries: 3 }));
+    expect(weightsOf(r)).toEqual([50, 50]);
+    expect(r.retryAttempts).toBe(2);
+    expect(r.applied).toBe(false);
+    expect(r.rules).toEqual([GUARD_RULES.failStatic]);
+    expect(r.reason).toContain('telemetry stale for us-east');
+    expect(r.reason).toContain('fail-static: telemetry is stale, the current weights stay (model default@v1 not followed)');
+  });
+
+  it('still takes traffic off a region whose last health verdict is failing', () => {
+    const r = guard(input([50, 50], [90, 10], { regions: [{ healthy: false }, { fresh: false }] }));
+    expect(weightsOf(r)).toEqual([0, 100]);
+    expect(r.applied).toBe(true);
+    expect(r.rules).toEqual([GUARD_RULES.healthOverride, GUARD_RULES.failStatic]);
+  });
+});
+
+describe('guard: rollback', () => {
+  const breached = [{ latencyP99Ms: 400 }, { latencyP99Ms: 400 }];
+  const afterMove = (over: Partial<GuardState> = {}): GuardState => ({
+    step: 3,
+    lastDecisionTime: new Date(NOW - 30_000).toISOString(),
+    sloBefore: 'met',
+    moved: true,
+    lastGood: { weights: [{ region: 'eu-west', weight: 60 }, { region: 'us-east', weight: 40 }], retryAttempts: 1, perTryTimeout: '300ms' },
+    ...over,
+  });
+
+  it('restores the last good weights and retries when the SLO broke after a decision that moved weights', () => {
+    const r = guard(input([70, 30], [90, 10], { regions: breached, state: afterMove() }));
+    expect(weightsOf(r)).toEqual([60, 40]);
+    expect(r.retryAttempts).toBe(1);
+    expect(r.perTryTimeoutMs).toBe(300);
+    expect(r.rules).toEqual([GUARD_RULES.rollback]);
+    expect(r.applied).toBe(true);
+    expect(r.reason).toContain('rollback: the SLO was met before the last decision and is breached now (p99 400ms of 250ms');
+    expect(r.state).toMatchObject({ step: 4, sloBefore: 'breached', moved: true, holdUntilStep: 4 + 1 + ROLLBACK_HOLD_DECISIONS });
+  });
+
+  it('then holds the restored weights for ROLLBACK_HOLD_DECISIONS decisions before following proposals again', () => {
+    let state = guard(input([70, 30], [90, 10], { regions: breached, state: afterMove() })).state;
+    for (let k = 0; k < ROLLBACK_HOLD_DECISIONS; k++) {
+      const held = guard(input([60, 40], [90, 10], { state }));
+      expect(held.rules).toEqual([GUARD_RULES.rollbackHold]);
+      expect(weightsOf(held)).toEqual([60, 40]);
+      expect(held.applied).toBe(false);
+      state = held.state;
+    }
+    const free = guard(input([60, 40], [90, 10], { state }));
+    expect(weightsOf(free)).toEqual([70, 30]);
+    expect(free.state.holdUntilStep).toBeUndefined();
+  });
+
+  it('does not roll back when the SLO was already breached, nothing moved, or the breach came long after', () => {
+    for (const state of [afterMove({ sloBefore: 'breached' }), afterMove({ moved: false }), afterMove({ lastDecisionTime: new Date(NOW - 10 * 60_000).toISOString() })]) {
+      const r = guard(input([70, 30], [75, 25], { regions: breached, state }));
+      expect(r.rules).not.toContain(GUARD_RULES.rollback);
+      expect(weightsOf(r)).toEqual([75, 25]);
+    }
+  });
+
+  it('remembers the weights in force as last good whenever a decision finds the SLO met', () => {
+    const r = guard(input([70, 30], [75, 25]));
+    expect(r.slo.state).toBe('met');
+    expect(r.state.lastGood).toEqual({ weights: [{ region: 'eu-west', weight: 70 }, { region: 'us-east', weight: 30 }], retryAttempts: 2, perTryTimeout: '500ms' });
+    expect(r.state).toMatchObject({ step: 1, sloBefore: 'met', moved: true, lastDecisionTime: new Date(NOW).toISOString() });
+  });
+
+  it('counts a decision that changed only the retry settings as one that moved (so it can be rolled back)', () => {
+    const r = guard(input([50, 50], [50, 50], { retries: 3 }));
+    expect(weightsOf(r)).toEqual([50, 50]);
+    expect(r.state.moved).toBe(true);
+    expect(guard(input([50, 50], [50, 50])).state.moved).toBe(false);
+  });
+
+  it('gives way to fail-static: stale data never triggers a rollback', () => {
+    const r = guard(input([70, 30], [90, 10], { regions: [{ latencyP99Ms: 400 }, { latencyP99Ms: 400, fresh: false }], state: afterMove() }));
+    expect(r.rules).toEqual([GUARD_RULES.failStatic]);
+    expect(weightsOf(r)).toEqual([70, 30]);
+  });
+});
+
+describe('guard: modes', () => {
+  it('shadow: computes and reports, applies nothing, and starts the next shadow decision from this one', () => {
+    const first = guard(input([50, 50], [90, 10], { spec: { mode: 'shadow' } }));
+    expect(weightsOf(first)).toEqual([60, 40]);
+    expect(first.applied).toBe(false);
+    expect(first.rules).toEqual([GUARD_RULES.stepCapped, GUARD_RULES.shadow]);
+    expect(first.reason).toMatch(/^shadow mode, nothing applied: model default@v1: /);
+    expect(first.state.shadowWeights).toEqual(first.weights);
+    const second = guard(input([50, 50], [90, 10], { spec: { mode: 'shadow' }, state: first.state }));
+    expect(weightsOf(second)).toEqual([70, 30]);
+    expect(second.state.moved).toBe(false);
+  });
+
+  it('static: the spec weights over the primary priority group, no proposal needed', () => {
+    const base = input([50, 50], [90, 10]);
+    const { proposal: _ignored, ...rest } = base;
+    const r = guard({
+      ...rest,
+      spec: spec(['eu-west', 'us-east'], {
+        mode: 'static',
+        destinations: [
+          { region: 'eu-west', weight: 7, priority: 0 },
+          { region: 'us-east', weight: 3, priority: 1 },
+        ],
+      }),
+    });
+    expect(weightsOf(r)).toEqual([100, 0]);
+    expect(r.rules).toEqual([GUARD_RULES.static]);
+    expect(r.applied).toBe(true);
+    expect(r.reason).toBe("static mode: serving the spec's weights (eu-west=100,us-east=0); no policy is consulted");
+  });
+
+  it('refuses an enforce decision without a proposal', () => {
+    const { proposal: _ignored, ...rest } = input([50, 50], [50, 50]);
+    expect(() => guard(rest)).toThrow(TypeError);
+  });
+});
+
+describe('guard: retries', () => {
+  it('clamps retries and the per-try timeout into the spec bounds and says so', () => {
+    const r = guard(input([50, 50], [50, 50], { retries: 9, perTry: 20 }));
+    expect(r.retryAttempts).toBe(3);
+    expect(r.perTryTimeoutMs).toBe(100);
+    expect(r.rules).toEqual([GUARD_RULES.retriesClamped]);
+    expect(r.reason).toContain('retries 2→3, per-try timeout 500ms→100ms');
+  });
+});
+
+describe('guard: rules combined', () => {
+  it('health override first, then floor and step from the redistributed weights', () => {
+    // eu-west fails: its 40 go to us-east and ap-south (30/30 → 50/50); the model wants all on us-east.
+    const r = guard(input([40, 30, 30], [10, 89, 1], { regions: [{ healthy: false }, {}, {}] }));
+    expect(weightsOf(r)).toEqual([0, 60, 40]);
+    expect(r.rules).toEqual([GUARD_RULES.healthOverride, GUARD_RULES.floor, GUARD_RULES.stepCapped]);
+  });
+
+  it('reads its bounds from a route', () => {
+    const route = makeRoute('checkout', [{ region: 'eu-west', weight: 70 }, { region: 'us-east', weight: 30, priority: 1 }], {
+      policy: { mode: 'shadow', maxWeightStep: 15, minWeight: 10, decisionInterval: '20s' },
+      failover: { enabled: false },
+    });
+    expect(guardSpecFrom(route)).toEqual({
+      mode: 'shadow',
+      maxWeightStep: 15,
+      minWeight: 10,
+      failoverEnabled: false,
+      decisionIntervalMs: 20_000,
+      destinations: [
+        { region: 'eu-west', weight: 70, priority: 0 },
+        { region: 'us-east', weight: 30, priority: 1 },
+      ],
+    });
+  });
+
+  it('explains what the model saw and why the guard capped it', () => {
+    const r = guard(input([50, 50], [75, 25], { regions: [{}, { latencyP99Ms: 412 }] }));
+    expect(r.reason).toBe(
+      'model default@v1: us-east p99 412ms over the 250ms objective; moved 10 points from us-east to eu-west (eu-west=60,us-east=40); ' +
+        'step capped: eu-west would have moved 25 points, maxWeightStep is 10',
+    );
+  });
+});
+
+describe('parseGuardState', () => {
+  it('reads back what the guard returns, dropping unknown fields', () => {
+    const { state } = guard(input([70, 30], [75, 25], { spec: { mode: 'shadow' } }));
+    expect(parseGuardState(JSON.parse(JSON.stringify({ ...state, extra: 1 })))).toEqual({ state });
+    expect(parseGuardState(undefined)).toEqual({ state: { step: 0 } });
+  });
+
+  it('starts afresh from a malformed state and names the field', () => {
+    expect(parseGuardState({ step: -1 })).toEqual({ state: { step: 0 }, problem: 'status.policy.guard.step: expected a non-negative integer' });
+    expect(parseGuardState({ step: 2, lastGood: { weights: [{ region: 'a', weight: 150 }], retryAttempts: 1, perTryTimeout: '1s' } }).problem).toBe(
+      'status.policy.guard.lastGood.weights[0]: expected { region, weight } with an integer weight 0..100',
+    );
+    expect(parseGuardState({ step: 2, lastGood: { weights: [], retryAttempts: 1, perTryTimeout: 'soon' } }).problem).toMatch(/lastGood\.perTryTimeout/);
+    expect(parseGuardState('x').problem).toBe('status.policy.guard: expected an object');
+  });
+});
