@@ -29,6 +29,7 @@ const FLAG_HELP_OPERATOR = `
   --telemetry-window DUR   sliding window for rates and latency quantiles (default 60s)
   --telemetry-max-clock-skew DUR  how far in the future a timestamp may be (default 30s)
   --scrape-timeout DUR     timeout of one direct /metrics scrape (default 5s)
+  --models-dir DIR         where spec.policy.modelRef names models (default: the models/ folder)
 Every flag can also be set as MESHPILOT_<FLAG> (e.g. MESHPILOT_LOG_LEVEL=debug).`;
 
 const HELP = {

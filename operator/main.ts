@@ -26,6 +26,9 @@ import { validateManifests } from './validate-manifests.ts';
 import { buildTelemetry } from './telemetry/stack.ts';
 import { systemClock } from './api/clock.ts';
 import { startDemoMesh } from './demo/demo-mesh.ts';
+import { decisionBatcher } from './controller/decision-batcher.ts';
+import { ModelRegistry } from './policy/models.ts';
+import { PolicyService } from './policy/policy.ts';
 
 const PACKAGE_JSON = new URL('../package.json', import.meta.url);
 const EXAMPLES_DIR = new URL('../deploy/examples/', import.meta.url);
@@ -72,8 +75,12 @@ export async function startOperator(config: OperatorConfig, logger: Logger, shut
   const telemetry = buildTelemetry(config.telemetry, { logger, registry, clock: systemClock });
   // Registered before the manager, so it stops after it: the last decisions reach the log.
   shutdown.add('telemetry', () => telemetry.close());
+  const models = new ModelRegistry(config.modelsDir ? { root: config.modelsDir } : {});
+  shutdown.add('models', () => models.dispose());
+  const policy = new PolicyService({ models, clock: systemClock });
   const manager = new Manager({
     api,
+    decide: decisionBatcher(policy),
     sink: new OutputFanout({ xds }),
     sync: xds,
     telemetry: telemetry.telemetry,

@@ -189,8 +189,20 @@ export interface AdaptiveRouteStatus {
   /** Why the last decision is what it is, in words. */
   lastDecisionReason?: string;
   modelVersion?: string;
+  /** The policy's last decision and what the guard made of it. */
+  policy?: PolicyStatus;
   /** How far the xDS server has carried the current intent (absent when outputs.xds is off). */
   xds?: XdsSyncStatus;
+}
+
+export interface PolicyStatus {
+  decidedBy?: 'model' | 'heuristic' | 'spec';
+  applied?: boolean;
+  rules?: string[];
+  proposedWeights?: RegionWeight[];
+  fallbackReason?: string;
+  /** The guard's state (operator/policy/guard-state.ts), kept as opaque JSON here. */
+  guard?: Record<string, unknown>;
 }
 
 export interface XdsSyncStatus {

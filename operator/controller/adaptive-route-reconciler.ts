@@ -22,6 +22,9 @@ import { intentFromSpec, weightSummary, type RouteIntent } from '../routing/rout
 import type { SyncReporter } from '../routing/sync-status.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { DecisionRecorder } from './decision-recorder.ts';
+import type { Decide } from './decision-batcher.ts';
+import type { Decision } from '../policy/policy.ts';
+import { POLICY_MODEL, POLICY_REASONS, policyModelCondition, policyStep, recordDecisionInStatus } from './policy-step.ts';
 import { parseDuration } from '../api/duration.ts';
 import { TELEMETRY_FRESH, TELEMETRY_REASONS, telemetryCondition } from './telemetry-condition.ts';
 import { telemetryTarget } from './telemetry-target.ts';
@@ -80,6 +83,8 @@ export interface AdaptiveRouteReconcilerOptions {
   telemetry?: RouteTelemetry;
   /** Where decisions are logged for offline training (none: not logged). */
   decisions?: DecisionRecorder;
+  /** The policy (model or heuristic, behind the safety guard); none: the spec's weights are served. */
+  decide?: Decide;
   clock?: Clock;
 }
 
@@ -99,17 +104,14 @@ export function routesForContactPlan(routes: ObjectCache<AdaptiveRoute>, plan: C
     .map((r) => `${namespace}/${r.metadata.name}`);
 }
 
-/** Why the intent is what it is, in words, for status.lastDecisionReason and the Ready message. */
+/**
+ * Why the intent is what it is when this reconciler runs without a policy (tests, tools): the
+ * spec's weights. The operator always runs with one (see policy-step.ts).
+ */
 function decisionReason(route: AdaptiveRoute): string {
   const bounds = 'retries and timeouts at the upper bounds of the spec';
-  if (route.spec.policy.modelRef) {
-    return (
-      `model "${route.spec.policy.modelRef.name}" is not evaluated yet (the learned policy arrives in a later release): ` +
-      `serving the spec's weights, ${bounds}`
-    );
-  }
   if (route.spec.policy.mode === 'static') return `static policy: serving the spec's weights, ${bounds}`;
-  return `no learned policy is available yet (it arrives in a later release): serving the spec's weights, ${bounds}`;
+  return `no policy configured: serving the spec's weights, ${bounds}`;
 }
 
 function describeIntent(intent: RouteIntent): string {
@@ -128,6 +130,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
   readonly #sync: SyncReporter | undefined;
   readonly #telemetry: RouteTelemetry | undefined;
   readonly #decisions: DecisionRecorder | undefined;
+  readonly #decide: Decide | undefined;
   readonly #clock: Clock;
 
   constructor(options: AdaptiveRouteReconcilerOptions) {
@@ -139,6 +142,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
     this.#sync = options.sync;
     this.#telemetry = options.telemetry;
     this.#decisions = options.decisions;
+    this.#decide = options.decide;
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -202,10 +206,24 @@ export class AdaptiveRouteReconciler implements Reconciler {
       return {};
     }
 
-    const { intent } = verdict;
     // Follow the valid spec's sources; an invalid spec leaves the last good one followed.
     this.#telemetry?.follow(telemetryTarget(verdict.route));
     condition(CONDITION_TYPES.valid, true, ROUTE_REASONS.specValid, 'the spec is valid and its references resolve');
+    let intent = verdict.intent;
+    let decision: Decision | undefined;
+    let requeueAfterMs = parseDuration(verdict.route.spec.policy.decisionInterval);
+    if (this.#decide) {
+      const step = await policyStep({
+        key,
+        route: verdict.route,
+        base: verdict.intent,
+        before,
+        nowMs: now.getTime(),
+        snapshot: this.#telemetry?.snapshot(key),
+        decide: this.#decide,
+      });
+      ({ intent, decision, requeueAfterMs } = step);
+    }
     try {
       await this.#sink.publish(intent);
     } catch (e) {
@@ -228,9 +246,16 @@ export class AdaptiveRouteReconciler implements Reconciler {
       [before.weights, before.retryAttempts, before.perTryTimeout, before.timeout],
       [status.weights, status.retryAttempts, status.perTryTimeout, status.timeout],
     );
-    if (decided || !status.lastDecisionTime) status.lastDecisionTime = now.toISOString();
-    status.lastDecisionReason = verdict.reason;
-    condition(CONDITION_TYPES.ready, true, ROUTE_REASONS.intentPublished, `${describeIntent(intent)} (${verdict.reason})`);
+    if (decision) {
+      recordDecisionInStatus(status, decision, now.toISOString());
+      const model = policyModelCondition(verdict.route, decision);
+      if (model) conditions = setCondition(conditions, model, generation, now);
+      else conditions = conditions.filter((c) => c.type !== POLICY_MODEL);
+    } else if (!this.#decide) {
+      if (decided || !status.lastDecisionTime) status.lastDecisionTime = now.toISOString();
+      status.lastDecisionReason = verdict.reason;
+    }
+    condition(CONDITION_TYPES.ready, true, ROUTE_REASONS.intentPublished, `${describeIntent(intent)} (${status.lastDecisionReason ?? verdict.reason})`);
     const sync = intent.outputs.xds ? this.#sync?.syncStatus(key) : undefined;
     if (sync) {
       status.xds = { ...(sync.version !== undefined ? { version: sync.version } : {}), nodes: sync.nodes, acked: sync.acked, nacked: sync.nacked, pending: sync.pending };
@@ -254,9 +279,23 @@ export class AdaptiveRouteReconciler implements Reconciler {
     }
     const telemetryNow = status.conditions.find((c) => c.type === TELEMETRY_FRESH);
     if (telemetryNow && telemetryNow.reason !== previousTelemetry?.reason) await this.#telemetryEvent(route, telemetryNow, previousTelemetry, ctx);
-    this.#recordDecision(verdict.route, key, intent, verdict.reason);
-    const intervalMs = parseDuration(verdict.route.spec.policy.decisionInterval);
-    return this.#telemetry || this.#decisions ? { requeueAfterMs: intervalMs } : {};
+    if (decision) await this.#decisionEvents(route, decision, before, status, ctx);
+    if (decision || !this.#decide) this.#recordDecision(verdict.route, key, intent, decision ?? verdict.reason);
+    return this.#telemetry || this.#decisions || this.#decide ? { requeueAfterMs } : {};
+  }
+
+  /** A Warning when the guard rolled back, and when a referenced model is refused (once, on the change). */
+  async #decisionEvents(route: AdaptiveRoute, decision: Decision, before: AdaptiveRouteStatus, status: AdaptiveRouteStatus, ctx: ReconcileContext): Promise<void> {
+    if (decision.rules.includes('Rollback')) {
+      await this.#events.record(routeRef(route), 'Warning', POLICY_REASONS.rollback, decision.reason);
+      ctx.logger.warn({ reason: decision.reason }, 'rolled back to the last good weights');
+    }
+    const was = before.conditions?.find((c) => c.type === POLICY_MODEL);
+    const now = status.conditions?.find((c) => c.type === POLICY_MODEL);
+    if (now?.reason === POLICY_REASONS.refused && was?.reason !== POLICY_REASONS.refused) {
+      await this.#events.record(routeRef(route), 'Warning', POLICY_REASONS.refused, now.message);
+      ctx.logger.warn({ message: now.message }, 'model refused; the heuristic decides');
+    }
   }
 
   /** A Warning when data goes stale, a Normal when it comes back: the moments an operator cares about. */
@@ -270,26 +309,31 @@ export class AdaptiveRouteReconciler implements Reconciler {
     }
   }
 
-  /** Logs this decision for offline training when one is due (see DecisionRecorder). */
-  #recordDecision(route: AdaptiveRoute, key: string, intent: RouteIntent, reason: string): void {
+  /**
+   * Logs the decision for offline training (see DecisionRecorder). The action is what was
+   * decided (in shadow mode: not what is served); without a policy it is the spec's intent.
+   */
+  #recordDecision(route: AdaptiveRoute, key: string, intent: RouteIntent, decided: Decision | string): void {
     const observation = this.#telemetry?.snapshot(key);
     if (!this.#decisions || !observation) return;
+    const d = typeof decided === 'string' ? undefined : decided;
     this.#decisions.record({
       route: key,
       generation: route.metadata.generation ?? 0,
       mode: route.spec.policy.mode,
-      policy: intent.source.decidedBy,
-      modelVersion: null,
+      policy: d?.decidedBy ?? intent.source.decidedBy,
+      modelVersion: d?.model?.version ?? null,
       observation,
+      ...(d?.features ? { features: d.features } : {}),
       action: {
-        weights: intent.destinations.map((d) => ({ region: d.region, weight: d.weight })),
-        retryAttempts: intent.retries.attempts,
-        perTryTimeoutMs: intent.retries.perTryTimeoutMs,
+        weights: d ? d.weights.map((w) => ({ ...w })) : intent.destinations.map((x) => ({ region: x.region, weight: x.weight })),
+        retryAttempts: d?.retryAttempts ?? intent.retries.attempts,
+        perTryTimeoutMs: d?.perTryTimeoutMs ?? intent.retries.perTryTimeoutMs,
         timeoutMs: intent.timeoutMs,
       },
-      actionProbability: 1,
-      applied: true,
-      reason,
+      actionProbability: d ? d.actionProbability : 1,
+      applied: d ? d.applied : true,
+      reason: d ? d.reason : (decided as string),
       intervalMs: parseDuration(route.spec.policy.decisionInterval),
     });
   }

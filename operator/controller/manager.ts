@@ -16,6 +16,7 @@ import type { SyncReporter } from '../routing/sync-status.ts';
 import type { DecisionLog } from '../telemetry/decision-log.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import { DecisionRecorder } from './decision-recorder.ts';
+import type { Decide } from './decision-batcher.ts';
 import { ADAPTIVE_ROUTES, AdaptiveRouteReconciler, routesForContactPlan } from './adaptive-route-reconciler.ts';
 import { CONTACT_PLANS, ContactPlanReconciler } from './contact-plan-reconciler.ts';
 import { Controller } from './controller.ts';
@@ -39,6 +40,8 @@ export interface ManagerOptions {
   telemetry?: Telemetry;
   /** Where the leader logs its decisions for offline training. */
   decisionLog?: DecisionLog;
+  /** The policy behind the safety guard (none: routes serve their spec's weights). */
+  decide?: Decide;
   logger: Logger;
   registry: Registry;
   clock?: Clock;
@@ -100,6 +103,7 @@ export class Manager {
         ...(options.sync ? { sync: options.sync } : {}),
         ...(options.telemetry ? { telemetry: options.telemetry } : {}),
         ...(options.decisionLog ? { decisions: new DecisionRecorder({ log: options.decisionLog, clock }) } : {}),
+        ...(options.decide ? { decide: options.decide } : {}),
         clock,
       }),
     });

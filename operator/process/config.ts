@@ -69,6 +69,7 @@ const operatorOptions = z.object({
   'telemetry-window': duration.prefault('60s'),
   'telemetry-max-clock-skew': duration.prefault('30s'),
   'scrape-timeout': duration.prefault('5s'),
+  'models-dir': z.string().min(1).optional(),
 });
 
 export interface OperatorConfig {
@@ -93,6 +94,8 @@ export interface OperatorConfig {
   /** Port of the HTTP listener the xDS server gives Envoy proxies. */
   envoyListenerPort: number;
   telemetry: TelemetryConfig;
+  /** Where spec.policy.modelRef names are looked up (undefined: the repository's models/). */
+  modelsDir: string | undefined;
 }
 
 /** The telemetry flags, as the telemetry stack takes them. */
@@ -133,6 +136,7 @@ export const OPERATOR_FLAGS = {
   'telemetry-window': { type: 'string' },
   'telemetry-max-clock-skew': { type: 'string' },
   'scrape-timeout': { type: 'string' },
+  'models-dir': { type: 'string' },
 } as const;
 
 export const LOCAL_FLAGS = {
@@ -237,6 +241,7 @@ function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): Operat
     logLevel: o['log-level'],
     xdsAddr: o['xds-addr'],
     envoyListenerPort: o['envoy-listener-port'],
+    modelsDir: o['models-dir'],
     telemetry: {
       prometheusUrl: o['prometheus-url'],
       prometheusTimeoutMs: o['prometheus-timeout'],

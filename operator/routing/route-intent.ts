@@ -48,8 +48,8 @@ export interface IntentSource {
   generation: number;
   uid?: string;
   mode: PolicyMode;
-  /** What produced the weights: the spec itself until the learned policy exists. */
-  decidedBy: 'spec';
+  /** What produced the weights: the spec itself, the learned model or the heuristic fallback. */
+  decidedBy: 'spec' | 'model' | 'heuristic';
 }
 
 export interface RouteIntent {

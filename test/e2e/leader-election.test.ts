@@ -31,7 +31,8 @@ describe('leader election across replicas', () => {
 
     await e2e.routes.create(route('checkout', e2e.cluster.namespace, { 'eu-west': 70, 'us-east': 30 }));
     await e2e.routes.waitFor(converged, 30_000);
-    expect(await leader.metric('meshpilot_reconcile_total')).toBeGreaterThan(0);
+    // The reconcile is counted when it returns, a moment after its status write is visible.
+    await eventually(async () => (await leader.metric('meshpilot_reconcile_total')) > 0, 'the leader counted its reconciles');
     expect(await standby.metric('meshpilot_reconcile_total')).toBe(0);
     // The standby still serves probes: it is ready to take over.
     const { healthPort } = await standby.endpoints();
@@ -52,7 +53,7 @@ describe('leader election across replicas', () => {
       { region: 'eu-west', weight: 20 },
       { region: 'us-east', weight: 80 },
     ]);
-    expect(await next.metric('meshpilot_reconcile_total')).toBeGreaterThan(0);
+    await eventually(async () => (await next.metric('meshpilot_reconcile_total')) > 0, 'the new leader counted its reconciles');
   });
 
   it('releases the lease on SIGTERM so that a standby takes over at once', async () => {
@@ -67,3 +68,11 @@ describe('leader election across replicas', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(LEASE_MS);
   });
 });
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

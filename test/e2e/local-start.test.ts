@@ -86,6 +86,8 @@ describe('meshpilot local', () => {
       'adaptiveroute.traffic.meshpilot.io/field-sensors',
       'adaptiveroute.traffic.meshpilot.io/search',
     ]);
-    expect((await child.stop('SIGTERM')).code).toBe(0);
+    const exit = await child.stop('SIGTERM');
+    const failures = child.lines.filter((l) => Number(l.level) >= 50 || l.level === 'error' || l.level === 'fatal');
+    expect([exit.code, failures, exit.code === 0 ? '' : child.stderr.join('').slice(-3000)]).toEqual([0, [], '']);
   });
 });

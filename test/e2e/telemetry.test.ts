@@ -53,7 +53,7 @@ describe('telemetry end to end', () => {
     const operator = e2e.start('telemetry', {
       extraArgs: ['--prometheus-url', prometheus.url, '--kafka-brokers', kafka.bootstrap, '--decision-log-topic', DECISIONS],
     });
-    const policy = { decisionInterval: '1s' };
+    const policy = { mode: 'static', decisionInterval: '1s' };
     await e2e.routes.create(route('prom-route', namespace, { 'eu-west': 50, 'us-east': 50 }, { policy, telemetry: { staleAfter: '10s' } }));
     await e2e.routes.create(
       route('kafka-route', namespace, { 'eu-west': 70, 'us-east': 30 }, { policy, telemetry: { kafka: { topic: TOPIC }, staleAfter: '3s' } }),

@@ -2,6 +2,11 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, VERSION, RESOURCES, type AdaptiveRoute, type Condition } from '../../operator/api/types.ts';
 
+/**
+ * A route over `weights`. Its policy is static unless `extra.policy` says otherwise: these
+ * tests check that what the spec asks for reaches status and the data plane, which in enforce
+ * mode is the policy's to decide.
+ */
 export function route(name: string, namespace: string, weights: Record<string, number>, extra: Record<string, unknown> = {}): AdaptiveRoute {
   return {
     apiVersion: API_VERSION,
@@ -15,6 +20,7 @@ export function route(name: string, namespace: string, weights: Record<string, n
         port: 8080,
         weight,
       })),
+      policy: { mode: 'static' },
       ...extra,
     },
   } as unknown as AdaptiveRoute;

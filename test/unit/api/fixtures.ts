@@ -83,6 +83,17 @@ export const fullRoute: Full<Omit<AdaptiveRoute, 'metadata'>> & { metadata: Obje
     lastDecisionTime: '2025-06-01T10:00:05Z',
     lastDecisionReason: 'latency in us-east above the SLO',
     modelVersion: 'mesh-ppo-v1@3',
+    policy: {
+      decidedBy: 'model',
+      applied: true,
+      rules: ['StepBound'],
+      proposedWeights: [
+        { region: 'eu-west', weight: 80 },
+        { region: 'us-east', weight: 20 },
+      ],
+      fallbackReason: 'model "broken" refused: weights.bin is truncated',
+      guard: { step: 4, sloBefore: 'met' },
+    },
     xds: { version: 'lx4k2-17', nodes: 3, acked: 2, nacked: 1, pending: 0 },
   },
 };

@@ -156,14 +156,6 @@ describe('AdaptiveRouteReconciler', () => {
     expect(sink.get(KEY)?.delayTolerant?.contactPlan).toBe('mars-relay');
   });
 
-  it('says that a referenced model is not evaluated yet', async () => {
-    const { cluster, reconciler, stored } = setup();
-    cluster.routes.apply(exampleRoute('checkout', 'shop', { policy: { mode: 'enforce', modelRef: { name: 'ppo-v1' } } }));
-    await reconciler.reconcile(KEY, ctx);
-    expect(ready(stored())).toMatchObject({ status: 'True' });
-    expect(stored().status?.lastDecisionReason).toMatch(/model "ppo-v1" is not evaluated yet.*later release/);
-  });
-
   it('reports Ready=False and fails retriably when the outputs refuse the intent', async () => {
     const { cluster, reconciler, stored, clock } = setup();
     cluster.routes.apply(exampleRoute());
