@@ -1,0 +1,152 @@
+// `meshpilot evaluate`: every baseline (and the model, given one) on every scenario of a
+// directory with several seeds. Progress goes to stderr; stdout carries the table (unless
+// --json) and, as its last line, the one JSON object of the result. With --out, the JSON and
+// one SVG per scenario (the model, or the best baseline, against the best other policy) are
+// also written there.
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError, MeshpilotError } from '../../operator/api/errors.ts';
+import { decodeAction, encodeObservation, OBSERVATION_SIZE, ACTION_SIZE, type PolicyAction, type RouteObservation } from '../../operator/policy/spec.ts';
+import { baselines } from '../baselines/baselines.ts';
+import type { EvalPolicy } from '../policy.ts';
+import { loadScenarios } from '../sim/scenario-loader.ts';
+import { bestPolicy, evaluatePolicies, type EvaluationResult } from './evaluate.ts';
+import { evaluateJson, evaluateTable } from './report.ts';
+import { scenarioSvg } from './svg-plot.ts';
+
+export const EVALUATE_USAGE = `usage: meshpilot evaluate [--model DIR] [--scenarios DIR] [--seeds N] [--json] [--out DIR]
+  --model DIR       a model directory (model.json, weights, meshpilot-model.json) to evaluate against the baselines
+  --scenarios DIR   scenario files (*.yaml) to run (default: training/scenarios)
+  --seeds N         seeds per scenario and policy (default 5)
+  --json            print only the JSON result on stdout (no table)
+  --out DIR         also write evaluate.json and one SVG plot per scenario there`;
+
+const DEFAULT_SCENARIOS = fileURLToPath(new URL('../scenarios', import.meta.url));
+const MODEL_LOADER = new URL('../../operator/policy/model.ts', import.meta.url);
+
+export interface EvaluateIo {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+}
+
+const processIo: EvaluateIo = {
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+};
+
+interface Args {
+  model: string | undefined;
+  scenarios: string;
+  seeds: number;
+  json: boolean;
+  out: string | undefined;
+}
+
+function parse(args: string[]): Args {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        model: { type: 'string' },
+        scenarios: { type: 'string' },
+        seeds: { type: 'string' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${EVALUATE_USAGE}`);
+  }
+  const seeds = values.seeds === undefined ? 5 : Number(values.seeds);
+  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000) throw new ConfigError(`--seeds: must be an integer from 1 to 1000, got ${JSON.stringify(values.seeds)}`);
+  return { model: values.model, scenarios: values.scenarios ?? DEFAULT_SCENARIOS, seeds, json: values.json ?? false, out: values.out };
+}
+
+interface BatchModel {
+  metadata?: { version?: string; name?: string };
+  predict(batch: Float32Array, rows: number): Float32Array;
+  dispose?(): void;
+}
+
+/** The model in `dir` as a policy: one batched forward pass per interval for every seed, the action mean decoded. */
+async function modelPolicy(dir: string): Promise<{ policy: EvalPolicy; name: string; dispose: () => void }> {
+  if (!existsSync(fileURLToPath(MODEL_LOADER))) {
+    throw new ConfigError(`--model ${dir}: model evaluation needs operator/policy model loading (operator/policy/model.ts with loadModel), which this build does not have`);
+  }
+  const mod = (await import(MODEL_LOADER.href)) as { loadModel?: (dir: string) => Promise<BatchModel> };
+  if (typeof mod.loadModel !== 'function') throw new ConfigError('--model: operator/policy/model.ts does not export loadModel(dir)');
+  const model = await mod.loadModel(resolve(dir));
+  const decideBatch = (observations: RouteObservation[]): PolicyAction[] => {
+    const batch = new Float32Array(observations.length * OBSERVATION_SIZE);
+    observations.forEach((o, k) => encodeObservation(o, batch, k * OBSERVATION_SIZE));
+    const out = model.predict(batch, observations.length);
+    return observations.map((o, k) => decodeAction(out.subarray(k * ACTION_SIZE, (k + 1) * ACTION_SIZE), o));
+  };
+  const policy: EvalPolicy = {
+    name: 'model',
+    start: () => null,
+    decide: (o) => decideBatch([o])[0]!,
+    decideBatch: (observations) => decideBatch(observations),
+  };
+  return { policy, name: model.metadata?.version ?? basename(resolve(dir)), dispose: () => model.dispose?.() };
+}
+
+/** The two policies a scenario's plot compares: the model (or the best baseline) against the best of the others. */
+export function plotPair(s: EvaluationResult['scenarios'][number]): string[] {
+  const first = 'model' in s.policies ? 'model' : bestPolicy(s);
+  const second = first === undefined ? undefined : bestPolicy(s, [first]);
+  return [first, second].filter((p): p is string => p !== undefined);
+}
+
+/**
+ * Runs `meshpilot evaluate` with `args`; resolves to the exit code (0 done, 2 bad arguments,
+ * scenarios or model, 1 anything else), having written any error to stderr.
+ */
+export async function runEvaluate(args: string[], io: EvaluateIo = processIo): Promise<number> {
+  let dispose = () => {};
+  try {
+    const a = parse(args);
+    const scenarios = await loadScenarios(a.scenarios);
+    const policies: EvalPolicy[] = baselines();
+    let modelName = 'none';
+    if (a.model !== undefined) {
+      const m = await modelPolicy(a.model);
+      policies.unshift(m.policy);
+      modelName = m.name;
+      dispose = m.dispose;
+    }
+    io.stderr(`evaluate: ${scenarios.length} scenarios × ${policies.length} policies (${policies.map((p) => p.name).join(', ')}) × ${a.seeds} seeds`);
+    const started = performance.now();
+    const result = await evaluatePolicies({
+      scenarios,
+      seeds: a.seeds,
+      policies,
+      onProgress: (p) => io.stderr(`evaluate: [${p.done}/${p.total}] ${p.scenario} ${p.policy} (${((performance.now() - started) / 1000).toFixed(1)} s)`),
+    });
+    const json = evaluateJson(result, modelName);
+    if (a.out !== undefined) {
+      await mkdir(a.out, { recursive: true });
+      await writeFile(join(a.out, 'evaluate.json'), `${JSON.stringify(json, null, 2)}\n`);
+      for (const s of result.scenarios) await writeFile(join(a.out, `${s.name}.svg`), scenarioSvg(s, plotPair(s)));
+      io.stderr(`evaluate: wrote evaluate.json and ${result.scenarios.length} plots to ${a.out}`);
+    }
+    if (!a.json) io.stdout(evaluateTable(result));
+    io.stdout(JSON.stringify(json));
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.stderr(`meshpilot evaluate: ${e.message}`);
+      return 2;
+    }
+    io.stderr(`meshpilot evaluate: ${e instanceof MeshpilotError || e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  } finally {
+    dispose();
+  }
+}

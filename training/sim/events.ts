@@ -1,0 +1,108 @@
+// What the scenario's events do to the world at one instant: per region, capacity and speed
+// factors, added errors and latency, whether it is down (and how), whether its telemetry
+// arrives; per home region, the client-load multiplier. Event start times are jittered per
+// episode from the seed, so a policy cannot learn a clock instead of the signals.
+import type { ScenarioEvent } from './scenario-schema.ts';
+
+export const DOWN_NONE = 0;
+export const DOWN_REFUSE = 1;
+export const DOWN_BLACKHOLE = 2;
+
+export const TELEMETRY_DELIVERED = 0;
+export const TELEMETRY_STALE = 1;
+export const TELEMETRY_MISSING = 2;
+
+interface TimedEvent {
+  event: ScenarioEvent;
+  region: number;
+  startMs: number;
+  endMs: number;
+}
+
+/** Effects at one instant, per region index (written in place by EventTimeline.apply). */
+export interface Effects {
+  capacityFactor: Float64Array;
+  serviceFactor: Float64Array;
+  addedErrorRate: Float64Array;
+  addedMs: Float64Array;
+  down: Uint8Array;
+  /** TELEMETRY_DELIVERED, TELEMETRY_STALE or TELEMETRY_MISSING. */
+  stale: Uint8Array;
+  clientFactor: Float64Array;
+}
+
+export function newEffects(n: number): Effects {
+  return {
+    capacityFactor: new Float64Array(n),
+    serviceFactor: new Float64Array(n),
+    addedErrorRate: new Float64Array(n),
+    addedMs: new Float64Array(n),
+    down: new Uint8Array(n),
+    stale: new Uint8Array(n),
+    clientFactor: new Float64Array(n),
+  };
+}
+
+export class EventTimeline {
+  readonly #events: TimedEvent[];
+
+  /** `uniform` draws the jitter; `regionIndex` maps names (validated to exist) to indices. */
+  constructor(events: readonly ScenarioEvent[], regionIndex: ReadonlyMap<string, number>, uniform: () => number) {
+    this.#events = events.map((event) => {
+      const jitter = (uniform() * 2 - 1) * event.startJitterSec;
+      const startMs = Math.max(0, event.startSec + jitter) * 1000;
+      return { event, region: regionIndex.get(event.region)!, startMs, endMs: startMs + event.durationSec * 1000 };
+    });
+  }
+
+  /** Start of each event in this episode, ms (after jitter), in scenario order. */
+  get startsMs(): number[] {
+    return this.#events.map((e) => e.startMs);
+  }
+
+  /** Fills `fx` with the effects in force at `tMs`. */
+  apply(tMs: number, fx: Effects): void {
+    fx.capacityFactor.fill(1);
+    fx.serviceFactor.fill(1);
+    fx.addedErrorRate.fill(0);
+    fx.addedMs.fill(0);
+    fx.down.fill(DOWN_NONE);
+    fx.stale.fill(0);
+    fx.clientFactor.fill(1);
+    for (const t of this.#events) {
+      if (tMs < t.startMs || tMs >= t.endMs) continue;
+      const r = t.region;
+      const e = t.event;
+      switch (e.kind) {
+        case 'brownout':
+          fx.capacityFactor[r]! *= e.capacityFactor;
+          fx.serviceFactor[r]! *= e.latencyFactor;
+          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.errorRate);
+          break;
+        case 'errorBurst':
+          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.errorRate);
+          break;
+        case 'latencySpike':
+          fx.addedMs[r]! += e.addedMs;
+          break;
+        case 'outage':
+          fx.down[r] = Math.max(fx.down[r]!, e.mode === 'blackhole' ? DOWN_BLACKHOLE : DOWN_REFUSE);
+          break;
+        case 'flap': {
+          const phaseMs = (tMs - t.startMs) % (e.periodSec * 1000);
+          if (phaseMs < e.downSec * 1000) fx.down[r] = Math.max(fx.down[r]!, e.mode === 'blackhole' ? DOWN_BLACKHOLE : DOWN_REFUSE);
+          break;
+        }
+        case 'flashCrowd': {
+          const rampMs = e.rampSec * 1000;
+          const ramp = rampMs > 0 ? Math.min(1, (tMs - t.startMs) / rampMs, (t.endMs - tMs) / rampMs) : 1;
+          fx.clientFactor[r]! *= 1 + (e.factor - 1) * ramp;
+          break;
+        }
+        case 'staleTelemetry':
+          fx.stale[r] = Math.max(fx.stale[r]!, e.mode === 'missing' ? TELEMETRY_MISSING : TELEMETRY_STALE);
+          break;
+      }
+    }
+  }
+}

@@ -1,0 +1,188 @@
+// The scenario file format (training/README.md documents it for users): one route across 1 to
+// MAX_REGIONS regions, its clients, its network, and the events that happen to it. The schema
+// is strict: an unknown field is an error (a misspelt field silently falling back to a default
+// would train on a different world than the author wrote), and so is any impossible value.
+import { z } from 'zod';
+import { MAX_REGIONS } from '../../operator/policy/spec.ts';
+
+const num = () => z.number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') }).refine(Number.isFinite, 'must be a finite number');
+const positive = () => num().refine((v) => v > 0, 'must be > 0');
+const nonNegative = () => num().refine((v) => v >= 0, 'must be >= 0');
+const fraction = () => num().refine((v) => v >= 0 && v <= 1, 'must be between 0 and 1');
+const int = (min: number, max: number) =>
+  num().refine((v) => Number.isInteger(v) && v >= min && v <= max, `must be an integer from ${min} to ${max}`);
+const name = () =>
+  z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and -)');
+
+const range = (min: number, max: number, unit: string) =>
+  z
+    .strictObject({ min: int(min, max), max: int(min, max) })
+    .refine((r) => r.min <= r.max, { message: `min must be <= max (${unit})`, path: ['min'] });
+
+const region = z.strictObject({
+  name: name(),
+  priority: int(0, 7).default(0),
+  weight: int(0, 10_000).default(100),
+  capacityRps: positive(),
+  medianLatencyMs: positive(),
+  latencySigma: num().refine((v) => v > 0 && v <= 3, 'must be > 0 and <= 3').default(0.5),
+  baseErrorRate: fraction().default(0.0005),
+  clientRps: nonNegative().default(0),
+  loadPhaseSec: num().default(0),
+});
+
+const link = z.strictObject({
+  between: z.tuple([name(), name()], { error: 'must be a list of two region names' }),
+  rttMs: nonNegative(),
+  cost: nonNegative().default(1),
+});
+
+const window = {
+  region: name(),
+  startSec: nonNegative(),
+  durationSec: positive(),
+  startJitterSec: nonNegative().default(0),
+};
+const OUTAGE_MODES = ['refuse', 'blackhole'] as const;
+/** stale: nothing new arrives, what was known ages; missing: what was known is lost too (an operator restart, an expired window). */
+const TELEMETRY_LOSS_MODES = ['stale', 'missing'] as const;
+const outageMode = z.enum(OUTAGE_MODES, { error: `must be one of ${OUTAGE_MODES.join(', ')}` }).default('refuse');
+
+const event = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      kind: z.literal('brownout'),
+      ...window,
+      capacityFactor: num().refine((v) => v > 0 && v <= 1, 'must be > 0 and <= 1'),
+      latencyFactor: num().refine((v) => v >= 1, 'must be >= 1').default(1),
+      errorRate: fraction().default(0),
+    }),
+    z.strictObject({ kind: z.literal('outage'), ...window, mode: outageMode }),
+    z.strictObject({ kind: z.literal('latencySpike'), ...window, addedMs: positive() }),
+    z.strictObject({ kind: z.literal('errorBurst'), ...window, errorRate: fraction() }),
+    z.strictObject({
+      kind: z.literal('flashCrowd'),
+      ...window,
+      factor: positive(),
+      rampSec: nonNegative().default(0),
+    }),
+    z
+      .strictObject({ kind: z.literal('flap'), ...window, periodSec: positive(), downSec: positive(), mode: outageMode })
+      .refine((e) => e.downSec < e.periodSec, { message: 'must be < periodSec', path: ['downSec'] }),
+    z.strictObject({
+      kind: z.literal('staleTelemetry'),
+      ...window,
+      mode: z.enum(TELEMETRY_LOSS_MODES, { error: `must be one of ${TELEMETRY_LOSS_MODES.join(', ')}` }).default('stale'),
+    }),
+  ],
+  { error: 'must have kind brownout, outage, latencySpike, errorBurst, flashCrowd, flap or staleTelemetry' },
+);
+
+export const EVENT_KINDS = ['brownout', 'outage', 'latencySpike', 'errorBurst', 'flashCrowd', 'flap', 'staleTelemetry'] as const;
+
+export const scenarioSchema = z
+  .strictObject({
+    name: name(),
+    description: z.string().default(''),
+    episode: z.strictObject({
+      durationSec: positive(),
+      decisionIntervalSec: int(1, 3600),
+      tickSec: positive().default(1),
+    }),
+    route: z
+      .strictObject({
+        objectives: z
+          .strictObject({
+            latencyP99Ms: int(1, 3_600_000).default(250),
+            maxErrorRate: fraction().default(0.01),
+            crossRegionCostWeight: fraction().default(0.1),
+          })
+          .prefault({}),
+        retries: z
+          .strictObject({
+            attempts: range(0, 10, 'attempts').prefault({ min: 0, max: 3 }),
+            perTryTimeoutMs: range(1, 3_600_000, 'ms').prefault({ min: 100, max: 2000 }),
+          })
+          .prefault({}),
+        timeoutMs: range(1, 3_600_000, 'ms').prefault({ min: 1000, max: 15_000 }),
+        policy: z
+          .strictObject({
+            maxWeightStep: int(1, 100).default(10),
+            minWeight: int(0, 50).default(5),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    telemetry: z
+      .strictObject({
+        windowSec: positive().default(60),
+        staleAfterSec: int(1, 86_400).default(60),
+        noise: num().refine((v) => v >= 0 && v <= 0.5, 'must be between 0 and 0.5').default(0.02),
+      })
+      .prefault({}),
+    health: z
+      .strictObject({
+        errorRateThreshold: num().refine((v) => v > 0 && v <= 1, 'must be > 0 and <= 1').default(0.5),
+        detectionDelaySec: nonNegative().default(15),
+        recoveryDelaySec: nonNegative().optional(),
+      })
+      .prefault({}),
+    load: z
+      .strictObject({
+        noise: num().refine((v) => v >= 0 && v <= 0.5, 'must be between 0 and 0.5').default(0.03),
+        diurnal: z
+          .strictObject({
+            amplitude: num().refine((v) => v >= 0 && v < 1, 'must be >= 0 and < 1'),
+            periodSec: positive(),
+            phaseSec: num().default(0),
+          })
+          .optional(),
+      })
+      .prefault({}),
+    server: z
+      .strictObject({
+        queueLimitMs: positive().default(500),
+        saturationErrorRate: fraction().default(0.05),
+      })
+      .prefault({}),
+    network: z
+      .strictObject({
+        defaultRttMs: nonNegative().default(80),
+        defaultCost: nonNegative().default(1),
+        links: z.array(link).default([]),
+      })
+      .prefault({}),
+    regions: z.array(region).min(1, `must list 1 to ${MAX_REGIONS} regions`).max(MAX_REGIONS, `must list 1 to ${MAX_REGIONS} regions`),
+    events: z.array(event).default([]),
+  })
+  .superRefine((s, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const { durationSec, decisionIntervalSec, tickSec } = s.episode;
+    const multiple = (a: number, b: number) => Math.abs(a / b - Math.round(a / b)) < 1e-9;
+    if (!multiple(decisionIntervalSec, tickSec)) issue(['episode', 'decisionIntervalSec'], `must be a whole number of ticks (tickSec ${tickSec})`);
+    if (!multiple(durationSec, decisionIntervalSec)) issue(['episode', 'durationSec'], `must be a whole number of decision intervals (${decisionIntervalSec} s)`);
+    if (!multiple(s.telemetry.windowSec, decisionIntervalSec)) issue(['telemetry', 'windowSec'], `must be a whole number of decision intervals (${decisionIntervalSec} s)`);
+    const names = new Map<string, number>();
+    s.regions.forEach((r, i) => {
+      if (names.has(r.name)) issue(['regions', i, 'name'], `duplicates regions[${names.get(r.name)}].name "${r.name}"`);
+      else names.set(r.name, i);
+    });
+    if (!s.regions.some((r) => r.weight > 0)) issue(['regions'], 'at least one region needs a weight above 0');
+    if (!s.regions.some((r) => r.clientRps > 0)) issue(['regions'], 'at least one region needs clientRps above 0');
+    s.network.links.forEach((l, i) => {
+      l.between.forEach((n, j) => {
+        if (!names.has(n)) issue(['network', 'links', i, 'between', j], `unknown region "${n}"`);
+      });
+      if (l.between[0] === l.between[1]) issue(['network', 'links', i, 'between'], 'must name two different regions');
+    });
+    s.events.forEach((e, i) => {
+      if (!names.has(e.region)) issue(['events', i, 'region'], `unknown region "${e.region}"`);
+      if (e.startSec >= durationSec) issue(['events', i, 'startSec'], `must be before the end of the episode (${durationSec} s)`);
+    });
+  });
+
+/** A scenario as written, after defaults. */
+export type ScenarioSpec = z.output<typeof scenarioSchema>;
+export type ScenarioRegion = ScenarioSpec['regions'][number];
+export type ScenarioEvent = ScenarioSpec['events'][number];

@@ -1,0 +1,204 @@
+// What the operator's window store would hold for the simulated route, fed the way Prometheus
+// feeds it: at the end of every decision interval, one sample per region of rate, error rate
+// and quantiles over the sliding window (rate()/histogram_quantile() over [window]), plus
+// saturation and a health verdict, measured with a little noise. The store's rules carry
+// over: a value is the latest one delivered and ages until it is stale (kept, marked not
+// fresh), a signal never delivered is null, an idle region reports a rate of 0 but no error
+// rate or quantiles (undefined over no requests), and trends are least-squares slopes over
+// the points of the last window. Telemetry that is cut off delivers nothing; telemetry that
+// goes missing also loses what was known (as after an operator restart).
+import type { HealthReading, Reading, RegionSnapshot, RouteSnapshot, Signal } from '../../operator/telemetry/types.ts';
+import { TELEMETRY_DELIVERED, TELEMETRY_MISSING } from './events.ts';
+import { GRID_SIZE, gridQuantile } from './math.ts';
+import type { RouteInterval } from './mesh-sim.ts';
+
+interface Slot {
+  delivered: boolean;
+  tries: number;
+  failed: number;
+  cdf: Float64Array;
+}
+
+interface Latest {
+  value: number;
+  atMs: number;
+}
+
+/** A trend signal's recent points. */
+interface Points {
+  times: number[];
+  values: number[];
+}
+
+const NEVER: Reading = Object.freeze({ value: null, fresh: false, ageMs: null, source: null });
+const SIGNAL_NAMES: readonly Signal[] = ['requestRate', 'errorRate', 'latencyP50', 'latencyP90', 'latencyP99', 'saturation'];
+
+/** Least-squares change over `spanMs` relative to the mean of the points newer than `since` (the window store's History.trend). */
+function trend(p: Points, since: number, spanMs: number): number | null {
+  let n = 0, st = 0, sv = 0;
+  for (let i = 0; i < p.times.length; i++) {
+    if (p.times[i]! < since) continue;
+    n++;
+    st += p.times[i]!;
+    sv += p.values[i]!;
+  }
+  if (n < 2) return null;
+  const mt = st / n, mv = sv / n;
+  let cov = 0, vt = 0;
+  for (let i = 0; i < p.times.length; i++) {
+    if (p.times[i]! < since) continue;
+    const dt = p.times[i]! - mt;
+    cov += dt * (p.values[i]! - mv);
+    vt += dt * dt;
+  }
+  if (vt === 0 || mv === 0) return null;
+  return ((cov / vt) * spanMs) / mv;
+}
+
+export interface TelemetryViewOptions {
+  route: string;
+  regions: string[];
+  /** Decision intervals in the window. */
+  slots: number;
+  intervalMs: number;
+  staleAfterMs: number;
+  /** Relative standard deviation of measurement noise. */
+  noise: number;
+  /** Standard normal draws (seeded). */
+  normal: () => number;
+}
+
+interface RegionState {
+  ring: Slot[];
+  latest: Partial<Record<Signal, Latest>>;
+  health: { healthy: boolean; atMs: number } | undefined;
+  rate: Points;
+  p99: Points;
+}
+
+export class TelemetryView {
+  readonly #o: TelemetryViewOptions;
+  readonly #regions: RegionState[];
+  /** Ring position of the slot being recorded. */
+  #next = 0;
+  readonly #merged = new Float64Array(GRID_SIZE);
+
+  constructor(options: TelemetryViewOptions) {
+    this.#o = options;
+    this.#regions = options.regions.map(() => ({
+      ring: Array.from({ length: options.slots }, () => ({ delivered: false, tries: 0, failed: 0, cdf: new Float64Array(GRID_SIZE) })),
+      latest: {},
+      health: undefined,
+      rate: { times: [], values: [] },
+      p99: { times: [], values: [] },
+    }));
+  }
+
+  /** Takes what the interval produced; what was delivered is measured at the interval's end. */
+  record(interval: RouteInterval): void {
+    const o = this.#o;
+    const at = interval.endMs;
+    interval.regions.forEach((region, r) => {
+      const state = this.#regions[r]!;
+      const slot = state.ring[this.#next]!;
+      slot.delivered = region.telemetry === TELEMETRY_DELIVERED;
+      slot.tries = region.tries;
+      slot.failed = region.failedTries;
+      slot.cdf.set(region.latencyCdf);
+      if (region.telemetry === TELEMETRY_MISSING) {
+        state.latest = {};
+        state.health = undefined;
+        state.rate = { times: [], values: [] };
+        state.p99 = { times: [], values: [] };
+      }
+      if (!slot.delivered) return;
+      const noisy = (v: number) => Math.max(0, v * (1 + o.noise * o.normal()));
+      const w = this.#window(r);
+      const latest = state.latest;
+      latest.requestRate = { value: noisy(w.rate), atMs: at };
+      latest.saturation = { value: noisy(region.saturation), atMs: at };
+      this.#push(state.rate, at, latest.requestRate.value);
+      if (w.tries > 0) {
+        latest.errorRate = { value: Math.min(1, noisy(w.failed / w.tries)), atMs: at };
+        // One noise draw for the three quantiles: a measurement that reads high reads high across the board.
+        const k = Math.max(0, 1 + o.noise * o.normal());
+        latest.latencyP50 = { value: gridQuantile(this.#merged, w.tries, 0.5)! * k, atMs: at };
+        latest.latencyP90 = { value: gridQuantile(this.#merged, w.tries, 0.9)! * k, atMs: at };
+        latest.latencyP99 = { value: gridQuantile(this.#merged, w.tries, 0.99)! * k, atMs: at };
+        this.#push(state.p99, at, latest.latencyP99.value);
+      }
+      state.health = { healthy: region.healthy, atMs: at };
+    });
+    this.#next = (this.#next + 1) % o.slots;
+  }
+
+  /** The snapshot the operator's store would return at `nowMs`. */
+  snapshot(nowMs: number): RouteSnapshot {
+    const o = this.#o;
+    const windowMs = o.slots * o.intervalMs;
+    const regions: RegionSnapshot[] = o.regions.map((name, r) => {
+      const state = this.#regions[r]!;
+      const signals = {} as Record<Signal, Reading>;
+      let newest: number | null = null;
+      for (const sig of SIGNAL_NAMES) {
+        const l = state.latest[sig];
+        if (!l) {
+          signals[sig] = NEVER;
+          continue;
+        }
+        const ageMs = Math.max(0, nowMs - l.atMs);
+        signals[sig] = { value: l.value, fresh: ageMs <= o.staleAfterMs, ageMs, source: 'prometheus' };
+        if (newest === null || l.atMs > newest) newest = l.atMs;
+      }
+      const h = state.health;
+      const healthAge = h ? Math.max(0, nowMs - h.atMs) : null;
+      const health: HealthReading = h
+        ? { healthy: h.healthy, fresh: healthAge! <= o.staleAfterMs, ageMs: healthAge, source: 'prometheus' }
+        : { healthy: null, fresh: false, ageMs: null, source: null };
+      // The store's rule: the rate decides when one was ever reported, else any fresh signal.
+      const fresh = signals.requestRate.ageMs !== null ? signals.requestRate.fresh : SIGNAL_NAMES.some((sig) => signals[sig].fresh);
+      return {
+        region: name,
+        signals,
+        health,
+        trends: { requestRate: trend(state.rate, nowMs - windowMs, windowMs), latencyP99: trend(state.p99, nowMs - windowMs, windowMs) },
+        newestAgeMs: newest === null ? null : Math.max(0, nowMs - newest),
+        fresh,
+      };
+    });
+    return {
+      route: o.route,
+      atMs: nowMs,
+      staleAfterMs: o.staleAfterMs,
+      regions,
+      fresh: regions.every((r) => r.fresh),
+      sources: regions.some((r) => r.newestAgeMs !== null) ? ['prometheus'] : [],
+    };
+  }
+
+  /** Keeps the points of the last window and one before it (enough for any trend read). */
+  #push(p: Points, atMs: number, value: number): void {
+    p.times.push(atMs);
+    p.values.push(value);
+    if (p.times.length > this.#o.slots + 1) {
+      p.times.shift();
+      p.values.shift();
+    }
+  }
+
+  /** The delivered slots of the window ending with the one being recorded, merged into #merged. */
+  #window(r: number) {
+    const o = this.#o;
+    const merged = this.#merged;
+    merged.fill(0);
+    let tries = 0, failed = 0, slots = 0;
+    for (const slot of this.#regions[r]!.ring) {
+      if (!slot.delivered) continue;
+      slots++;
+      tries += slot.tries;
+      failed += slot.failed;
+      for (let i = 0; i < GRID_SIZE; i++) merged[i]! += slot.cdf[i]!;
+    }
+    return { tries, failed, rate: slots > 0 ? tries / ((slots * o.intervalMs) / 1000) : 0 };
+  }
+}
