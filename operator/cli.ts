@@ -44,6 +44,7 @@ Commands:
   control-plane  run only the embedded local control plane (a Kubernetes-compatible API server)
   validate       check manifest files against the CRD schemas, offline
   xds            inspect the xDS server of a running operator (nodes, config dump)
+  evaluate       run a model and the baseline heuristics on the simulator's scenarios
   version        print the version
 
 Run 'meshpilot <command> --help' for the flags of a command.`,
@@ -91,6 +92,17 @@ path. Documents of other kinds are skipped. Exit code 1 when anything is invalid
 Asks a running operator's admin endpoint (its --metrics-addr; default 127.0.0.1:8080) which
 xDS nodes are connected ('nodes'), or what one node currently holds and its ACK/NACK state
 per resource type, like Envoy's config_dump ('dump'). Prints JSON.`,
+  evaluate: `Usage: meshpilot evaluate [--model DIR] [--scenarios DIR] [--seeds N] [--json] [--out DIR]
+
+Runs the model (when given) and every baseline heuristic (static, istio, linkerd) on each
+scenario of the mesh simulator with several seeds, and reports SLO-violation seconds, p99
+latency, error rate, cross-region cost and weight churn per policy and scenario. With --out,
+writes evaluate.json and one SVG plot per scenario. The last line on stdout is the JSON result.
+  --model DIR       a model directory (model.json, weights, meshpilot-model.json)
+  --scenarios DIR   scenario files (default: training/scenarios)
+  --seeds N         seeds per scenario and policy (default 5)
+  --json            print only the JSON result on stdout
+  --out DIR         also write evaluate.json and the plots there`,
   version: `Usage: meshpilot version`,
 } as const;
 
@@ -132,6 +144,8 @@ async function main(argv: string[]): Promise<number> {
         return entry.runValidateCommand(rest);
       case 'xds':
         return await entry.runXdsCommand(rest);
+      case 'evaluate':
+        return await (await import('../training/evaluate/main.ts')).runEvaluate(rest);
       default:
         return 2;
     }

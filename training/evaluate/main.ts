@@ -3,12 +3,12 @@
 // --json) and, as its last line, the one JSON object of the result. With --out, the JSON and
 // one SVG per scenario (the model, or the best baseline, against the best other policy) are
 // also written there.
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, MeshpilotError } from '../../operator/api/errors.ts';
+import { loadModel } from '../../operator/policy/model.ts';
 import { decodeAction, encodeObservation, OBSERVATION_SIZE, ACTION_SIZE, type PolicyAction, type RouteObservation } from '../../operator/policy/spec.ts';
 import { baselines } from '../baselines/baselines.ts';
 import type { EvalPolicy } from '../policy.ts';
@@ -25,7 +25,6 @@ export const EVALUATE_USAGE = `usage: meshpilot evaluate [--model DIR] [--scenar
   --out DIR         also write evaluate.json and one SVG plot per scenario there`;
 
 const DEFAULT_SCENARIOS = fileURLToPath(new URL('../scenarios', import.meta.url));
-const MODEL_LOADER = new URL('../../operator/policy/model.ts', import.meta.url);
 
 export interface EvaluateIo {
   stdout: (line: string) => void;
@@ -68,20 +67,9 @@ function parse(args: string[]): Args {
   return { model: values.model, scenarios: values.scenarios ?? DEFAULT_SCENARIOS, seeds, json: values.json ?? false, out: values.out };
 }
 
-interface BatchModel {
-  metadata?: { version?: string; name?: string };
-  predict(batch: Float32Array, rows: number): Float32Array;
-  dispose?(): void;
-}
-
 /** The model in `dir` as a policy: one batched forward pass per interval for every seed, the action mean decoded. */
 async function modelPolicy(dir: string): Promise<{ policy: EvalPolicy; name: string; dispose: () => void }> {
-  if (!existsSync(fileURLToPath(MODEL_LOADER))) {
-    throw new ConfigError(`--model ${dir}: model evaluation needs operator/policy model loading (operator/policy/model.ts with loadModel), which this build does not have`);
-  }
-  const mod = (await import(MODEL_LOADER.href)) as { loadModel?: (dir: string) => Promise<BatchModel> };
-  if (typeof mod.loadModel !== 'function') throw new ConfigError('--model: operator/policy/model.ts does not export loadModel(dir)');
-  const model = await mod.loadModel(resolve(dir));
+  const model = await loadModel(resolve(dir));
   const decideBatch = (observations: RouteObservation[]): PolicyAction[] => {
     const batch = new Float32Array(observations.length * OBSERVATION_SIZE);
     observations.forEach((o, k) => encodeObservation(o, batch, k * OBSERVATION_SIZE));
@@ -94,7 +82,7 @@ async function modelPolicy(dir: string): Promise<{ policy: EvalPolicy; name: str
     decide: (o) => decideBatch([o])[0]!,
     decideBatch: (observations) => decideBatch(observations),
   };
-  return { policy, name: model.metadata?.version ?? basename(resolve(dir)), dispose: () => model.dispose?.() };
+  return { policy, name: model.metadata.version, dispose: () => model.dispose() };
 }
 
 /** The two policies a scenario's plot compares: the model (or the best baseline) against the best of the others. */
