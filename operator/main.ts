@@ -50,7 +50,12 @@ export interface RunningOperator {
  * enabled), registering their shutdown with `shutdown`. Throws ConfigError for an unusable
  * kubeconfig or an address already in use.
  */
-export async function startOperator(config: OperatorConfig, logger: Logger, shutdown: Shutdown): Promise<RunningOperator> {
+export async function startOperator(
+  config: OperatorConfig,
+  logger: Logger,
+  shutdown: Shutdown,
+  hooks: { afterXdsClosed?: () => Promise<void> } = {},
+): Promise<RunningOperator> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'meshpilot_' });
   new Gauge({ name: 'meshpilot_build_info', help: 'meshpilot version; always 1', labelNames: ['version'], registers: [registry] })
@@ -71,6 +76,7 @@ export async function startOperator(config: OperatorConfig, logger: Logger, shut
   shutdown.add('xds server', async () => {
     await xds.close();
     resolver.close();
+    await hooks.afterXdsClosed?.();
   });
   const telemetry = buildTelemetry(config.telemetry, { logger, registry, clock: systemClock });
   // Registered before the manager, so it stops after it: the last decisions reach the log.
@@ -187,13 +193,16 @@ export async function runLocalCommand(args: string[]): Promise<number> {
     writeFileSync(marker, `${applied.join('\n')}\n`);
   }
 
-  const operator = await startOperator({ ...config, kubeconfig: server.kubeconfigPath }, logger, shutdown);
+  // The demo's proxyless client is closed only after the xDS server: grpc-js-xds 1.14 throws
+  // (an uncaught TypeError in its resolver) when a config update reaches a channel it has
+  // just closed, and while the server runs an update can arrive at any moment.
+  let mesh: Awaited<ReturnType<typeof startDemoMesh>> | undefined;
+  const operator = await startOperator({ ...config, kubeconfig: server.kubeconfigPath }, logger, shutdown, {
+    afterXdsClosed: async () => mesh?.close(),
+  });
   reportRoutes(operator.manager, logger);
   if (config.demo) {
-    // Registered after the operator, so it stops first: the demo's client never sees the
-    // xDS server go away under it.
-    const mesh = await startDemoMesh({ xdsPort: operator.xdsPort, logger });
-    shutdown.add('demo mesh', () => mesh.close());
+    mesh = await startDemoMesh({ xdsPort: operator.xdsPort, logger });
     await applyObject(server.kubeconfigPath, mesh.manifest as unknown as KubernetesObject, logger);
   }
   process.stderr.write(
