@@ -118,7 +118,7 @@ describe('KafkaSource across broker restarts and rebalances', () => {
     await until('the group rebalanced between both members', async () => secondPartitions.length > 0 && secondPartitions.length < 4 && (await assigned()) >= 2, async () => ({
       secondPartitions,
       assigned: await assigned(),
-    }));
+    }), 30_000); // the mock holds a rejoin up to a session timeout, longer on a loaded machine
     expect(await metricValue(w.registry, 'meshpilot_telemetry_kafka_rebalances_total', { event: 'revoked' })).toBeGreaterThanOrEqual(1);
 
     await producer.send({ topic, messages: batch(40) });
