@@ -44,6 +44,7 @@ Commands:
   control-plane  run only the embedded local control plane (a Kubernetes-compatible API server)
   validate       check manifest files against the CRD schemas, offline
   xds            inspect the xDS server of a running operator (nodes, config dump)
+  train          train a policy with PPO on the simulator's scenarios (writes a model directory)
   evaluate       run a model and the baseline heuristics on the simulator's scenarios
   version        print the version
 
@@ -92,6 +93,13 @@ path. Documents of other kinds are skipped. Exit code 1 when anything is invalid
 Asks a running operator's admin endpoint (its --metrics-addr; default 127.0.0.1:8080) which
 xDS nodes are connected ('nodes'), or what one node currently holds and its ACK/NACK state
 per resource type, like Envoy's config_dump ('dump'). Prints JSON.`,
+  train: `Usage: meshpilot train --scenarios DIR --out DIR [--seed N] [--iterations N] [--workers N]
+                       [--log FILE] [--resume DIR] [--checkpoints DIR] [hyper-parameters]
+
+Trains the policy with PPO on a mixture of the scenario files (training/scenarios), rollouts in
+worker threads, and writes a model directory (model.json, weights, meshpilot-model.json with the
+command that reproduces it). Progress on stderr, one JSON line per iteration with --log, the
+summary as the last JSON line on stdout. See training/ppo/README.md for every flag.`,
   evaluate: `Usage: meshpilot evaluate [--model DIR] [--scenarios DIR] [--seeds N] [--json] [--out DIR]
 
 Runs the model (when given) and every baseline heuristic (static, istio, linkerd) on each
@@ -144,6 +152,8 @@ async function main(argv: string[]): Promise<number> {
         return entry.runValidateCommand(rest);
       case 'xds':
         return await entry.runXdsCommand(rest);
+      case 'train':
+        return await (await import('../training/ppo/train-main.ts')).runTrain(rest);
       case 'evaluate':
         return await (await import('../training/evaluate/main.ts')).runEvaluate(rest);
       default:
