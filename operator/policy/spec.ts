@@ -42,7 +42,12 @@ export const ROUTE_FEATURES = [
 
 export const OBSERVATION_SIZE = MAX_REGIONS * REGION_FEATURES.length + ROUTE_FEATURES.length;
 
-/** Action vector: one weight logit per region slot, then retry attempts and per-try timeout (both squashed into the spec's bounds). */
+/**
+ * Action vector: one weight logit per region slot, then retry attempts and per-try timeout
+ * (both squashed into the spec's bounds). All of it is relative to what is in force: the zero
+ * action holds the current weights, retries and timeout, so an untrained or uncertain policy
+ * moves nothing, and a change is something the policy must mean.
+ */
 export const ACTION_SIZE = MAX_REGIONS + 2;
 export const ACTION_RETRY_INDEX = MAX_REGIONS;
 export const ACTION_PER_TRY_INDEX = MAX_REGIONS + 1;
@@ -170,11 +175,30 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const logit = (p: number) => Math.log(p / (1 - p));
+/**
+ * A region at 0% still gets a prior of this share, so a policy can bring it back with a
+ * finite logit (log(0) would make that impossible).
+ */
+const WEIGHT_PRIOR_FLOOR = 0.02;
+/** Keeps a scalar at its bound from needing an infinite logit to move. */
+const POSITION_MARGIN = 0.02;
+
+/** The logit offsets that make the zero action decode to what `o` has in force. */
+function priors(o: RouteObservation): { weights: number[]; retry: number; perTry: number } {
+  const inner = (value: number, b: IntBounds) => logit(clip(position(value, b), POSITION_MARGIN, 1 - POSITION_MARGIN));
+  return {
+    weights: o.regions.map((r) => Math.log(clip(r.weightPercent / 100, 0, 1) + WEIGHT_PRIOR_FLOOR)),
+    retry: inner(o.retryAttempts, o.retryBounds),
+    perTry: inner(o.perTryTimeoutMs, o.perTryBoundsMs),
+  };
+}
 
 /**
  * Decodes a raw action vector (ACTION_SIZE floats, e.g. a Gaussian policy's mean) for the
- * regions of `o`: a softmax over the present regions' logits, and the two scalars squashed
- * into the spec's bounds. Throws ConfigError for a short vector or non-finite entries.
+ * regions of `o`: a softmax over the present regions' logits added to the log of their current
+ * weights, and the two scalars moved from their current place within the spec's bounds.
+ * Throws ConfigError for a short vector or non-finite entries.
  */
 export function decodeAction(raw: ArrayLike<number>, o: RouteObservation): PolicyAction {
   if (raw.length < ACTION_SIZE) throw new ConfigError(`action: ${raw.length} values; the policy spec has ${ACTION_SIZE}`);
@@ -182,25 +206,31 @@ export function decodeAction(raw: ArrayLike<number>, o: RouteObservation): Polic
   for (let i = 0; i < ACTION_SIZE; i++) {
     if (!Number.isFinite(raw[i])) throw new ConfigError(`action[${i}]: ${raw[i]} is not a finite number`);
   }
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) max = Math.max(max, raw[i]!);
-  const exps = Array.from({ length: n }, (_, i) => Math.exp(raw[i]! - max));
+  const prior = priors(o);
+  const logits = Array.from({ length: n }, (_, i) => raw[i]! + prior.weights[i]!);
+  const max = Math.max(...logits);
+  const exps = logits.map((l) => Math.exp(l - max));
   const sum = exps.reduce((a, b) => a + b, 0);
-  const rb = o.retryBounds, tb = o.perTryBoundsMs;
+  // Moves from the current value by the change in the squashed position, so the zero action
+  // holds it exactly (even at a bound, which the prior's margin keeps off the sigmoid's ends).
+  const moved = (x: number, p: number, current: number, b: IntBounds) =>
+    Math.round(clip(current + (sigmoid(x + p) - sigmoid(p)) * (b.max - b.min), b.min, b.max));
   return {
     weights: exps.map((e) => e / sum),
-    retryAttempts: Math.round(rb.min + sigmoid(raw[ACTION_RETRY_INDEX]!) * (rb.max - rb.min)),
-    perTryTimeoutMs: Math.round(tb.min + sigmoid(raw[ACTION_PER_TRY_INDEX]!) * (tb.max - tb.min)),
+    retryAttempts: moved(raw[ACTION_RETRY_INDEX]!, prior.retry, o.retryAttempts, o.retryBounds),
+    perTryTimeoutMs: moved(raw[ACTION_PER_TRY_INDEX]!, prior.perTry, o.perTryTimeoutMs, o.perTryBoundsMs),
   };
 }
 
-/** The raw action that decodes to `action` for `o` (logits = log weights, inverse sigmoids): for tests and behaviour cloning. */
+/** The raw action that decodes to `action` for `o` (the inverse of decodeAction): for tests, action probabilities and behaviour cloning. */
 export function encodeAction(action: PolicyAction, o: RouteObservation): Float32Array {
   const raw = new Float32Array(ACTION_SIZE);
-  const logit = (p: number) => Math.log(clip(p, 1e-4, 1 - 1e-4) / (1 - clip(p, 1e-4, 1 - 1e-4)));
-  action.weights.forEach((w, i) => (raw[i] = Math.log(Math.max(w, 1e-6))));
-  for (let i = action.weights.length; i < MAX_REGIONS; i++) raw[i] = -20;
-  raw[ACTION_RETRY_INDEX] = logit(position(action.retryAttempts, o.retryBounds));
-  raw[ACTION_PER_TRY_INDEX] = logit(position(action.perTryTimeoutMs, o.perTryBoundsMs));
+  const prior = priors(o);
+  const safeLogit = (p: number) => logit(clip(p, 1e-4, 1 - 1e-4));
+  const unmoved = (target: number, p: number, current: number, b: IntBounds) =>
+    b.max > b.min ? safeLogit(sigmoid(p) + (target - current) / (b.max - b.min)) - p : 0;
+  action.weights.forEach((w, i) => (raw[i] = Math.log(Math.max(w, 1e-6)) - prior.weights[i]!));
+  raw[ACTION_RETRY_INDEX] = unmoved(action.retryAttempts, prior.retry, o.retryAttempts, o.retryBounds);
+  raw[ACTION_PER_TRY_INDEX] = unmoved(action.perTryTimeoutMs, prior.perTry, o.perTryTimeoutMs, o.perTryBoundsMs);
   return raw;
 }

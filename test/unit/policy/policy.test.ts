@@ -79,11 +79,11 @@ describe('PolicyService', () => {
 
   it('gives the model\'s mean the peak density, whatever common shift its logits carry', () => {
     const observation = routeObs([regionObs('eu-west', 50), regionObs('us-east', 50)]);
-    // Logits, then the scalars: logit(1/3) decodes to 1 retry of 0..3; 0 to 1050 ms of 100..2000.
-    const mean = Float32Array.from([5.3, 4.8, 9, 9, 9, 9, 9, 9, Math.log(0.5), 0]);
+    // Logits, then the scalars: 0 holds the retries and the per-try timeout in force.
+    const mean = Float32Array.from([5.3, 4.8, 9, 9, 9, 9, 9, 9, 0, 0]);
     const std = Array.from({ length: ACTION_SIZE }, (_, i) => (i < 2 ? 0.5 : 0.25));
     const decided = decodeAction(mean, observation);
-    expect(decided).toMatchObject({ retryAttempts: 1, perTryTimeoutMs: 1050 });
+    expect(decided).toMatchObject({ retryAttempts: observation.retryAttempts, perTryTimeoutMs: observation.perTryTimeoutMs });
     const peak = 2 * (-Math.log(0.5) - 0.5 * Math.log(2 * Math.PI)) + 2 * (-Math.log(0.25) - 0.5 * Math.log(2 * Math.PI));
     expect(actionLogDensity(decided, mean, std, observation)).toBeCloseTo(peak, 5);
     const elsewhere = { ...decided, weights: [0.5, 0.5] };

@@ -85,18 +85,30 @@ describe('policy spec v1', () => {
     expect(() => encodeObservation(nine)).toThrow('9 regions');
   });
 
+  it('decodes the zero action to what is in force, whatever the regions', () => {
+    const o = goldenObservation();
+    const held = decodeAction(new Float32Array(ACTION_SIZE), o);
+    // 70/30 with the 2% prior floor: (0.72, 0.32) normalised.
+    expect(held.weights[0]).toBeCloseTo(0.72 / 1.04, 6);
+    expect(held.weights[1]).toBeCloseTo(0.32 / 1.04, 6);
+    expect(held.retryAttempts).toBe(2);
+    expect(held.perTryTimeoutMs).toBe(300);
+    // Also at a bound.
+    const atMax = { ...o, retryAttempts: 4, perTryTimeoutMs: 1100 };
+    expect(decodeAction(new Float32Array(ACTION_SIZE), atMax)).toMatchObject({ retryAttempts: 4, perTryTimeoutMs: 1100 });
+  });
+
   it('decodes weights over the present regions only, and the scalars within the spec bounds', () => {
     const o = goldenObservation();
     const raw = new Float32Array(ACTION_SIZE);
-    raw[0] = Math.log(3);
-    raw[1] = 0;
+    raw[1] = Math.log(3 * 0.72 / 0.32); // us-east three times eu-west
     raw[2] = 50; // an absent slot: ignored
-    raw[8] = 100;
-    raw[9] = -100;
+    raw[8] = 100; // as far up as the bounds allow
+    raw[9] = -100; // as far down
     const a = decodeAction(raw, o);
     expect(a.weights).toHaveLength(2);
-    expect(a.weights[0]).toBeCloseTo(0.75, 6);
-    expect(a.weights[1]).toBeCloseTo(0.25, 6);
+    expect(a.weights[0]).toBeCloseTo(0.25, 5);
+    expect(a.weights[1]).toBeCloseTo(0.75, 5);
     expect(a.retryAttempts).toBe(4);
     expect(a.perTryTimeoutMs).toBe(100);
     expect(() => decodeAction(new Float32Array(3), o)).toThrow('action: 3 values');
