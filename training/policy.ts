@@ -29,6 +29,11 @@ export interface EvalPolicy<S = unknown> {
   start(route: RouteView): S;
   decide(observation: RouteObservation, state: S): PolicyAction | Promise<PolicyAction>;
   decideBatch?(observations: RouteObservation[], states: S[]): PolicyAction[] | Promise<PolicyAction[]>;
+  /**
+   * Runs behind the operator's safety guard, as it is served (the learned model); baselines
+   * run bare, as their users run them.
+   */
+  readonly guarded?: boolean;
 }
 
 /** A policy that decides synchronously, from the observation alone (the baselines). */

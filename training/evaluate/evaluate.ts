@@ -84,7 +84,8 @@ export async function evaluatePolicies(options: EvaluateOptions): Promise<Evalua
       events: [],
     };
     for (const policy of options.policies) {
-      const run = await runPolicy(scenario, policy, seeds, options.env ?? {});
+      const env = { ...(options.env ?? {}), ...(policy.guarded ? { guard: 'serving' as const } : {}) };
+      const run = await runPolicy(scenario, policy, seeds, env);
       result.policies[policy.name] = run.summary;
       result.traces[policy.name] = run.trace;
       result.events = run.events;

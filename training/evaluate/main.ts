@@ -78,6 +78,7 @@ async function modelPolicy(dir: string): Promise<{ policy: EvalPolicy; name: str
   };
   const policy: EvalPolicy = {
     name: 'model',
+    guarded: true,
     start: () => null,
     decide: (o) => decideBatch([o])[0]!,
     decideBatch: (observations) => decideBatch(observations),
