@@ -106,6 +106,11 @@ Runs the model (when given) and every baseline heuristic (static, istio, linkerd
 scenario of the mesh simulator with several seeds, and reports SLO-violation seconds, p99
 latency, error rate, cross-region cost and weight churn per policy and scenario. With --out,
 writes evaluate.json and one SVG plot per scenario. The last line on stdout is the JSON result.
+
+With --decision-log FILE --routes FILE --model DIR it instead estimates, off policy, how the
+model would have done on the decisions the operator logged (IPS, self-normalised IPS and
+doubly robust, with bootstrap intervals), and gates it: exit 0 when its doubly robust lower
+bound beats the logged policy by --min-improvement, 3 when it does not.
   --model DIR       a model directory (model.json, weights, meshpilot-model.json)
   --scenarios DIR   scenario files (default: training/scenarios)
   --seeds N         seeds per scenario and policy (default 5)
@@ -155,6 +160,8 @@ async function main(argv: string[]): Promise<number> {
       case 'train':
         return await (await import('../training/ppo/train-main.ts')).runTrain(rest);
       case 'evaluate':
+        // With a decision log: off-policy evaluation of the model against what was logged.
+        if (rest.includes('--decision-log')) return await (await import('../training/evaluate/ope-main.ts')).runOpe(rest);
         return await (await import('../training/evaluate/main.ts')).runEvaluate(rest);
       default:
         return 2;
