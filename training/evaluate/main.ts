@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, MeshpilotError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/api/errors.ts';
 import { loadModel } from '../../operator/policy/model.ts';
 import { decodeAction, encodeObservation, OBSERVATION_SIZE, ACTION_SIZE, type PolicyAction, type RouteObservation } from '../../operator/policy/spec.ts';
 import { baselines } from '../baselines/baselines.ts';
@@ -16,6 +16,7 @@ import { loadScenarios } from '../sim/scenario-loader.ts';
 import { bestPolicy, evaluatePolicies, type EvaluationResult } from './evaluate.ts';
 import { evaluateJson, evaluateTable } from './report.ts';
 import { scenarioSvg } from './svg-plot.ts';
+import { failure, processIo, type LineIo } from './cli-io.ts';
 
 export const EVALUATE_USAGE = `usage: meshpilot evaluate [--model DIR] [--scenarios DIR] [--seeds N] [--json] [--out DIR]
   --model DIR       a model directory (model.json, weights, meshpilot-model.json) to evaluate against the baselines
@@ -26,15 +27,7 @@ export const EVALUATE_USAGE = `usage: meshpilot evaluate [--model DIR] [--scenar
 
 const DEFAULT_SCENARIOS = fileURLToPath(new URL('../scenarios', import.meta.url));
 
-export interface EvaluateIo {
-  stdout: (line: string) => void;
-  stderr: (line: string) => void;
-}
-
-const processIo: EvaluateIo = {
-  stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
-};
+export type EvaluateIo = LineIo;
 
 interface Args {
   model: string | undefined;
@@ -129,12 +122,7 @@ export async function runEvaluate(args: string[], io: EvaluateIo = processIo): P
     io.stdout(JSON.stringify(json));
     return 0;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      io.stderr(`meshpilot evaluate: ${e.message}`);
-      return 2;
-    }
-    io.stderr(`meshpilot evaluate: ${e instanceof MeshpilotError || e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return failure(io, e);
   } finally {
     dispose();
   }

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, MeshpilotError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/api/errors.ts';
 import { parseYamlDocuments } from '../../operator/api/manifests.ts';
 import { formatIssue } from '../../operator/api/schema/validate.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
@@ -15,6 +15,7 @@ import { loadModel } from '../../operator/policy/model.ts';
 import { readDecisionLog } from '../sim/replay.ts';
 import { evaluateOffPolicy, gate, onPolicyValue, type Estimate } from './ope.ts';
 import { modelTarget, routeFeatures, samplesFromReplay } from './ope-targets.ts';
+import { failure, processIo, type LineIo } from './cli-io.ts';
 
 export const OPE_USAGE = `usage: meshpilot evaluate --decision-log FILE --model DIR --routes FILE [options]
   --decision-log FILE    JSONL of meshpilot.decision/v1 and meshpilot.decision-outcome/v1 records
@@ -26,15 +27,7 @@ export const OPE_USAGE = `usage: meshpilot evaluate --decision-log FILE --model 
   --seed N               bootstrap seed (default 1)
   exit code: 0 the candidate may replace the running policy, 3 it may not, 2 bad input, 1 other errors`;
 
-export interface OpeIo {
-  stdout: (line: string) => void;
-  stderr: (line: string) => void;
-}
-
-const processIo: OpeIo = {
-  stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
-};
+export type OpeIo = LineIo;
 
 interface Args {
   decisionLog: string;
@@ -146,12 +139,7 @@ export async function runOpe(args: string[], io: OpeIo = processIo): Promise<num
     );
     return verdict.accept ? 0 : 3;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      io.stderr(`meshpilot evaluate: ${e.message}`);
-      return 2;
-    }
-    io.stderr(`meshpilot evaluate: ${e instanceof MeshpilotError || e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return failure(io, e);
   } finally {
     dispose();
   }
