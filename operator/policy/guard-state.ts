@@ -5,6 +5,7 @@
 // a rollback, and shadow mode's own trajectory. JSON-safe as it stands.
 import { isDuration } from '../api/duration.ts';
 import type { Duration, RegionWeight } from '../api/types.ts';
+import type { ProbationEntry } from './probation.ts';
 import { SLO_STATES, type SloState } from './slo.ts';
 
 export interface LastGood {
@@ -29,6 +30,8 @@ export interface GuardState {
   holdUntilStep?: number;
   /** Shadow mode: the previous shadow decision, the base of the next (nothing is served from it). */
   shadowWeights?: RegionWeight[];
+  /** Regions that failed their health check recently (probation.ts). */
+  probation?: ProbationEntry[];
 }
 
 export const INITIAL_GUARD_STATE: GuardState = Object.freeze({ step: 0 }) as GuardState;
@@ -65,6 +68,15 @@ function problemOf(v: Record<string, unknown>, field: string): string | undefine
     const p = weightsProblem(v.shadowWeights, `${field}.shadowWeights`);
     if (p) return p;
   }
+  if (v.probation !== undefined) {
+    if (!Array.isArray(v.probation)) return `${field}.probation: not a list`;
+    for (let i = 0; i < v.probation.length; i++) {
+      const e: unknown = v.probation[i];
+      if (!isObject(e) || typeof e.region !== 'string' || !isCount(e.untilStep) || !isCount(e.backoff) || typeof e.failing !== 'boolean') {
+        return `${field}.probation[${i}]: expected { region, untilStep, backoff, failing }`;
+      }
+    }
+  }
   if (v.lastGood !== undefined) {
     const g = v.lastGood;
     if (!isObject(g)) return `${field}.lastGood: expected an object`;
@@ -94,6 +106,7 @@ export function parseGuardState(value: unknown, field = 'status.policy.guard'): 
   if (v.moved !== undefined) state.moved = v.moved;
   if (v.holdUntilStep !== undefined) state.holdUntilStep = v.holdUntilStep;
   if (v.shadowWeights !== undefined) state.shadowWeights = v.shadowWeights.map((w) => ({ region: w.region, weight: w.weight }));
+  if (v.probation !== undefined) state.probation = v.probation.map((e) => ({ region: e.region, untilStep: e.untilStep, backoff: e.backoff, failing: e.failing }));
   if (v.lastGood !== undefined) {
     state.lastGood = {
       weights: v.lastGood.weights.map((w) => ({ region: w.region, weight: w.weight })),

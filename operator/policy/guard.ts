@@ -11,7 +11,9 @@
 //                  which it was met (at once, not step by step), then hold them for
 //                  ROLLBACK_HOLD_DECISIONS decisions so the policy cannot undo it at once;
 //   floor          every healthy eligible region keeps at least minWeight percent, so a
-//                  recovering region keeps being probed;
+//                  recovering region keeps being probed; except on probation: for a while
+//                  after failing its health check, doubling with each relapse (probation.ts),
+//                  so that a flapping region is not force-fed traffic;
 //   bounded step   no region's weight moves more than maxWeightStep points per decision (the
 //                  floor yields to this: a region far below it climbs one step at a time);
 //   shadow mode    all of the above is computed and reported, nothing is applied, and the
@@ -23,6 +25,7 @@ import type { AdaptiveRoute, PolicyMode, RegionWeight } from '../api/types.ts';
 import { describeMove, describeSituation, formatFraction, formatMs, weightList } from './explain.ts';
 import type { GuardState } from './guard-state.ts';
 import type { CurrentIntent } from './observe.ts';
+import { nextProbation, onProbation } from './probation.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
 import type { PolicyAction, RouteObservation } from './spec.ts';
 import { fitToBounds, largestRemainder, normalise, raiseToFloors } from './weights.ts';
@@ -37,6 +40,7 @@ export const GUARD_RULES = {
   rollback: 'Rollback',
   rollbackHold: 'RollbackHold',
   floor: 'MinWeightFloor',
+  probation: 'Probation',
   stepCapped: 'StepCapped',
   retriesClamped: 'RetriesClamped',
 } as const;
@@ -151,13 +155,13 @@ interface Eligibility {
   healthyExists: boolean;
 }
 
-function eligibility(o: RouteObservation, spec: GuardSpec): Eligibility {
+function eligibility(o: RouteObservation, spec: GuardSpec, probation: readonly boolean[]): Eligibility {
   const anyHome = o.regions.some((r) => !r.remote);
   const ineligible = o.regions.map((r) => r.remote && !spec.failoverEnabled && anyHome);
   const failing = o.regions.map((r) => r.healthy === false);
   const healthyExists = o.regions.some((_, i) => !ineligible[i] && !failing[i]);
   const allowed = o.regions.map((_, i) => !ineligible[i] && (!failing[i] || !healthyExists));
-  return { allowed, floored: allowed.map((a, i) => a && !failing[i]), failing, ineligible, healthyExists };
+  return { allowed, floored: allowed.map((a, i) => a && !failing[i] && !probation[i]), failing, ineligible, healthyExists };
 }
 
 /** Notes (and rules) for what the health and eligibility rules took away from `before` or `wanted`. */
@@ -280,7 +284,13 @@ export function guard(input: GuardInput): GuardResult {
     if (!proposal) throw new TypeError(`guard: mode ${spec.mode} needs a proposal`);
     const shadowBase = spec.mode === 'shadow' ? percentOf(state.shadowWeights, regions) : undefined;
     const before = shadowBase ?? served;
-    const e = eligibility(o, spec);
+    const probation = onProbation(nextProbation(state.probation, regions, o.regions.map((r) => r.healthy === false), step), regions, step);
+    const e = eligibility(o, spec, probation);
+    const probed = regions.filter((_, i) => probation[i] && e.allowed[i] && !e.failing[i]);
+    if (probed.length > 0) {
+      rules.add(GUARD_RULES.probation);
+      notes.push(`${probed.join(', ')} on probation after failing its health check: not held at the ${spec.minWeight}% floor`);
+    }
     const base = withoutDisallowed(before, e.allowed);
     const wanted = proposal.action.weights.map((w) => w * 100);
     head = `${proposal.by}: ${describeSituation(o)}`;
@@ -346,5 +356,7 @@ export function guard(input: GuardInput): GuardResult {
   if (lastGood) next.lastGood = lastGood;
   if (holdUntilStep !== undefined && spec.mode === 'enforce') next.holdUntilStep = holdUntilStep;
   if (spec.mode === 'shadow') next.shadowWeights = result.map((w) => ({ ...w }));
+  const probation = nextProbation(state.probation, regions, o.regions.map((r) => r.healthy === false), step);
+  if (probation.length > 0) next.probation = probation;
   return { weights: result, retryAttempts: attempts, perTryTimeoutMs: perTryMs, applied, rules: [...rules], reason, slo, state: next };
 }

@@ -178,9 +178,9 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const logit = (p: number) => Math.log(p / (1 - p));
 /**
  * A region at 0% still gets a prior of this share, so a policy can bring it back with a
- * finite logit (log(0) would make that impossible).
+ * finite logit (log(0) would make that impossible); small enough that holding rounds to 0%.
  */
-const WEIGHT_PRIOR_FLOOR = 0.02;
+const WEIGHT_PRIOR_FLOOR = 0.002;
 /** Keeps a scalar at its bound from needing an infinite logit to move. */
 const POSITION_MARGIN = 0.02;
 

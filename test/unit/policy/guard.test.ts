@@ -312,3 +312,24 @@ describe('parseGuardState', () => {
     expect(parseGuardState('x').problem).toBe('status.policy.guard: expected an object');
   });
 });
+
+describe('guard probation', () => {
+  it('does not hold a region that just failed its health check at the floor, and says so', () => {
+    // us-east failed at the last decision and looks healthy now; the policy wants it at 0.
+    const state: GuardState = { step: 4, probation: [{ region: 'us-east', untilStep: 10, backoff: 6, failing: true }] };
+    const r = guard(input([98, 2], [100, 0], { state }));
+    expect(r.weights.map((w) => w.weight)).toEqual([100, 0]);
+    expect(r.rules).toContain(GUARD_RULES.probation);
+    expect(r.reason).toContain('us-east on probation');
+    expect(r.state.probation).toEqual([{ region: 'us-east', untilStep: 10, backoff: 6, failing: false }]);
+    // After the probation the floor is back.
+    const later = guard(input([100, 0], [100, 0], { state: { step: 10, probation: r.state.probation } }));
+    expect(later.weights.map((w) => w.weight)).toEqual([95, 5]);
+  });
+
+  it('survives a round trip of its state through status', () => {
+    const r = guard(input([50, 50], [50, 50], { regions: [{}, { healthy: false }] }));
+    expect(parseGuardState(JSON.parse(JSON.stringify(r.state))).state.probation).toEqual(r.state.probation);
+    expect(parseGuardState({ step: 1, probation: [{ region: 'x' }] }).problem).toBe('status.policy.guard.probation[0]: expected { region, untilStep, backoff, failing }');
+  });
+});

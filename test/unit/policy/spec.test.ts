@@ -88,9 +88,9 @@ describe('policy spec v1', () => {
   it('decodes the zero action to what is in force, whatever the regions', () => {
     const o = goldenObservation();
     const held = decodeAction(new Float32Array(ACTION_SIZE), o);
-    // 70/30 with the 2% prior floor: (0.72, 0.32) normalised.
-    expect(held.weights[0]).toBeCloseTo(0.72 / 1.04, 6);
-    expect(held.weights[1]).toBeCloseTo(0.32 / 1.04, 6);
+    // 70/30 with the 0.2% prior floor: (0.702, 0.302) normalised.
+    expect(held.weights[0]).toBeCloseTo(0.702 / 1.004, 6);
+    expect(held.weights[1]).toBeCloseTo(0.302 / 1.004, 6);
     expect(held.retryAttempts).toBe(2);
     expect(held.perTryTimeoutMs).toBe(300);
     // Also at a bound.
@@ -101,7 +101,7 @@ describe('policy spec v1', () => {
   it('decodes weights over the present regions only, and the scalars within the spec bounds', () => {
     const o = goldenObservation();
     const raw = new Float32Array(ACTION_SIZE);
-    raw[1] = Math.log(3 * 0.72 / 0.32); // us-east three times eu-west
+    raw[1] = Math.log((3 * 0.702) / 0.302); // us-east three times eu-west
     raw[2] = 50; // an absent slot: ignored
     raw[8] = 100; // as far up as the bounds allow
     raw[9] = -100; // as far down
