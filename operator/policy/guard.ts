@@ -1,7 +1,8 @@
 // The safety guard between a policy's proposal and the data plane. Whatever proposed the action
 // (a model, the heuristic), the guard decides what is served, by these rules in this order:
 //   static mode    the spec's weights (primary priority group), the policy is not consulted;
-//   health         no traffic to a region whose health fails while a healthy eligible one
+//   health         no traffic to a region whose health fails (its health check, or a fresh
+//                  error rate of FAILING_ERROR_RATE or more) while a healthy eligible one
 //                  exists, and none to a remote region (priority > 0) when failover is
 //                  disabled; both take effect at once, whatever the step bound says;
 //   fail-static    any region's telemetry stale (or no snapshot): keep the current weights;
@@ -45,6 +46,13 @@ export const GUARD_RULES = {
   retriesClamped: 'RetriesClamped',
 } as const;
 export type GuardRule = (typeof GUARD_RULES)[keyof typeof GUARD_RULES];
+
+/**
+ * A region whose fresh telemetry shows at least this share of failed requests is failing,
+ * whatever its health check says yet: health checks lag (the detection delay), while the
+ * errors are measured now. Outlier detection reasons the same way.
+ */
+export const FAILING_ERROR_RATE = 0.25;
 
 /** A breach later than this many decision intervals after a decision is not blamed on it. */
 export const ROLLBACK_WINDOW_INTERVALS = 2;
@@ -158,7 +166,7 @@ interface Eligibility {
 function eligibility(o: RouteObservation, spec: GuardSpec, probation: readonly boolean[]): Eligibility {
   const anyHome = o.regions.some((r) => !r.remote);
   const ineligible = o.regions.map((r) => r.remote && !spec.failoverEnabled && anyHome);
-  const failing = o.regions.map((r) => r.healthy === false);
+  const failing = o.regions.map((r) => r.healthy === false || (r.fresh && (r.errorRate ?? 0) >= FAILING_ERROR_RATE));
   const healthyExists = o.regions.some((_, i) => !ineligible[i] && !failing[i]);
   const allowed = o.regions.map((_, i) => !ineligible[i] && (!failing[i] || !healthyExists));
   return { allowed, floored: allowed.map((a, i) => a && !failing[i] && !probation[i]), failing, ineligible, healthyExists };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { prng } from '../../../operator/api/random.ts';
-import { GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom, type GuardInput, type GuardSpec } from '../../../operator/policy/guard.ts';
+import { FAILING_ERROR_RATE, GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom, type GuardInput, type GuardSpec } from '../../../operator/policy/guard.ts';
 import { parseGuardState, type GuardState } from '../../../operator/policy/guard-state.ts';
 import type { RegionObservation } from '../../../operator/policy/spec.ts';
 import { largestRemainder } from '../../../operator/policy/weights.ts';
@@ -331,5 +331,15 @@ describe('guard probation', () => {
     const r = guard(input([50, 50], [50, 50], { regions: [{}, { healthy: false }] }));
     expect(parseGuardState(JSON.parse(JSON.stringify(r.state))).state.probation).toEqual(r.state.probation);
     expect(parseGuardState({ step: 1, probation: [{ region: 'x' }] }).problem).toBe('status.policy.guard.probation[0]: expected { region, untilStep, backoff, failing }');
+  });
+});
+
+describe('guard: measured failure', () => {
+  it('treats a region failing a quarter of its requests as failing before its health check says so', () => {
+    const r = guard(input([50, 50], [50, 50], { regions: [{ errorRate: FAILING_ERROR_RATE }, {}] }));
+    expect(r.weights.map((w) => w.weight)).toEqual([0, 100]);
+    expect(r.rules).toContain(GUARD_RULES.healthOverride);
+    const below = guard(input([50, 50], [50, 50], { regions: [{ errorRate: FAILING_ERROR_RATE / 2 }, {}] }));
+    expect(below.weights.map((w) => w.weight)).toEqual([50, 50]);
   });
 });
