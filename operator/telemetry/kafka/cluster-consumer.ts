@@ -66,7 +66,6 @@ export class ClusterConsumer {
   #closed = false;
   /** Until the cluster says it cannot look offsets up by timestamp. */
   #byTimestamp = true;
-  #newestMs: number | undefined;
 
   constructor(options: ClusterConsumerOptions) {
     this.#o = options;
@@ -99,11 +98,6 @@ export class ClusterConsumer {
     if (this.#problem !== undefined) return this.#problem;
     if (!this.#joined) return `joining consumer group ${this.#o.groupId}`;
     return undefined;
-  }
-
-  /** Timestamp of the newest event handed to the sink, ms since the epoch. */
-  newestEventMs(): number | undefined {
-    return this.#newestMs;
   }
 
   #reindex(): void {
@@ -203,7 +197,6 @@ export class ClusterConsumer {
     const sink = this.#o.sink;
     const options: ParseOptions = { nowMs: this.#o.clock.now(), maxMessageBytes: this.#o.maxMessageBytes, maxClockSkewMs: this.#o.maxClockSkewMs };
     const requests: RequestObservation[] = [];
-    let newest = this.#newestMs ?? -Infinity;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
       if (skipBelow >= 0 && Number(message.offset) < skipBelow) continue;
@@ -219,7 +212,6 @@ export class ClusterConsumer {
             this.#notFollowed(topic, event.request.route);
           } else {
             requests.push(event.request);
-            if (event.request.atMs > newest) newest = event.request.atMs;
           }
           break;
         case 'window':
@@ -227,7 +219,6 @@ export class ClusterConsumer {
             this.#notFollowed(topic, event.sample.route);
           } else {
             sink.recordSample(event.sample);
-            if (event.sample.atMs > newest) newest = event.sample.atMs;
           }
           break;
         case 'health':
@@ -235,7 +226,6 @@ export class ClusterConsumer {
             this.#notFollowed(topic, event.health.route);
           } else {
             sink.recordHealth(event.health);
-            if (event.health.atMs > newest) newest = event.health.atMs;
           }
           break;
       }
@@ -243,7 +233,6 @@ export class ClusterConsumer {
     // Samples and health above are already in; if this throws the batch is delivered again
     // and they are written twice, which for latest-value signals changes nothing.
     if (requests.length > 0) sink.recordRequests('kafka', requests);
-    if (newest > -Infinity) this.#newestMs = newest;
     const next = BigInt(batch.lastOffset) + 1n;
     this.#applied.set(key, Number(next));
     this.#pending.set(key, { topic, partition, offset: next.toString() });

@@ -101,19 +101,6 @@ export class KafkaSource implements TelemetrySource {
     return problem === undefined ? undefined : `kafka ${followed.cluster}: ${problem}`;
   }
 
-  /**
-   * Seconds between now and the newest event timestamp handed to the window store by any
-   * consumer of this source (meshpilot_telemetry_lag_seconds{source="kafka"}); null before the first.
-   */
-  lagSeconds(): number | null {
-    let newest: number | undefined;
-    for (const { consumer } of this.#clusters.values()) {
-      const ms = consumer.newestEventMs();
-      if (ms !== undefined && (newest === undefined || ms > newest)) newest = ms;
-    }
-    return newest === undefined ? null : Math.max(0, this.#clock.now() - newest) / 1000;
-  }
-
   /** Stops every consumer after committing what the sink holds. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
