@@ -59,10 +59,22 @@ class History {
     this.length = Math.min(this.length + 1, this.times.length);
   }
 
-  /** Least-squares change over `spanMs` relative to the mean, from points newer than `since`; null if undefined. */
+  /** Ring index of the k-th oldest point. */
+  #index(k: number): number {
+    return this.length < this.times.length ? k : (this.#next + k) % this.times.length;
+  }
+
+  /**
+   * Least-squares change over `spanMs` relative to the mean, from points newer than `since`;
+   * null if undefined. The sums run oldest first, so the result depends on the points alone,
+   * to the last bit, not on where the ring happens to wrap (on how many points came before);
+   * the simulator's TelemetryView sums in the same order, and
+   * test/unit/policy/cross-path-golden.test.ts holds both to the same float64 values.
+   */
   trend(since: number, spanMs: number): number | null {
     let n = 0, st = 0, sv = 0;
-    for (let i = 0; i < this.length; i++) {
+    for (let k = 0; k < this.length; k++) {
+      const i = this.#index(k);
       if (this.times[i]! < since) continue;
       n++;
       st += this.times[i]!;
@@ -71,7 +83,8 @@ class History {
     if (n < 2) return null;
     const mt = st / n, mv = sv / n;
     let cov = 0, vt = 0;
-    for (let i = 0; i < this.length; i++) {
+    for (let k = 0; k < this.length; k++) {
+      const i = this.#index(k);
       if (this.times[i]! < since) continue;
       const dt = this.times[i]! - mt;
       cov += dt * (this.values[i]! - mv);

@@ -19,7 +19,7 @@ import { DEFAULT_REWARD_WEIGHTS, reward, type RewardWeights } from './reward.ts'
 import { routeViewOf, specRetries, specWeights } from './route-view.ts';
 import { adaptiveRouteOf } from './scenario-route.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';
-import { TelemetryView } from './telemetry-view.ts';
+import { TelemetryView, type TelemetryDelivery } from './telemetry-view.ts';
 import { wholePercents } from './whole-percents.ts';
 
 export interface MeshSimEnvOptions {
@@ -30,6 +30,12 @@ export interface MeshSimEnvOptions {
    * the operator. 'none' (the default): the action takes effect as given.
    */
   guard?: 'none' | 'serving';
+  /**
+   * Called with what telemetry delivered at the end of every interval, the warm-up window's
+   * included, before the route is observed: for tests that feed serving's window store the
+   * same data (test/unit/policy/cross-path-golden.test.ts). Never for policies.
+   */
+  onTelemetry?: (delivery: TelemetryDelivery) => void;
 }
 
 /** Totals of the episode so far, for evaluation. */
@@ -53,6 +59,7 @@ export class MeshSimEnv implements PolicyEnv {
   readonly #sim: MeshSim;
   readonly #weights: RewardWeights;
   readonly #guardSpec: GuardSpec | undefined;
+  readonly #onTelemetry: ((delivery: TelemetryDelivery) => void) | undefined;
   #guardState: GuardState | undefined;
   readonly #intervalMs: number;
   readonly #durationMs: number;
@@ -73,6 +80,7 @@ export class MeshSimEnv implements PolicyEnv {
     this.#sim = new MeshSim(scenario);
     this.#weights = { ...DEFAULT_REWARD_WEIGHTS, ...options.reward };
     this.#guardSpec = options.guard === 'serving' ? guardSpecFrom(this.adaptiveRoute) : undefined;
+    this.#onTelemetry = options.onTelemetry;
     this.#intervalMs = scenario.episode.decisionIntervalSec * 1000;
     this.#durationMs = scenario.episode.durationSec * 1000;
   }
@@ -121,7 +129,7 @@ export class MeshSimEnv implements PolicyEnv {
     const spec = specRetries(this.route);
     this.#retryAttempts = spec.retryAttempts;
     this.#perTryTimeoutMs = spec.perTryTimeoutMs;
-    while (this.#sim.nowMs < 0) this.#view.record(this.#run());
+    while (this.#sim.nowMs < 0) this.#record(this.#run());
     this.#totals = { steps: 0, requests: 0, failedRequests: 0, sloViolationSec: 0, crossRegionCostSum: 0, churn: 0, latencyCdf: new Float64Array(GRID_SIZE) };
     this.#last = null;
     this.#guardState = undefined;
@@ -137,7 +145,7 @@ export class MeshSimEnv implements PolicyEnv {
     for (let i = 0; i < before.length; i++) churn += Math.abs(this.#percents[i]! - before[i]!);
     churn /= 2;
     const interval = this.#run();
-    this.#view.record(interval);
+    this.#record(interval);
     this.#last = interval;
     const t = this.#totals;
     t.steps++;
@@ -172,6 +180,12 @@ export class MeshSimEnv implements PolicyEnv {
 
   #run(): RouteInterval {
     return this.#sim.runInterval(this.#intervalMs, { weights: this.#fractions, retryAttempts: this.#retryAttempts, perTryTimeoutMs: this.#perTryTimeoutMs });
+  }
+
+  /** Takes the interval into the telemetry view, and tells the onTelemetry listener what it delivered. */
+  #record(interval: RouteInterval): void {
+    this.#view.record(interval);
+    if (this.#onTelemetry) this.#onTelemetry(this.#view.lastDelivery()!);
   }
 
   #current() {

@@ -74,6 +74,25 @@ interface RegionState {
   health: { healthy: boolean; atMs: number } | undefined;
   rate: Points;
   p99: Points;
+  /** Its telemetry went missing in the last interval recorded. */
+  lost: boolean;
+}
+
+/** What one region's telemetry delivered at the end of one interval, as a source hands it to the window store. */
+export interface RegionDelivery {
+  region: string;
+  /** Its telemetry went missing: everything known of the region was dropped (and nothing arrived). */
+  lost: boolean;
+  /** The values measured at the interval's end; a signal left out was not delivered (none: nothing arrived). */
+  values: Partial<Record<Signal, number>>;
+  /** The health verdict delivered with them (null: none). */
+  healthy: boolean | null;
+}
+
+/** What the telemetry of every region delivered at the end of one interval. */
+export interface TelemetryDelivery {
+  atMs: number;
+  regions: RegionDelivery[];
 }
 
 export class TelemetryView {
@@ -81,6 +100,8 @@ export class TelemetryView {
   readonly #regions: RegionState[];
   /** Ring position of the slot being recorded. */
   #next = 0;
+  /** End of the last interval recorded (null: none yet). */
+  #lastAtMs: number | null = null;
   readonly #merged = new Float64Array(GRID_SIZE);
 
   constructor(options: TelemetryViewOptions) {
@@ -91,6 +112,7 @@ export class TelemetryView {
       health: undefined,
       rate: { times: [], values: [] },
       p99: { times: [], values: [] },
+      lost: false,
     }));
   }
 
@@ -105,7 +127,8 @@ export class TelemetryView {
       slot.tries = region.tries;
       slot.failed = region.failedTries;
       slot.cdf.set(region.latencyCdf);
-      if (region.telemetry === TELEMETRY_MISSING) {
+      state.lost = region.telemetry === TELEMETRY_MISSING;
+      if (state.lost) {
         state.latest = {};
         state.health = undefined;
         state.rate = { times: [], values: [] };
@@ -130,6 +153,30 @@ export class TelemetryView {
       state.health = { healthy: region.healthy, atMs: at };
     });
     this.#next = (this.#next + 1) % o.slots;
+    this.#lastAtMs = at;
+  }
+
+  /**
+   * What the last `record` delivered, region by region: the values and verdict stamped with its
+   * end, exactly as the snapshot reads them. For tests that feed serving's window store the
+   * same data; built on demand, so recording costs nothing for it. Null before any record.
+   */
+  lastDelivery(): TelemetryDelivery | null {
+    const at = this.#lastAtMs;
+    if (at === null) return null;
+    return {
+      atMs: at,
+      regions: this.#o.regions.map((region, r) => {
+        const state = this.#regions[r]!;
+        const values: Partial<Record<Signal, number>> = {};
+        for (const sig of SIGNAL_NAMES) {
+          const l = state.latest[sig];
+          if (l && l.atMs === at) values[sig] = l.value;
+        }
+        const healthy = state.health && state.health.atMs === at ? state.health.healthy : null;
+        return { region, lost: state.lost, values, healthy };
+      }),
+    };
   }
 
   /** The snapshot the operator's store would return at `nowMs`. */
