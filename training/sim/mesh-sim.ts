@@ -5,11 +5,15 @@
 // events, saturation and queue overflow. Per (client home, serving region): round-trip time,
 // per-try timeouts and retries, whose extra tries load the same region (Envoy retries stay in
 // the weighted cluster that was picked), which is how a struggling region drowns in a retry
-// storm. Nothing here allocates per tick: an episode of thousands of ticks takes milliseconds.
+// storm. A scenario with a recorded trace takes its load and its regions' condition from the
+// recording instead (trace-timeline.ts). Nothing here allocates per tick: an episode of
+// thousands of ticks takes milliseconds.
+import { ConfigError } from '../../operator/api/errors.ts';
 import { prng } from '../../operator/api/random.ts';
 import { DOWN_BLACKHOLE, DOWN_NONE, DOWN_REFUSE, EventTimeline, newEffects, type Effects } from './events.ts';
 import { addPointMass, addShiftedLognormal, GRID_SIZE, gridQuantile, lognormalCdf, normalSampler } from './math.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';
+import { TraceTimeline } from './trace-timeline.ts';
 
 /** The share of requests allowed above the latency objective (the SLO is on the p99). */
 export const SLO_TAIL = 0.01;
@@ -78,6 +82,9 @@ export class MeshSim {
   readonly #clients: Float64Array;
   readonly #servers: Float64Array;
   readonly #loadPhase: Float64Array;
+  /** Each home's share of all clients: how a recorded total load is spread. */
+  readonly #clientShare: Float64Array;
+  readonly #trace: TraceTimeline | undefined;
   // Static per (home h, region r) at h * n + r.
   readonly #rtt: Float64Array;
   readonly #cost: Float64Array;
@@ -125,9 +132,11 @@ export class MeshSim {
   #normal!: () => number;
   #nowMs = 0;
 
+  /** Throws ConfigError for a scenario whose trace was named but not read (see scenario-loader.ts). */
   constructor(scenario: ScenarioSpec) {
     const s = scenario;
     const n = s.regions.length;
+    if (s.trace && !s.recorded) throw new ConfigError(`scenario ${s.name}: trace: ${s.trace.file} was not read; load the scenario with loadScenario (or withTrace)`);
     this.#s = s;
     this.n = n;
     this.tickMs = s.episode.tickSec * 1000;
@@ -140,6 +149,9 @@ export class MeshSim {
     this.#baseError = Float64Array.from(s.regions, (r) => r.baseErrorRate);
     this.#clients = Float64Array.from(s.regions, (r) => r.clientRps);
     this.#loadPhase = Float64Array.from(s.regions, (r) => r.loadPhaseSec);
+    const clients = s.regions.reduce((sum, r) => sum + r.clientRps, 0);
+    this.#clientShare = Float64Array.from(s.regions, (r) => r.clientRps / clients);
+    this.#trace = s.recorded ? new TraceTimeline(s.recorded, s.regions) : undefined;
     // Concurrency follows from capacity and mean service time (Little's law at full load).
     this.#servers = Float64Array.from(s.regions, (r) => Math.max(1, (r.capacityRps * r.medianLatencyMs * Math.exp((r.latencySigma * r.latencySigma) / 2)) / 1000));
     this.#rtt = g();
@@ -256,16 +268,27 @@ export class MeshSim {
     const s = this.#s;
     const fx = this.#fx;
     this.#timeline.apply(tMs, fx);
-    const d = s.load.diurnal;
-    // Load noise is AR(1) so that it wanders like real traffic instead of flickering per tick.
-    const keep = 0.95, fresh = Math.sqrt(1 - keep * keep);
     let total = 0;
-    for (let h = 0; h < n; h++) {
-      this.#noise[h] = keep * this.#noise[h]! + fresh * this.#normal();
-      const diurnal = d ? 1 + d.amplitude * Math.sin((2 * Math.PI * (tMs / 1000 + d.phaseSec + this.#loadPhase[h]!)) / d.periodSec) : 1;
-      const lambda = this.#clients[h]! * diurnal * fx.clientFactor[h]! * Math.max(0, 1 + s.load.noise * this.#noise[h]!);
-      total += lambda;
-      for (let r = 0; r < n; r++) this.#demand[h * n + r] = lambda * settings.weights[r]!;
+    if (this.#trace) {
+      // The recorded total, spread over the homes by their clientRps (the shape, not the level).
+      // A recording already carries real traffic's wander: no diurnal curve, no added noise.
+      const recorded = this.#trace.apply(tMs, fx);
+      for (let h = 0; h < n; h++) {
+        const lambda = recorded * this.#clientShare[h]! * fx.clientFactor[h]!;
+        total += lambda;
+        for (let r = 0; r < n; r++) this.#demand[h * n + r] = lambda * settings.weights[r]!;
+      }
+    } else {
+      const d = s.load.diurnal;
+      // Load noise is AR(1) so that it wanders like real traffic instead of flickering per tick.
+      const keep = 0.95, fresh = Math.sqrt(1 - keep * keep);
+      for (let h = 0; h < n; h++) {
+        this.#noise[h] = keep * this.#noise[h]! + fresh * this.#normal();
+        const diurnal = d ? 1 + d.amplitude * Math.sin((2 * Math.PI * (tMs / 1000 + d.phaseSec + this.#loadPhase[h]!)) / d.periodSec) : 1;
+        const lambda = this.#clients[h]! * diurnal * fx.clientFactor[h]! * Math.max(0, 1 + s.load.noise * this.#noise[h]!);
+        total += lambda;
+        for (let r = 0; r < n; r++) this.#demand[h * n + r] = lambda * settings.weights[r]!;
+      }
     }
     // Tries depend on failures and failures on load: one fixed-point pass from the last tick's
     // state, then the retry model again under the new state (a storm builds over ticks, as it does).

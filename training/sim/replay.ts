@@ -15,8 +15,8 @@ import type { RouteSnapshot } from '../../operator/telemetry/types.ts';
 import { routeViewOf, specRetries, specWeights } from './route-view.ts';
 import { wholePercents } from './whole-percents.ts';
 
-const DECISION_SCHEMA = 'meshpilot.decision/v1';
-const OUTCOME_SCHEMA = 'meshpilot.decision-outcome/v1';
+export const DECISION_SCHEMA = 'meshpilot.decision/v1';
+export const OUTCOME_SCHEMA = 'meshpilot.decision-outcome/v1';
 
 const reading = z.object({
   value: z.number().nullable(),
@@ -105,7 +105,14 @@ function describe(issue: z.core.$ZodIssue): string {
   return `${path || '(record)'}: ${issue.message}`;
 }
 
-function parseLine(line: string, where: string): z.output<typeof decision> | z.output<typeof outcome> {
+/** One decision-log record, validated. */
+export type DecisionLogRecord = z.output<typeof decision> | z.output<typeof outcome>;
+
+/**
+ * Validates one line of a decision log (a v1 decision or outcome record; unknown fields are
+ * ignored). Throws ConfigError starting with `where` (`file:line`) and naming the field.
+ */
+export function parseDecisionLogLine(line: string, where: string): DecisionLogRecord {
   let doc: unknown;
   try {
     doc = JSON.parse(line);
@@ -141,7 +148,7 @@ export function replayDecisionLog(text: string, routes: readonly AdaptiveRoute[]
     const line = raw.trim();
     if (line === '') return;
     const where = `${file}:${i + 1}`;
-    const record = parseLine(line, where);
+    const record = parseDecisionLogLine(line, where);
     const route = byKey.get(record.route);
     if (!route) {
       otherRoutes++;

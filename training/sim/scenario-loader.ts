@@ -1,12 +1,16 @@
 // Reads scenario files: YAML in, a validated ScenarioSpec out, or a ConfigError whose every line
 // names the file and the field path (`brownout.yaml: regions[1].capacityRps: must be > 0, got -5`).
+// A scenario's recorded trace is read from a path relative to the scenario file and aligned to
+// the episode here (a trace line's error names the trace file and the line instead).
 import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { adaptiveRouteOf } from './scenario-route.ts';
+import { parseRfc3339 } from '../../operator/telemetry/kafka/timestamp.ts';
 import { scenarioSchema, type ScenarioSpec } from './scenario-schema.ts';
+import { parseTrace } from './trace.ts';
 
 /** A loaded scenario and where it came from. */
 export interface Scenario extends ScenarioSpec {
@@ -54,7 +58,41 @@ export function validateScenario(document: unknown, file: string): Scenario {
   return { ...result.data, file };
 }
 
-/** Parses YAML `text` as a scenario; `file` names it in errors. Throws ConfigError. */
+/**
+ * `scenario` with its trace's records (`recorded`), read from `text` (the JSONL trace file
+ * `traceFile`, which names it in errors) and aligned so that `trace.startAt` (default: the
+ * first record of the route) is the episode's t = 0. Throws ConfigError for a bad trace line
+ * (naming the trace file, the line and the field), for a `startAt` outside the trace, and for
+ * an episode longer than what the trace recorded after `startAt`. Pure.
+ */
+export function withTrace(scenario: Scenario, text: string, traceFile: string): Scenario {
+  const t = scenario.trace;
+  if (!t) throw new ConfigError(`${scenario.file}: trace: the scenario names no trace`);
+  const records = parseTrace(text, { file: traceFile, route: t.route, regions: scenario.regions.map((r) => r.name) });
+  const iso = (ms: number) => new Date(ms).toISOString();
+  let startMs = records.firstMs;
+  if (t.startAt !== undefined) {
+    startMs = typeof t.startAt === 'number' ? t.startAt : parseRfc3339(t.startAt);
+    if (startMs < records.firstMs || startMs >= records.endMs) {
+      throw new ConfigError(
+        `${scenario.file}: trace.startAt: must be within what ${traceFile} recorded for ${t.route} (${iso(records.firstMs)} to ${iso(records.endMs)}), got ${JSON.stringify(t.startAt)}`,
+      );
+    }
+  }
+  const spanSec = (records.endMs - startMs) / 1000;
+  if (scenario.episode.durationSec > spanSec) {
+    throw new ConfigError(
+      `${scenario.file}: episode.durationSec: must be at most the ${spanSec} s that ${traceFile} recorded for ${t.route} from ${iso(startMs)}, got ${scenario.episode.durationSec}`,
+    );
+  }
+  return { ...scenario, recorded: { ...records, startMs } };
+}
+
+/**
+ * Parses YAML `text` as a scenario; `file` names it in errors. Throws ConfigError. A scenario
+ * that names a trace comes back without its records: loadScenario reads them (or withTrace,
+ * for a trace in hand), and the simulator refuses to run it before.
+ */
 export function parseScenario(text: string, file = '<inline>'): Scenario {
   let document: unknown;
   try {
@@ -68,7 +106,11 @@ export function parseScenario(text: string, file = '<inline>'): Scenario {
   return validateScenario(document, file);
 }
 
-/** Reads and validates one scenario file. Throws ConfigError (unreadable file, bad YAML, bad field). */
+/**
+ * Reads and validates one scenario file, and its trace when it names one (`trace.file`,
+ * relative to the scenario file). Throws ConfigError (unreadable file, bad YAML, bad field,
+ * bad trace).
+ */
 export async function loadScenario(file: string): Promise<Scenario> {
   let text: string;
   try {
@@ -76,7 +118,16 @@ export async function loadScenario(file: string): Promise<Scenario> {
   } catch (e) {
     throw new ConfigError(`${file}: cannot read: ${(e as Error).message}`, { cause: e });
   }
-  return parseScenario(text, file);
+  const scenario = parseScenario(text, file);
+  if (!scenario.trace) return scenario;
+  const traceFile = isAbsolute(scenario.trace.file) ? scenario.trace.file : join(dirname(file), scenario.trace.file);
+  let trace: string;
+  try {
+    trace = await readFile(traceFile, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${file}: trace.file: cannot read ${traceFile}: ${(e as Error).message}`, { cause: e });
+  }
+  return withTrace(scenario, trace, traceFile);
 }
 
 /**

@@ -4,6 +4,8 @@
 // would train on a different world than the author wrote), and so is any impossible value.
 import { z } from 'zod';
 import { MAX_REGIONS } from '../../operator/policy/spec.ts';
+import { parseRfc3339 } from '../../operator/telemetry/kafka/timestamp.ts';
+import type { RecordedTrace } from './trace.ts';
 
 const num = () => z.number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') }).refine(Number.isFinite, 'must be a finite number');
 const positive = () => num().refine((v) => v > 0, 'must be > 0');
@@ -78,6 +80,18 @@ const event = z.discriminatedUnion(
   ],
   { error: 'must have kind brownout, outage, latencySpike, errorBurst, flashCrowd, flap or staleTelemetry' },
 );
+
+/** A recorded trace that drives the world (training/sim/trace.ts); the loader reads the file. */
+const trace = z.strictObject({
+  file: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).min(1, 'must be a path (relative to the scenario file)'),
+  route: z
+    .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be "namespace/name" of the recorded AdaptiveRoute'),
+  startAt: z
+    .union([z.string(), z.number()], { error: 'must be an RFC 3339 date-time or epoch milliseconds' })
+    .refine((v) => (typeof v === 'string' ? !Number.isNaN(parseRfc3339(v)) : Number.isFinite(v) && v >= 0), 'must be an RFC 3339 date-time or epoch milliseconds')
+    .optional(),
+});
 
 export const EVENT_KINDS = ['brownout', 'outage', 'latencySpike', 'errorBurst', 'flashCrowd', 'flap', 'staleTelemetry'] as const;
 
@@ -155,6 +169,7 @@ export const scenarioSchema = z
       .prefault({}),
     regions: z.array(region).min(1, `must list 1 to ${MAX_REGIONS} regions`).max(MAX_REGIONS, `must list 1 to ${MAX_REGIONS} regions`),
     events: z.array(event).default([]),
+    trace: trace.optional(),
   })
   .superRefine((s, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -176,13 +191,17 @@ export const scenarioSchema = z
       });
       if (l.between[0] === l.between[1]) issue(['network', 'links', i, 'between'], 'must name two different regions');
     });
+    if (s.trace && s.load.diurnal) issue(['load', 'diurnal'], 'cannot be combined with trace: the recorded request rate drives the load');
     s.events.forEach((e, i) => {
       if (!names.has(e.region)) issue(['events', i, 'region'], `unknown region "${e.region}"`);
       if (e.startSec >= durationSec) issue(['events', i, 'startSec'], `must be before the end of the episode (${durationSec} s)`);
     });
   });
 
-/** A scenario as written, after defaults. */
-export type ScenarioSpec = z.output<typeof scenarioSchema>;
+/**
+ * A scenario as written, after defaults, and the records of its `trace` once
+ * scenario-loader.ts has read and aligned them (`recorded` is not a field a file can set).
+ */
+export type ScenarioSpec = z.output<typeof scenarioSchema> & { recorded?: RecordedTrace };
 export type ScenarioRegion = ScenarioSpec['regions'][number];
 export type ScenarioEvent = ScenarioSpec['events'][number];
