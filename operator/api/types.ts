@@ -88,6 +88,11 @@ export interface PolicySpec {
   maxWeightStep: number;
   /** Smallest share, in percent, kept on every healthy region so it keeps being probed (0..50). */
   minWeight: number;
+  /**
+   * After the route has been calm this long, the guard steers back to the spec's weights
+   * (operator/policy/return-to-spec.ts); absent: the policy keeps whatever weights it chose.
+   */
+  returnToSpecAfter?: Duration;
 }
 
 export interface IntRange { min: number; max: number }

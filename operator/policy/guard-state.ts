@@ -2,7 +2,8 @@
 // (the reconciler never keeps the only copy in memory): the step counter, whether the SLO was
 // met when the last decision was made and whether that decision moved anything (rollback's
 // trigger), the last weights under which the SLO was met (rollback's target), the hold after
-// a rollback, and shadow mode's own trajectory. JSON-safe as it stands.
+// a rollback, how long the route has been calm (return to spec), probation, and shadow mode's
+// own trajectory. JSON-safe as it stands.
 import { isDuration } from '../api/duration.ts';
 import type { Duration, RegionWeight } from '../api/types.ts';
 import type { ProbationEntry } from './probation.ts';
@@ -30,6 +31,12 @@ export interface GuardState {
   holdUntilStep?: number;
   /** Shadow mode: the previous shadow decision, the base of the next (nothing is served from it). */
   shadowWeights?: RegionWeight[];
+  /** Calm decisions in a row (return-to-spec.ts); absent: none. */
+  calm?: number;
+  /** Calm decisions needed before the next return to spec, when backed off from CALM_DECISIONS. */
+  calmNeeded?: number;
+  /** The last decision was a return step towards the spec's weights. */
+  returning?: boolean;
   /** Regions that failed their health check recently (probation.ts). */
   probation?: ProbationEntry[];
 }
@@ -64,6 +71,9 @@ function problemOf(v: Record<string, unknown>, field: string): string | undefine
   if (v.sloBefore !== undefined && !(SLO_STATES as readonly unknown[]).includes(v.sloBefore)) return `${field}.sloBefore: expected one of ${SLO_STATES.join(', ')}`;
   if (v.moved !== undefined && typeof v.moved !== 'boolean') return `${field}.moved: expected a boolean`;
   if (v.holdUntilStep !== undefined && !isCount(v.holdUntilStep)) return `${field}.holdUntilStep: expected a non-negative integer`;
+  if (v.calm !== undefined && !isCount(v.calm)) return `${field}.calm: expected a non-negative integer`;
+  if (v.calmNeeded !== undefined && !isCount(v.calmNeeded)) return `${field}.calmNeeded: expected a non-negative integer`;
+  if (v.returning !== undefined && typeof v.returning !== 'boolean') return `${field}.returning: expected a boolean`;
   if (v.shadowWeights !== undefined) {
     const p = weightsProblem(v.shadowWeights, `${field}.shadowWeights`);
     if (p) return p;
@@ -105,6 +115,9 @@ export function parseGuardState(value: unknown, field = 'status.policy.guard'): 
   if (v.sloBefore !== undefined) state.sloBefore = v.sloBefore;
   if (v.moved !== undefined) state.moved = v.moved;
   if (v.holdUntilStep !== undefined) state.holdUntilStep = v.holdUntilStep;
+  if (v.calm !== undefined) state.calm = v.calm;
+  if (v.calmNeeded !== undefined) state.calmNeeded = v.calmNeeded;
+  if (v.returning !== undefined) state.returning = v.returning;
   if (v.shadowWeights !== undefined) state.shadowWeights = v.shadowWeights.map((w) => ({ region: w.region, weight: w.weight }));
   if (v.probation !== undefined) state.probation = v.probation.map((e) => ({ region: e.region, untilStep: e.untilStep, backoff: e.backoff, failing: e.failing }));
   if (v.lastGood !== undefined) {

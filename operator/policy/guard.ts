@@ -15,6 +15,11 @@
 //                  recovering region keeps being probed; except on probation: for a while
 //                  after failing its health check, doubling with each relapse (probation.ts),
 //                  so that a flapping region is not force-fed traffic;
+//   return to spec (when spec.policy.returnToSpecAfter is set) after that long calm (every region fresh, well
+//                  within its objectives, none failing or on probation: return-to-spec.ts),
+//                  the spec's weights replace the proposal's, so a recovered region gets its
+//                  declared share back (by bounded steps, like any move) and keeps it while
+//                  the calm lasts; a return that ends the calm doubles the wait for the next;
 //   bounded step   no region's weight moves more than maxWeightStep points per decision (the
 //                  floor yields to this: a region far below it climbs one step at a time);
 //   shadow mode    all of the above is computed and reported, nothing is applied, and the
@@ -27,6 +32,7 @@ import { describeMove, describeSituation, formatFraction, formatMs, weightList }
 import type { GuardState } from './guard-state.ts';
 import type { CurrentIntent } from './observe.ts';
 import { nextProbation, onProbation } from './probation.ts';
+import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
 import type { PolicyAction, RouteObservation } from './spec.ts';
 import { fitToBounds, largestRemainder, normalise, raiseToFloors } from './weights.ts';
@@ -44,6 +50,7 @@ export const GUARD_RULES = {
   probation: 'Probation',
   stepCapped: 'StepCapped',
   retriesClamped: 'RetriesClamped',
+  returnToSpec: 'ReturnToSpec',
 } as const;
 export type GuardRule = (typeof GUARD_RULES)[keyof typeof GUARD_RULES];
 
@@ -68,6 +75,8 @@ export interface GuardSpec {
   minWeight: number;
   failoverEnabled: boolean;
   decisionIntervalMs: number;
+  /** Calm decisions in a row after which the guard returns to the spec's weights; undefined: never. */
+  returnAfterDecisions?: number;
   /** The spec's destinations (weights relative), for static mode. */
   destinations: { region: string; weight: number; priority: number }[];
 }
@@ -81,6 +90,7 @@ export function guardSpecFrom(route: AdaptiveRoute): GuardSpec {
     minWeight: policy.minWeight,
     failoverEnabled: failover.enabled,
     decisionIntervalMs: parseDuration(policy.decisionInterval),
+    ...(policy.returnToSpecAfter ? { returnAfterDecisions: Math.max(1, Math.ceil(parseDuration(policy.returnToSpecAfter) / parseDuration(policy.decisionInterval))) } : {}),
     destinations: destinations.map((d) => ({ region: d.region, weight: d.weight, priority: d.priority })),
   };
 }
@@ -282,6 +292,10 @@ export function guard(input: GuardInput): GuardResult {
   let applied = spec.mode !== 'shadow';
   let head: string;
   let holdUntilStep = state.holdUntilStep !== undefined && step < state.holdUntilStep ? state.holdUntilStep : undefined;
+  let calm = 0;
+  const after = spec.returnAfterDecisions;
+  let needed = after === undefined ? undefined : (state.calmNeeded ?? after);
+  let returning = false;
 
   if (spec.mode === 'static') {
     rules.add(GUARD_RULES.static);
@@ -300,6 +314,12 @@ export function guard(input: GuardInput): GuardResult {
       notes.push(`${probed.join(', ')} on probation after failing its health check: not held at the ${spec.minWeight}% floor`);
     }
     const base = withoutDisallowed(before, e.allowed);
+    const home = staticWeights(spec, regions);
+    if (after !== undefined) {
+      const calmNow = isCalm(o, e.failing) && !probation.some((p) => p);
+      calm = calmNow ? (state.calm ?? 0) + 1 : 0;
+      needed = calmNeeded(after, state.calmNeeded, state.returning === true, calmNow, same(home, base));
+    }
     const wanted = proposal.action.weights.map((w) => w * 100);
     head = `${proposal.by}: ${describeSituation(o)}`;
     const forced = forcedNotes(regions, e, before, wanted, rules);
@@ -329,7 +349,18 @@ export function guard(input: GuardInput): GuardResult {
       applied = !same(weights, served);
     } else {
       if (proposal.note) head += `; ${proposal.note}`;
-      const shaped = shape(wanted, base, e, spec, regions, rules);
+      let target = wanted;
+      if (needed !== undefined && calm >= needed) {
+        const away = wanted.some((w, i) => Math.abs(w - home[i]!) >= 0.5);
+        if (!same(home, base) || away) {
+          rules.add(GUARD_RULES.returnToSpec);
+          const doing = same(home, base) ? 'holding' : 'returning towards';
+          notes.push(`calm for ${calm} decisions: ${doing} the spec's weights (${weightList(regions, home)}) instead of ${proposal.by}'s`);
+        }
+        target = home;
+        returning = !same(home, base);
+      }
+      const shaped = shape(target, base, e, spec, regions, rules);
       weights = shaped.weights;
       notes.push(...forced, ...shaped.notes);
       attempts = clampRetries(proposal.action.retryAttempts);
@@ -363,6 +394,9 @@ export function guard(input: GuardInput): GuardResult {
     : state.lastGood;
   if (lastGood) next.lastGood = lastGood;
   if (holdUntilStep !== undefined && spec.mode === 'enforce') next.holdUntilStep = holdUntilStep;
+  if (calm > 0) next.calm = calm;
+  if (needed !== undefined && needed !== after) next.calmNeeded = needed;
+  if (returning && applied) next.returning = true;
   if (spec.mode === 'shadow') next.shadowWeights = result.map((w) => ({ ...w }));
   const probation = nextProbation(state.probation, regions, o.regions.map((r) => r.healthy === false), step);
   if (probation.length > 0) next.probation = probation;

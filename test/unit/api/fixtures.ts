@@ -18,7 +18,7 @@ export const fullRoute: Full<Omit<AdaptiveRoute, 'metadata'>> & { metadata: Obje
       { region: 'us-east', service: 'checkout.us-east.svc.cluster.local', port: 8080, weight: 30, priority: 1 },
     ],
     objectives: { latencyP99: '300ms', maxErrorRate: 0.02, crossRegionCostWeight: 0.5 },
-    policy: { mode: 'enforce', modelRef: { name: 'mesh-ppo-v1' }, decisionInterval: '20s', maxWeightStep: 15, minWeight: 10 },
+    policy: { mode: 'enforce', modelRef: { name: 'mesh-ppo-v1' }, decisionInterval: '20s', maxWeightStep: 15, minWeight: 10, returnToSpecAfter: '2m' },
     retries: {
       attempts: { min: 1, max: 4 },
       perTryTimeout: { min: '100ms', max: '1s' },

@@ -93,6 +93,7 @@ describe('duration fields', () => {
     const durationFields = [
       'spec.objectives.latencyP99',
       'spec.policy.decisionInterval',
+      'spec.policy.returnToSpecAfter',
       'spec.retries.perTryTimeout.min',
       'spec.retries.perTryTimeout.max',
       'spec.timeout.min',

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { prng } from '../../../operator/api/random.ts';
 import { FAILING_ERROR_RATE, GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom, type GuardInput, type GuardSpec } from '../../../operator/policy/guard.ts';
 import { parseGuardState, type GuardState } from '../../../operator/policy/guard-state.ts';
+import { CALM_HEADROOM } from '../../../operator/policy/return-to-spec.ts';
 import type { RegionObservation } from '../../../operator/policy/spec.ts';
 import { largestRemainder } from '../../../operator/policy/weights.ts';
 import { makeRoute, regionObs, routeObs } from './fixtures.ts';
@@ -341,5 +342,80 @@ describe('guard: measured failure', () => {
     expect(r.rules).toContain(GUARD_RULES.healthOverride);
     const below = guard(input([50, 50], [50, 50], { regions: [{ errorRate: FAILING_ERROR_RATE / 2 }, {}] }));
     expect(below.weights.map((w) => w.weight)).toEqual([50, 50]);
+  });
+});
+
+describe('guard: return to spec', () => {
+  const CALM_DECISIONS = 6;
+  const returning = { returnAfterDecisions: CALM_DECISIONS };
+  it('with returnToSpecAfter set, after that many calm decisions steers back towards the spec weights in bounded steps, and says so', () => {
+    // The spec says 50/50; a past incident left us-east at the floor and the model keeps it there.
+    let current = [95, 5];
+    let state: GuardState | undefined;
+    const seen: number[][] = [];
+    for (let k = 0; k < CALM_DECISIONS + 5; k++) {
+      const r = guard(input(current, [98, 2], { spec: returning, ...(state ? { state } : {}) }));
+      if (k < CALM_DECISIONS - 1) {
+        expect(r.rules).not.toContain(GUARD_RULES.returnToSpec);
+        expect(weightsOf(r)).toEqual([95, 5]);
+      }
+      current = weightsOf(r);
+      seen.push(current);
+      state = r.state;
+    }
+    expect(seen.slice(-2)).toEqual([[50, 50], [50, 50]]);
+    for (let i = 1; i < seen.length; i++) expect(Math.abs(seen[i]![1]! - seen[i - 1]![1]!)).toBeLessThanOrEqual(10);
+    const turn = guard(input([95, 5], [98, 2], { spec: returning, state: { step: 9, calm: CALM_DECISIONS - 1 } }));
+    expect(turn.rules).toContain(GUARD_RULES.returnToSpec);
+    expect(turn.reason).toContain(`calm for ${CALM_DECISIONS} decisions: returning towards the spec's weights (eu-west=50,us-east=50) instead of model default@v1's`);
+    expect(weightsOf(turn)).toEqual([85, 15]);
+  });
+
+  it('does not count a decision as calm when a region is near its objective, erring, stale, failing or on probation', () => {
+    const calm: GuardState = { step: 9, calm: CALM_DECISIONS - 1 };
+    const notCalm: Partial<RegionObservation>[][] = [
+      [{}, { latencyP99Ms: CALM_HEADROOM * 250 + 1 }],
+      [{}, { errorRate: CALM_HEADROOM * 0.01 + 0.001 }],
+      [{}, { fresh: false }],
+      [{}, { healthy: false }],
+      [{}, { latencyP99Ms: null }],
+    ];
+    for (const regions of notCalm) {
+      const r = guard(input([95, 5], [98, 2], { regions, spec: returning, state: calm }));
+      expect(r.rules).not.toContain(GUARD_RULES.returnToSpec);
+      expect(r.state.calm).toBeUndefined();
+    }
+    const probation = guard(input([95, 5], [98, 2], { spec: returning, state: { ...calm, probation: [{ region: 'us-east', untilStep: 20, backoff: 6, failing: false }] } }));
+    expect(probation.rules).not.toContain(GUARD_RULES.returnToSpec);
+  });
+
+  it('returns to the primary priority group only, and keeps its count through status', () => {
+    const r = guard(input([60, 40], [60, 40], { spec: { ...returning, destinations: [{ region: 'eu-west', weight: 100, priority: 0 }, { region: 'us-east', weight: 100, priority: 1 }] }, state: { step: 9, calm: CALM_DECISIONS } }));
+    expect(weightsOf(r)).toEqual([70, 30]);
+    expect(parseGuardState(JSON.parse(JSON.stringify(r.state))).state.calm).toBe(CALM_DECISIONS + 1);
+    expect(parseGuardState({ step: 1, calm: -1 }).problem).toBe('status.policy.guard.calm: expected a non-negative integer');
+  });
+
+  it('never returns when returnToSpecAfter is absent, and keeps no calm count', () => {
+    const r = guard(input([95, 5], [98, 2], { state: { step: 40, calm: 30 } }));
+    expect(r.rules).not.toContain(GUARD_RULES.returnToSpec);
+    expect(weightsOf(r)).toEqual([95, 5]);
+    expect(r.state.calm).toBeUndefined();
+  });
+
+  it('doubles the calm needed after a return step that ended the calm, and resets it at home', () => {
+    // A return step was made; now us-east, refilled, is slow: not calm.
+    const hurt = guard(input([85, 15], [90, 10], { spec: returning, regions: [{}, { latencyP99Ms: 240 }], state: { step: 10, calm: 7, returning: true } }));
+    expect(hurt.state.calmNeeded).toBe(2 * CALM_DECISIONS);
+    const waiting = guard(input([85, 15], [85, 15], { spec: returning, state: { ...hurt.state, calm: CALM_DECISIONS + 1 } }));
+    expect(waiting.rules).not.toContain(GUARD_RULES.returnToSpec);
+    const home = guard(input([50, 50], [50, 50], { spec: returning, state: { step: 30, calm: 3, calmNeeded: 4 * CALM_DECISIONS } }));
+    expect(home.state.calmNeeded).toBeUndefined();
+  });
+
+  it('reads the number of calm decisions from a route: returnToSpecAfter over decisionInterval, rounded up', () => {
+    const dests = [{ region: 'eu-west', weight: 50 }, { region: 'us-east', weight: 50 }];
+    expect(guardSpecFrom(makeRoute('r', dests, { policy: { decisionInterval: '30s', returnToSpecAfter: '2m10s' } })).returnAfterDecisions).toBe(5);
+    expect(guardSpecFrom(makeRoute('r', dests, { policy: { decisionInterval: '30s' } })).returnAfterDecisions).toBeUndefined();
   });
 });
