@@ -46,6 +46,7 @@ Commands:
   xds            inspect the xDS server of a running operator (nodes, config dump)
   train          train a policy with PPO on the simulator's scenarios (writes a model directory)
   evaluate       run a model and the baseline heuristics on the simulator's scenarios
+  promote        gate a new model on the decision log and, if it passes, install it atomically
   version        print the version
 
 Run 'meshpilot <command> --help' for the flags of a command.`,
@@ -116,6 +117,33 @@ bound beats the logged policy by --min-improvement, 3 when it does not.
   --seeds N         seeds per scenario and policy (default 5)
   --json            print only the JSON result on stdout
   --out DIR         also write evaluate.json and the plots there`,
+  promote: `Usage: meshpilot promote --candidate DIR --name NAME --decision-log FILE --routes FILE
+                         [--models-dir DIR] [--min-improvement X] [--confidence C] [--max-weight W]
+                         [--seed N] [--force] [--keep N]
+       meshpilot promote --name NAME --recover [--models-dir DIR]
+
+Replaces the model routes reference as NAME with the candidate, if it passes the gate. Loads and
+checks the candidate, then runs the off-policy gate of 'evaluate --decision-log' on it (its
+doubly robust lower bound must beat the logged policy by --min-improvement, on enough effective
+samples) and prints its {"ope":…} verdict. Only when it passes (or with --force, which says so
+loudly) is it installed: copied to DIR/.versions/NAME/<version>/, and DIR/NAME becomes a link to
+it, swapped in one rename, so a running operator loads the old model or the new one, never a mix.
+Older versions are kept (--keep N, default 3). The last stdout line is
+{"promote":{"name":…,"from":…,"to":…,"accepted":…,"installed":…}}. An interrupted promotion
+is finished by the next promote or by --recover. Exit code 0 installed, 3 rejected (nothing
+changed), 2 bad input, 1 other errors. See models/README.md.
+  --candidate DIR        the model directory to install (as meshpilot train writes it)
+  --name NAME            the model name routes reference (spec.policy.modelRef.name)
+  --models-dir DIR       the operator's --models-dir (default: the models/ folder)
+  --decision-log FILE    JSONL of meshpilot.decision/v1 and meshpilot.decision-outcome/v1 records
+  --routes FILE          the AdaptiveRoute manifests the decisions were made for
+  --min-improvement X    reward per decision the candidate must gain (default 0)
+  --confidence C         one-sided level of the gate's lower bound (default 0.95)
+  --max-weight W         clip importance weights at W (default: no clipping)
+  --seed N               bootstrap seed (default 1)
+  --force                install even when the gate rejects the candidate
+  --keep N               versions of NAME to keep, the new and the replaced one always (default 3)
+  --recover              only finish or clean up an interrupted promotion`,
   version: `Usage: meshpilot version`,
 } as const;
 
@@ -163,6 +191,8 @@ async function main(argv: string[]): Promise<number> {
         // With a decision log: off-policy evaluation of the model against what was logged.
         if (rest.includes('--decision-log')) return await (await import('../training/evaluate/ope-main.ts')).runOpe(rest);
         return await (await import('../training/evaluate/main.ts')).runEvaluate(rest);
+      case 'promote':
+        return await (await import('../training/promote/promote-main.ts')).runPromote(rest);
       default:
         return 2;
     }

@@ -1,7 +1,11 @@
 // The models a running operator serves, by the name spec.policy.modelRef.name gives: loaded
 // once, reloaded when the files in the model's directory change, and refused once per version
 // of the files (a broken model is reported at every decision, not re-read at every decision).
-import { readdir, stat } from 'node:fs/promises';
+// A model name may be a symbolic link to a version directory (what `meshpilot promote`
+// installs, models/.versions/NAME/VERSION): the link is resolved once per lookup and every
+// file is read from the directory it pointed to then, so a link swapped mid-load yields the
+// old model or the new one, never one's model.json with the other's weights.
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../api/errors.ts';
@@ -12,6 +16,11 @@ export const DEFAULT_MODELS_ROOT = resolve(dirname(fileURLToPath(import.meta.url
 
 /** What spec.policy.modelRef.name may be (the CRD's pattern): one directory name, no path. */
 const MODEL_NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/;
+
+/** Whether `name` is a model name a route may reference (lowercase letters, digits, "-", "." and "_"; no path). */
+export function isModelName(name: string): boolean {
+  return MODEL_NAME.test(name);
+}
 
 export type ModelLookup = { ok: true; model: LoadedModel } | { ok: false; error: ConfigError };
 
@@ -28,15 +37,42 @@ interface Entry {
   lookup: ModelLookup;
 }
 
-/** Names, sizes, mtimes and inodes of the directory's files: any write or replacement changes it. */
-async function signatureOf(dir: string): Promise<string> {
+/** Links followed before giving up (the kernel's own limit is 40). */
+const MAX_LINKS = 40;
+
+/**
+ * `path` with its last component's symbolic links followed (a link to a link too), each
+ * target read once: the directory the name stands for at this moment. Other components of
+ * the path are left as they are. A path that is not a link, or does not exist, is returned
+ * unchanged; a loop is returned as it stands (reading it then fails with ELOOP).
+ */
+export async function resolveModelDir(path: string): Promise<string> {
+  let current = path;
+  for (let i = 0; i < MAX_LINKS; i++) {
+    try {
+      if (!(await lstat(current)).isSymbolicLink()) return current;
+      current = resolve(dirname(current), await readlink(current));
+    } catch {
+      return current;
+    }
+  }
+  return current;
+}
+
+/**
+ * The resolved directory, then the names, sizes, mtimes and inodes of its files: any write,
+ * replacement or link swap changes it. `unreadable` is the error code when the directory
+ * cannot be listed.
+ */
+async function signatureOf(dir: string): Promise<{ signature: string; unreadable?: string }> {
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
   } catch (e) {
-    return `unreadable:${(e as NodeJS.ErrnoException).code ?? 'error'}`;
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    return { signature: `${dir}|unreadable:${code}`, unreadable: code };
   }
-  const parts: string[] = [];
+  const parts: string[] = [dir];
   for (const name of names) {
     try {
       const s = await stat(join(dir, name));
@@ -45,7 +81,7 @@ async function signatureOf(dir: string): Promise<string> {
       parts.push(`${name}:gone`);
     }
   }
-  return parts.join('|');
+  return { signature: parts.join('|') };
 }
 
 export class ModelRegistry {
@@ -61,8 +97,9 @@ export class ModelRegistry {
   }
 
   /**
-   * The model `name` (a directory under the root), loaded or refused. Checks the directory's
-   * files on every call and reloads when they changed (disposing the model it replaces);
+   * The model `name` (a directory under the root, or a link to one), loaded or refused.
+   * Resolves the link and checks the directory's files on every call, and reloads when the
+   * link or the files changed (disposing the model it replaces);
    * unchanged files return the remembered model or refusal without reading them again. Never
    * rejects: a missing or broken model is `{ ok: false, error }` with a ConfigError naming the
    * file and the field.
@@ -92,17 +129,19 @@ export class ModelRegistry {
       return { ok: false, error: new ConfigError(`spec.policy.modelRef.name: "${name}" is not a model directory name (lowercase letters, digits, "-", "." and "_")`) };
     }
     const dir = join(this.root, name);
-    const signature = await signatureOf(dir);
+    // Resolved once: the signature and every file the load reads come from this directory.
+    const resolved = await resolveModelDir(dir);
+    const { signature, unreadable: code } = await signatureOf(resolved);
     const known = this.#entries.get(name);
     if (known && known.signature === signature) return known.lookup;
     let lookup: ModelLookup;
-    if (signature.startsWith('unreadable:')) {
-      const code = signature.slice('unreadable:'.length);
+    if (code !== undefined) {
       const problem = code === 'ENOENT' ? 'no such model directory' : `cannot be read (${code})`;
-      lookup = { ok: false, error: new ConfigError(`${dir}: ${problem} (spec.policy.modelRef.name "${name}")`) };
+      const link = resolved === dir ? '' : ` (a link to ${resolved})`;
+      lookup = { ok: false, error: new ConfigError(`${dir}${link}: ${problem} (spec.policy.modelRef.name "${name}")`) };
     } else {
       try {
-        lookup = { ok: true, model: await this.#load(dir) };
+        lookup = { ok: true, model: await this.#load(resolved) };
       } catch (e) {
         const error = e instanceof ConfigError ? e : new ConfigError(`${dir}: the model cannot be loaded: ${(e as Error).message}`, { cause: e });
         lookup = { ok: false, error };

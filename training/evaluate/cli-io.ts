@@ -12,8 +12,8 @@ export const processIo: LineIo = {
 };
 
 /** The exit code for a failure of an evaluation command, after saying why: 2 for bad input, 1 otherwise. */
-export function failure(io: LineIo, e: unknown): number {
+export function failure(io: LineIo, e: unknown, command = 'evaluate'): number {
   const message = e instanceof Error ? e.message : String(e);
-  io.stderr(`meshpilot evaluate: ${message}`);
+  io.stderr(`meshpilot ${command}: ${message}`);
   return e instanceof ConfigError ? 2 : 1;
 }

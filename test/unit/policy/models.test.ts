@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, truncate, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, truncate, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../../operator/api/errors.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model.ts';
+import { MODEL_METADATA_FILE } from '../../../operator/policy/model-format.ts';
 import { DEFAULT_MODELS_ROOT, ModelRegistry } from '../../../operator/policy/models.ts';
 import { OBSERVATION_SIZE } from '../../../operator/policy/spec.ts';
 import { metadata, seededModel } from './fixtures.ts';
@@ -119,6 +120,50 @@ describe('ModelRegistry', () => {
     expect(!missing.ok && missing.error.message).toBe(`${join(root, 'nowhere')}: no such model directory (spec.policy.modelRef.name "nowhere")`);
     const sneaky = await registry.get('../etc');
     expect(!sneaky.ok && sneaky.error.message).toMatch(/^spec\.policy\.modelRef\.name: "\.\.\/etc" is not a model directory name/);
+  });
+
+  it('reads every file of one load from the version a link pointed to when the load began, even if the link is swapped mid-load', async () => {
+    // models/<name> → .versions/<name>/<version>, as `meshpilot promote` installs it.
+    const versions = join(root, '.versions', 'zeta');
+    await mkdir(versions, { recursive: true });
+    for (const [v, seed] of [['z1', 1], ['z2', 2]] as const) {
+      const m = seededModel(seed);
+      await saveModel(m, metadata({ name: 'zeta', version: v }), join(versions, v));
+      m.dispose();
+    }
+    const link = join(root, 'zeta');
+    await symlink(join('.versions', 'zeta', 'z1'), link);
+    const swapTo = async (v: string) => {
+      await symlink(join('.versions', 'zeta', v), `${link}.tmp`);
+      await rename(`${link}.tmp`, link);
+    };
+    // A load that reads the metadata, then (the link swapped under it) everything else.
+    const seen: string[] = [];
+    const registry = new ModelRegistry({
+      root,
+      load: async (dir) => {
+        const first = (JSON.parse(await readFile(join(dir, MODEL_METADATA_FILE), 'utf8')) as { version: string }).version;
+        if (seen.length === 0) await swapTo('z2');
+        const loaded = await loadModel(dir);
+        seen.push(`${first}/${loaded.metadata.version}`);
+        return loaded;
+      },
+    });
+    try {
+      expect(model(await registry.get('zeta')).metadata.version).toBe('z1');
+      expect(model(await registry.get('zeta')).metadata.version).toBe('z2');
+      expect(seen).toEqual(['z1/z1', 'z2/z2']);
+      expect(model(await registry.get('zeta')).dir).toBe(join(versions, 'z2'));
+    } finally {
+      registry.dispose();
+    }
+  });
+
+  it('reports a link to a missing version as a missing model, naming the link and its target', async () => {
+    await symlink(join('.versions', 'eta', 'gone'), join(root, 'eta'));
+    const registry = new ModelRegistry({ root });
+    const lookup = await registry.get('eta');
+    expect(!lookup.ok && lookup.error.message).toBe(`${join(root, 'eta')} (a link to ${join(root, '.versions', 'eta', 'gone')}): no such model directory (spec.policy.modelRef.name "eta")`);
   });
 
   it('dispose frees every model it holds', async () => {
