@@ -33,6 +33,7 @@ export function adaptiveRouteOf(s: ScenarioSpec, file = '<inline>'): AdaptiveRou
         decisionInterval: formatDuration(s.episode.decisionIntervalSec * 1000),
         maxWeightStep: r.policy.maxWeightStep,
         minWeight: r.policy.minWeight,
+        ...(r.policy.returnToSpecAfterSec === undefined ? {} : { returnToSpecAfter: formatDuration(r.policy.returnToSpecAfterSec * 1000) }),
       },
       retries: {
         attempts: { ...r.retries.attempts },

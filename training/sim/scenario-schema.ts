@@ -124,6 +124,7 @@ export const scenarioSchema = z
           .strictObject({
             maxWeightStep: int(1, 100).default(10),
             minWeight: int(0, 50).default(5),
+            returnToSpecAfterSec: positive().optional(),
           })
           .prefault({}),
       })

@@ -155,4 +155,21 @@ describe('MeshSimEnv episodes', () => {
     unguarded.reset(1);
     expect(unguarded.step({ weights: [0, 0, 1], retryAttempts: 0, perTryTimeoutMs: 500 }).metrics.weights).toEqual([0, 0, 100]);
   });
+
+  it('carries the scenario\'s returnToSpecAfterSec to serving\'s guard: a calm route goes back to the spec weights', () => {
+    const holdAway: PolicyAction = { weights: [0.9, 0.1, 0], retryAttempts: 2, perTryTimeoutMs: 1000 };
+    const lastWeights = (returnToSpecAfterSec?: number) => {
+      const policy = { maxWeightStep: 10, minWeight: 5, ...(returnToSpecAfterSec === undefined ? {} : { returnToSpecAfterSec }) };
+      const env = new MeshSimEnv(threeRegions({ route: { policy } }), { guard: 'serving' });
+      env.reset(1);
+      let weights: number[] = [];
+      for (let t = 0; t < 12; t++) weights = env.step(holdAway).metrics.weights;
+      return weights;
+    };
+    const away = lastWeights();
+    expect(away[0]).toBeGreaterThan(80);
+    const home = lastWeights(20);
+    // The spec's 50/50 (the third region has weight 0), with the floor's 5% on the third.
+    expect(home).toEqual([48, 47, 5]);
+  });
 });
