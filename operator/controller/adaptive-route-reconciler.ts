@@ -21,6 +21,7 @@ import type { IntentSink } from '../routing/intent-sink.ts';
 import { intentFromSpec, weightSummary, type RouteIntent } from '../routing/route-intent.ts';
 import type { SyncReporter } from '../routing/sync-status.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
+import type { RouteSnapshot } from '../telemetry/types.ts';
 import type { DecisionRecorder } from './decision-recorder.ts';
 import type { Decide } from './decision-batcher.ts';
 import type { Decision } from '../policy/policy.ts';
@@ -212,6 +213,9 @@ export class AdaptiveRouteReconciler implements Reconciler {
     let intent = verdict.intent;
     let decision: Decision | undefined;
     let requeueAfterMs = parseDuration(verdict.route.spec.policy.decisionInterval);
+    // One snapshot for the decision and its log record: the window moves while the model
+    // runs, and off-policy evaluation rebuilds the model's input from what the log says it saw.
+    const snapshot = this.#telemetry?.snapshot(key);
     if (this.#decide) {
       const step = await policyStep({
         key,
@@ -219,7 +223,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
         base: verdict.intent,
         before,
         nowMs: now.getTime(),
-        snapshot: this.#telemetry?.snapshot(key),
+        snapshot,
         decide: this.#decide,
       });
       ({ intent, decision, requeueAfterMs } = step);
@@ -280,7 +284,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
     const telemetryNow = status.conditions.find((c) => c.type === TELEMETRY_FRESH);
     if (telemetryNow && telemetryNow.reason !== previousTelemetry?.reason) await this.#telemetryEvent(route, telemetryNow, previousTelemetry, ctx);
     if (decision) await this.#decisionEvents(route, decision, before, status, ctx);
-    if (decision || !this.#decide) this.#recordDecision(verdict.route, key, intent, decision ?? verdict.reason);
+    if (decision || !this.#decide) this.#recordDecision(verdict.route, key, snapshot, intent, decision ?? verdict.reason);
     return this.#telemetry || this.#decisions || this.#decide ? { requeueAfterMs } : {};
   }
 
@@ -310,11 +314,11 @@ export class AdaptiveRouteReconciler implements Reconciler {
   }
 
   /**
-   * Logs the decision for offline training (see DecisionRecorder). The action is what was
-   * decided (in shadow mode: not what is served); without a policy it is the spec's intent.
+   * Logs the decision for offline training (see DecisionRecorder) with `observation`, the
+   * snapshot it was decided from. The action is what was decided (in shadow mode: not what is
+   * served); without a policy it is the spec's intent.
    */
-  #recordDecision(route: AdaptiveRoute, key: string, intent: RouteIntent, decided: Decision | string): void {
-    const observation = this.#telemetry?.snapshot(key);
+  #recordDecision(route: AdaptiveRoute, key: string, observation: RouteSnapshot | undefined, intent: RouteIntent, decided: Decision | string): void {
     if (!this.#decisions || !observation) return;
     const d = typeof decided === 'string' ? undefined : decided;
     this.#decisions.record({

@@ -8,6 +8,8 @@ import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { AdaptiveRouteReconciler, type RouteTelemetry } from '../../../operator/controller/adaptive-route-reconciler.ts';
 import type { ReconcileContext } from '../../../operator/controller/controller.ts';
 import { decisionBatcher } from '../../../operator/controller/decision-batcher.ts';
+import { DecisionRecorder } from '../../../operator/controller/decision-recorder.ts';
+import type { DecisionLog, DecisionRecord } from '../../../operator/telemetry/decision-log.ts';
 import { ModelRegistry } from '../../../operator/policy/models.ts';
 import { PolicyService } from '../../../operator/policy/policy.ts';
 import { MemoryIntentSink } from '../../../operator/routing/memory-intent-sink.ts';
@@ -126,5 +128,42 @@ describe('AdaptiveRoute reconcile with the policy', () => {
     expect(stored().status!.weights).toEqual([{ region: 'eu-west', weight: 60 }, { region: 'us-east', weight: 40 }]);
     expect(stored().status!.policy).toMatchObject({ decidedBy: 'spec' });
     expect(findCondition(stored().status!.conditions, 'PolicyModel')).toBeUndefined();
+  });
+
+  it('logs the snapshot the decision was made from, not a later one (the window moves while the policy decides)', async () => {
+    const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
+    const cluster = new FakeCluster();
+    const seen: RouteSnapshot[] = [];
+    let calls = 0;
+    const telemetry: RouteTelemetry = {
+      follow: () => undefined,
+      unfollow: () => undefined,
+      status: () => undefined,
+      // Every snapshot differs from the one before, as a window fed by a stream does.
+      snapshot: (key): RouteSnapshot => makeSnapshot(key, [{ region: 'eu-west', requestRate: 100 + calls++ }, { region: 'us-east' }], clock.now()),
+    };
+    const records: DecisionRecord[] = [];
+    const log: DecisionLog = { record: (r) => void records.push(r), recordOutcome: () => undefined, flush: async () => undefined, close: async () => undefined };
+    const policy = new PolicyService({ models: new ModelRegistry({ root: mkdtempSync(join(tmpdir(), 'models-')) }), clock });
+    const batch = decisionBatcher(policy);
+    const reconciler = new AdaptiveRouteReconciler({
+      routes: cluster.routes,
+      contactPlans: cluster.plans,
+      writer: cluster.writer,
+      events: cluster.recorder,
+      sink: new MemoryIntentSink(),
+      telemetry,
+      decide: (input) => {
+        if (input.snapshot) seen.push(input.snapshot);
+        return batch(input);
+      },
+      decisions: new DecisionRecorder({ log, clock }),
+      clock,
+    });
+    cluster.routes.apply(withPolicy({ mode: 'enforce' }));
+    await reconciler.reconcile(KEY, ctx);
+    expect(records).toHaveLength(1);
+    expect(seen).toHaveLength(1);
+    expect(records[0]!.observation).toBe(seen[0]);
   });
 });
