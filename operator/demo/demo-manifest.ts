@@ -1,7 +1,9 @@
 // The AdaptiveRoute the demo mesh is steered by. Its ports are the backends' ephemeral ports,
 // so it is built fresh at every start and applied (created or updated) by whoever runs the
 // demo. Only what the demo needs is set; the API server's defaulting (or validateAdaptiveRoute)
-// fills in the rest from the CRD.
+// fills in the rest from the CRD. The shipped model decides, and the route returns to the
+// spec's weights after a minute of calm, so that `npm start` shows a brownout being steered
+// around and traffic coming back after it.
 import { API_VERSION, type AdaptiveRoute, type AdaptiveRouteSpec, type PolicySpec } from '../api/types.ts';
 
 export const DEMO_ROUTE = { namespace: 'default', name: 'demo' } as const;
@@ -37,7 +39,7 @@ export function demoManifest(regions: readonly DemoRegionEndpoints[]): DemoRoute
     spec: {
       host: DEMO_HOST,
       destinations: regions.map((r) => ({ region: r.region, service: '127.0.0.1', port: r.port, weight: r.weight, priority: 0 })),
-      policy: { mode: 'enforce', decisionInterval: '10s' },
+      policy: { mode: 'enforce', modelRef: { name: 'default' }, decisionInterval: '10s', returnToSpecAfter: '1m' },
       telemetry: {
         scrape: { targets: regions.map((r) => ({ region: r.region, url: r.metricsUrl })), interval: DEMO_SCRAPE_INTERVAL },
         staleAfter: DEMO_STALE_AFTER,

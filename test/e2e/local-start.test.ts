@@ -68,6 +68,8 @@ describe('meshpilot local', () => {
     const conditions = Object.fromEntries(demo.status.conditions.map((c) => [c.type, c]));
     expect(conditions.XdsSynced).toMatchObject({ status: 'True' });
     expect(conditions.TelemetryFresh).toMatchObject({ status: 'True', message: 'scrape: every region reported within staleAfter 30s' });
+    // The shipped model steers the demo route.
+    expect(conditions.PolicyModel).toMatchObject({ status: 'True', reason: 'ModelLoaded' });
 
     const exit = await child.stop('SIGTERM');
     expect(exit.code).toBe(0);
