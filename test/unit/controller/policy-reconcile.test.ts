@@ -7,7 +7,7 @@ import { findCondition } from '../../../operator/api/conditions.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { AdaptiveRouteReconciler, type RouteTelemetry } from '../../../operator/controller/adaptive-route-reconciler.ts';
 import type { ReconcileContext } from '../../../operator/controller/controller.ts';
-import { decisionBatcher } from '../../../operator/controller/decision-batcher.ts';
+import { decisionBatcher, type Decide } from '../../../operator/controller/decision-batcher.ts';
 import { DecisionRecorder } from '../../../operator/controller/decision-recorder.ts';
 import type { DecisionLog, DecisionRecord } from '../../../operator/telemetry/decision-log.ts';
 import { ModelRegistry } from '../../../operator/policy/models.ts';
@@ -20,7 +20,8 @@ import { exampleRoute, FakeCluster } from './fake-cluster.ts';
 const KEY = 'shop/checkout';
 const ctx: ReconcileContext = { logger: pino({ level: 'silent' }), reconcileId: 'test', signal: new AbortController().signal };
 
-function setup() {
+/** A reconciler with the heuristic policy; `decisions` and `decide` wrap in what a test watches. */
+function setup(options: { log?: DecisionLog; decide?: (decide: Decide) => Decide } = {}) {
   const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
   const cluster = new FakeCluster();
   const sink = new MemoryIntentSink();
@@ -32,6 +33,7 @@ function setup() {
     snapshot: (key): RouteSnapshot => makeSnapshot(key, regions, clock.now()),
   };
   const policy = new PolicyService({ models: new ModelRegistry({ root: mkdtempSync(join(tmpdir(), 'models-')) }), clock });
+  const batch = decisionBatcher(policy);
   const make = () =>
     new AdaptiveRouteReconciler({
       routes: cluster.routes,
@@ -40,7 +42,8 @@ function setup() {
       events: cluster.recorder,
       sink,
       telemetry,
-      decide: decisionBatcher(policy),
+      decide: options.decide ? options.decide(batch) : batch,
+      ...(options.log ? { decisions: new DecisionRecorder({ log: options.log, clock }) } : {}),
       clock,
     });
   const stored = () => cluster.routes.get(KEY)!;
@@ -131,37 +134,20 @@ describe('AdaptiveRoute reconcile with the policy', () => {
   });
 
   it('logs the snapshot the decision was made from, not a later one (the window moves while the policy decides)', async () => {
-    const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
-    const cluster = new FakeCluster();
     const seen: RouteSnapshot[] = [];
-    let calls = 0;
-    const telemetry: RouteTelemetry = {
-      follow: () => undefined,
-      unfollow: () => undefined,
-      status: () => undefined,
-      // Every snapshot differs from the one before, as a window fed by a stream does.
-      snapshot: (key): RouteSnapshot => makeSnapshot(key, [{ region: 'eu-west', requestRate: 100 + calls++ }, { region: 'us-east' }], clock.now()),
-    };
     const records: DecisionRecord[] = [];
     const log: DecisionLog = { record: (r) => void records.push(r), recordOutcome: () => undefined, flush: async () => undefined, close: async () => undefined };
-    const policy = new PolicyService({ models: new ModelRegistry({ root: mkdtempSync(join(tmpdir(), 'models-')) }), clock });
-    const batch = decisionBatcher(policy);
-    const reconciler = new AdaptiveRouteReconciler({
-      routes: cluster.routes,
-      contactPlans: cluster.plans,
-      writer: cluster.writer,
-      events: cluster.recorder,
-      sink: new MemoryIntentSink(),
-      telemetry,
-      decide: (input) => {
+    const { cluster, make, setRegions } = setup({
+      log,
+      decide: (batch) => (input) => {
         if (input.snapshot) seen.push(input.snapshot);
+        // The window moves while the policy decides, as one fed by a stream does.
+        setRegions([{ region: 'eu-west', requestRate: 500 }, { region: 'us-east' }]);
         return batch(input);
       },
-      decisions: new DecisionRecorder({ log, clock }),
-      clock,
     });
     cluster.routes.apply(withPolicy({ mode: 'enforce' }));
-    await reconciler.reconcile(KEY, ctx);
+    await make().reconcile(KEY, ctx);
     expect(records).toHaveLength(1);
     expect(seen).toHaveLength(1);
     expect(records[0]!.observation).toBe(seen[0]);
