@@ -123,6 +123,7 @@ export class MeshSimEnv implements PolicyEnv {
       staleAfterMs: s.telemetry.staleAfterSec * 1000,
       noise: s.telemetry.noise,
       normal: normalSampler(prng(mixed ^ 0x9e3779b9)),
+      healthChecks: s.telemetry.healthChecks,
     });
     this.#percents = wholePercents(specWeights(this.route));
     this.#fractions = Float64Array.from(this.#percents, (p) => p / 100);

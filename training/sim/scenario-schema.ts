@@ -134,6 +134,7 @@ export const scenarioSchema = z
         windowSec: positive().default(60),
         staleAfterSec: int(1, 86_400).default(60),
         noise: num().refine((v) => v >= 0 && v <= 0.5, 'must be between 0 and 0.5').default(0.02),
+        healthChecks: z.boolean({ error: 'must be true or false' }).default(true),
       })
       .prefault({}),
     health: z

@@ -66,6 +66,11 @@ export interface TelemetryViewOptions {
   noise: number;
   /** Standard normal draws (seeded). */
   normal: () => number;
+  /**
+   * Whether a health verdict is delivered (default true). Serving gets verdicts only from
+   * Kafka health events; a route read from Prometheus or a scrape has none.
+   */
+  healthChecks?: boolean;
 }
 
 interface RegionState {
@@ -150,7 +155,7 @@ export class TelemetryView {
         latest.latencyP99 = { value: gridQuantile(this.#merged, w.tries, 0.99)! * k, atMs: at };
         this.#push(state.p99, at, latest.latencyP99.value);
       }
-      state.health = { healthy: region.healthy, atMs: at };
+      if (o.healthChecks !== false) state.health = { healthy: region.healthy, atMs: at };
     });
     this.#next = (this.#next + 1) % o.slots;
     this.#lastAtMs = at;

@@ -172,4 +172,13 @@ describe('MeshSimEnv episodes', () => {
     // The spec's 50/50 (the third region has weight 0), with the floor's 5% on the third.
     expect(home).toEqual([48, 47, 5]);
   });
+
+  it('delivers no health verdict when the scenario says healthChecks: false, as serving reads Prometheus or a scrape', () => {
+    const healthOf = (healthChecks: boolean) => {
+      const env = new MeshSimEnv(threeRegions({ telemetry: { healthChecks } }));
+      return env.reset(1).regions.map((r) => r.healthy);
+    };
+    expect(healthOf(true)).toEqual([true, true, true]);
+    expect(healthOf(false)).toEqual([null, null, null]);
+  });
 });
