@@ -28,6 +28,7 @@ import { systemClock } from './api/clock.ts';
 import { startDemoMesh } from './demo/demo-mesh.ts';
 import { decisionBatcher } from './controller/decision-batcher.ts';
 import { ModelRegistry } from './policy/models.ts';
+import { policyMetrics } from './policy/metrics.ts';
 import { PolicyService } from './policy/policy.ts';
 
 const PACKAGE_JSON = new URL('../package.json', import.meta.url);
@@ -81,9 +82,10 @@ export async function startOperator(
   const telemetry = buildTelemetry(config.telemetry, { logger, registry, clock: systemClock });
   // Registered before the manager, so it stops after it: the last decisions reach the log.
   shutdown.add('telemetry', () => telemetry.close());
-  const models = new ModelRegistry(config.modelsDir ? { root: config.modelsDir } : {});
+  const policyMeters = policyMetrics(registry);
+  const models = new ModelRegistry({ ...(config.modelsDir ? { root: config.modelsDir } : {}), metrics: policyMeters });
   shutdown.add('models', () => models.dispose());
-  const policy = new PolicyService({ models, clock: systemClock });
+  const policy = new PolicyService({ models, clock: systemClock, metrics: policyMeters });
   const manager = new Manager({
     api,
     decide: decisionBatcher(policy),

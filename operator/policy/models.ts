@@ -9,6 +9,7 @@ import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../api/errors.ts';
+import { MODEL_LOAD_RESULTS, type PolicyMetrics } from './metrics.ts';
 import { loadModel, type LoadedModel } from './model.ts';
 
 /** The repository's models/ directory. */
@@ -29,6 +30,8 @@ export interface ModelRegistryOptions {
   root?: string;
   /** How a directory is loaded (default: loadModel). */
   load?: (dir: string) => Promise<LoadedModel>;
+  /** Where loads and the loaded versions are counted. */
+  metrics?: Pick<PolicyMetrics, 'loads' | 'info'>;
 }
 
 interface Entry {
@@ -87,6 +90,7 @@ async function signatureOf(dir: string): Promise<{ signature: string; unreadable
 export class ModelRegistry {
   readonly root: string;
   readonly #load: (dir: string) => Promise<LoadedModel>;
+  readonly #metrics: Pick<PolicyMetrics, 'loads' | 'info'> | undefined;
   readonly #entries = new Map<string, Entry>();
   /** Lookups under way, so that concurrent decisions share one load. */
   readonly #pending = new Map<string, Promise<ModelLookup>>();
@@ -94,6 +98,7 @@ export class ModelRegistry {
   constructor(options: ModelRegistryOptions = {}) {
     this.root = options.root ?? DEFAULT_MODELS_ROOT;
     this.#load = options.load ?? loadModel;
+    this.#metrics = options.metrics;
   }
 
   /**
@@ -120,7 +125,11 @@ export class ModelRegistry {
 
   /** Disposes every loaded model and forgets everything. Idempotent. */
   dispose(): void {
-    for (const entry of this.#entries.values()) if (entry.lookup.ok) entry.lookup.model.dispose();
+    for (const [name, entry] of this.#entries) {
+      if (!entry.lookup.ok) continue;
+      this.#metrics?.info.remove({ model: name, version: entry.lookup.model.metadata.version });
+      entry.lookup.model.dispose();
+    }
     this.#entries.clear();
   }
 
@@ -147,8 +156,13 @@ export class ModelRegistry {
         lookup = { ok: false, error };
       }
     }
-    if (known?.lookup.ok) known.lookup.model.dispose();
+    if (known?.lookup.ok) {
+      this.#metrics?.info.remove({ model: name, version: known.lookup.model.metadata.version });
+      known.lookup.model.dispose();
+    }
     this.#entries.set(name, { signature, lookup });
+    this.#metrics?.loads.inc({ model: name, result: lookup.ok ? MODEL_LOAD_RESULTS.loaded : MODEL_LOAD_RESULTS.refused });
+    if (lookup.ok) this.#metrics?.info.set({ model: name, version: lookup.model.metadata.version }, 1);
     return lookup;
   }
 }

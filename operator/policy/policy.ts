@@ -21,6 +21,7 @@ import { GUARD_RULES, guard, guardSpecFrom, type GuardResult, type GuardRule, ty
 import type { GuardState } from './guard-state.ts';
 import { heuristicAction } from './heuristic.ts';
 import type { LoadedModel } from './model.ts';
+import type { PolicyMetrics } from './metrics.ts';
 import type { ModelLookup, ModelRegistry } from './models.ts';
 import { observationFromSnapshot, type CurrentIntent } from './observe.ts';
 import type { SloStatus } from './slo.ts';
@@ -60,7 +61,7 @@ export interface Decision {
   /** Set when a model decided. */
   model?: { name: string; version: string };
   /** Set when the route references a model that could not decide: why, in words. The heuristic decided instead. */
-  fallback?: { reason: string };
+  fallback?: { model: string; reason: string };
   /** Percent per region in spec order, integers summing to 100. */
   weights: RegionWeight[];
   retryAttempts: number;
@@ -87,6 +88,8 @@ export interface Decision {
 export interface PolicyServiceOptions {
   models: ModelRegistry;
   clock?: Clock;
+  /** Where decisions, guard interventions, fallbacks and forward passes are counted. */
+  metrics?: Omit<PolicyMetrics, 'loads' | 'info'>;
 }
 
 interface Pending {
@@ -124,10 +127,12 @@ export function actionLogDensity(decided: PolicyAction, mean: ArrayLike<number>,
 export class PolicyService {
   readonly #models: ModelRegistry;
   readonly #clock: Clock;
+  readonly #metrics: Omit<PolicyMetrics, 'loads' | 'info'> | undefined;
 
   constructor(options: PolicyServiceOptions) {
     this.#models = options.models;
     this.#clock = options.clock ?? systemClock;
+    this.#metrics = options.metrics;
   }
 
   /**
@@ -170,14 +175,16 @@ export class PolicyService {
       group.push(p);
       byModel.set(ref, group);
     }
-    for (const [name, group] of byModel) runModel(name, group);
+    for (const [name, group] of byModel) runModel(name, group, this.#metrics);
 
-    return pending.map((p) => ('request' in p ? finish(p, nowMs) : p));
+    const decisions = pending.map((p) => ('request' in p ? finish(p, nowMs) : p));
+    if (this.#metrics) count(this.#metrics, decisions);
+    return decisions;
   }
 }
 
 /** Encodes the group's observations into one batch, runs the model once and decodes each row; failures become fallbacks. */
-function runModel(name: string, group: Pending[]): void {
+function runModel(name: string, group: Pending[], metrics: Pick<PolicyMetrics, 'inference' | 'batch'> | undefined): void {
   const rows: Pending[] = [];
   const batch = new Float32Array(group.length * OBSERVATION_SIZE);
   for (const p of group) {
@@ -191,8 +198,11 @@ function runModel(name: string, group: Pending[]): void {
   if (rows.length === 0) return;
   const model = rows[0]!.model!;
   let out: Float32Array;
+  const started = performance.now();
   try {
     out = model.predict(batch, rows.length);
+    metrics?.inference.observe({ model: name }, (performance.now() - started) / 1000);
+    metrics?.batch.observe({ model: name }, rows.length);
   } catch (e) {
     for (const p of rows) p.fallback = `model "${name}" failed: ${toMeshpilotError(e).message}`;
     return;
@@ -242,13 +252,21 @@ function finish(p: Pending, nowMs: number): Decision {
     logActionProbability: logP,
   };
   if (proposal) decision.proposal = proposal.action;
-  if (p.fallback) decision.fallback = { reason: p.fallback };
+  if (p.fallback) decision.fallback = { model: request.route.spec.policy.modelRef?.name ?? '', reason: p.fallback };
   if (decidedBy === 'model' && p.model) {
     decision.model = { name: request.route.spec.policy.modelRef!.name, version: p.model.metadata.version };
     if (p.features) decision.features = Array.from(p.features);
     if (p.raw) decision.rawAction = Array.from(p.raw);
   }
   return decision;
+}
+
+function count(metrics: Omit<PolicyMetrics, 'loads' | 'info'>, decisions: readonly Decision[]): void {
+  for (const d of decisions) {
+    metrics.decisions.inc({ mode: d.mode, decided_by: d.decidedBy, applied: String(d.applied) });
+    for (const rule of d.rules) metrics.interventions.inc({ rule });
+    if (d.fallback) metrics.fallbacks.inc({ model: d.fallback.model });
+  }
 }
 
 /** A route that cannot be observed keeps what it serves (the guard's fail-static, without a guard to ask). */

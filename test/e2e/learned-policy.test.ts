@@ -156,6 +156,11 @@ describe('the learned policy end to end', () => {
     const home = await e2e.routes.get(NAME);
     expect(home.status?.policy?.rules).toContain('ReturnToSpec');
 
+    // The policy's metrics say the same.
+    expect(await operator.metric('meshpilot_policy_decisions_total', { mode: 'enforce', decided_by: 'model', applied: 'true' })).toBeGreaterThan(0);
+    expect(await operator.metric('meshpilot_policy_guard_interventions_total', { rule: 'ReturnToSpec' })).toBeGreaterThan(0);
+    expect(await operator.metric('meshpilot_policy_model_info', { model: 'default', version: loaded!.status!.modelVersion! })).toBe(1);
+
     // The decision log, exported to JSONL (what `kcat -C -e` of the topic gives), through
     // off-policy evaluation.
     const log = join(dir, 'decisions.jsonl');

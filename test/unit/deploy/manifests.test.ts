@@ -561,6 +561,12 @@ const KNOWN_METRICS = new Set([
   'meshpilot_telemetry_query_duration_seconds_bucket',
   'meshpilot_telemetry_dead_letters_total',
   'meshpilot_telemetry_kafka_rebalances_total',
+  'meshpilot_policy_decisions_total',
+  'meshpilot_policy_guard_interventions_total',
+  'meshpilot_policy_model_fallbacks_total',
+  'meshpilot_policy_model_loads_total',
+  'meshpilot_policy_inference_duration_seconds_bucket',
+  'meshpilot_policy_model_info',
 ]);
 
 /** Metric names in a PromQL expression: identifiers that are not functions, keywords or labels. */

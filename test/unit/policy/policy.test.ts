@@ -3,10 +3,12 @@ import { mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { Registry, type MetricValue } from 'prom-client';
 import { ManualClock } from '../../../operator/api/clock.ts';
 import { prng } from '../../../operator/api/random.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { GUARD_RULES } from '../../../operator/policy/guard.ts';
+import { policyMetrics } from '../../../operator/policy/metrics.ts';
 import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model.ts';
 import { ModelRegistry } from '../../../operator/policy/models.ts';
 import { actionLogDensity, PolicyService, type Decision, type DecisionRequest } from '../../../operator/policy/policy.ts';
@@ -203,5 +205,46 @@ describe('PolicyService', () => {
       decisions.forEach((d, i) => (requests[i] = { ...requests[i]!, current: { weights: d.weights, retryAttempts: d.retryAttempts, perTryTimeoutMs: d.perTryTimeoutMs }, state: d.state }));
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('policy metrics', () => {
+  it('counts decisions by decider, guard interventions, fallbacks, forward passes and model loads', async () => {
+    const metrics = new Registry();
+    const meters = policyMetrics(metrics);
+    const models = new ModelRegistry({ root, metrics: meters });
+    const counted = new PolicyService({ models, clock: new ManualClock(NOW), metrics: meters });
+    const decisions = await counted.decide([
+      request('a', 2, 'default', 1),
+      request('b', 3, 'default', 2),
+      request('c', 2, 'broken', 3),
+      request('d', 2, undefined, 4, 'shadow'),
+      request('e', 2, undefined, 5, 'static'),
+    ]);
+    // A histogram's series (name_count, name_sum) are read from its family.
+    const value = async (series: string, labels: Record<string, string>) => {
+      const family = await (metrics.getSingleMetric(series) ?? metrics.getSingleMetric(series.replace(/_(count|sum)$/, ''))!).get();
+      const values = (family.values as (MetricValue<string> & { metricName?: string })[]).filter((v) => (v.metricName ?? family.name) === series);
+      return values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+    };
+    expect(await value('meshpilot_policy_decisions_total', { mode: 'enforce', decided_by: 'model', applied: 'true' })).toBe(2);
+    expect(await value('meshpilot_policy_decisions_total', { mode: 'enforce', decided_by: 'heuristic' })).toBe(1);
+    expect(await value('meshpilot_policy_decisions_total', { mode: 'shadow', decided_by: 'heuristic', applied: 'false' })).toBe(1);
+    expect(await value('meshpilot_policy_decisions_total', { mode: 'static', decided_by: 'spec' })).toBe(1);
+    expect(await value('meshpilot_policy_model_fallbacks_total', { model: 'broken' })).toBe(1);
+    const rules = decisions.flatMap((d) => d.rules);
+    expect(await value('meshpilot_policy_guard_interventions_total', { rule: GUARD_RULES.static })).toBe(rules.filter((r) => r === GUARD_RULES.static).length);
+    expect(await value('meshpilot_policy_guard_interventions_total', { rule: GUARD_RULES.shadow })).toBe(1);
+    // One forward pass for both routes of "default".
+    expect(await value('meshpilot_policy_inference_duration_seconds_count', { model: 'default' })).toBe(1);
+    expect(await value('meshpilot_policy_batch_routes_sum', { model: 'default' })).toBe(2);
+    expect(await value('meshpilot_policy_model_loads_total', { model: 'default', result: 'loaded' })).toBe(1);
+    expect(await value('meshpilot_policy_model_loads_total', { model: 'broken', result: 'refused' })).toBe(1);
+    expect(await value('meshpilot_policy_model_info', { model: 'default', version: 'default-seed1' })).toBe(1);
+    // Unchanged files are not loaded again; disposing forgets the loaded versions.
+    await counted.decide([request('a', 2, 'default', 1)]);
+    expect(await value('meshpilot_policy_model_loads_total', { model: 'default', result: 'loaded' })).toBe(1);
+    models.dispose();
+    expect(await value('meshpilot_policy_model_info', { model: 'default' })).toBe(0);
   });
 });
