@@ -4,6 +4,7 @@
 // signal, plus a short history for trends). A read picks, per signal, whichever is newer.
 // Nothing non-finite is ever stored: callers validate, and reads of empty data say null.
 import { LatencySketch } from './latency-sketch.ts';
+import { leastSquaresTrend } from './trend.ts';
 import { LATENCY_QUANTILES, SIGNALS } from './types.ts';
 import type { HealthReading, Reading, RegionSample, RegionSnapshot, Signal, SourceKind } from './types.ts';
 
@@ -64,34 +65,9 @@ class History {
     return this.length < this.times.length ? k : (this.#next + k) % this.times.length;
   }
 
-  /**
-   * Least-squares change over `spanMs` relative to the mean, from points newer than `since`;
-   * null if undefined. The sums run oldest first, so the result depends on the points alone,
-   * to the last bit, not on where the ring happens to wrap (on how many points came before);
-   * the simulator's TelemetryView sums in the same order, and
-   * test/unit/policy/cross-path-golden.test.ts holds both to the same float64 values.
-   */
+  /** See leastSquaresTrend: over the points oldest first, wherever the ring wraps. */
   trend(since: number, spanMs: number): number | null {
-    let n = 0, st = 0, sv = 0;
-    for (let k = 0; k < this.length; k++) {
-      const i = this.#index(k);
-      if (this.times[i]! < since) continue;
-      n++;
-      st += this.times[i]!;
-      sv += this.values[i]!;
-    }
-    if (n < 2) return null;
-    const mt = st / n, mv = sv / n;
-    let cov = 0, vt = 0;
-    for (let k = 0; k < this.length; k++) {
-      const i = this.#index(k);
-      if (this.times[i]! < since) continue;
-      const dt = this.times[i]! - mt;
-      cov += dt * (this.values[i]! - mv);
-      vt += dt * dt;
-    }
-    if (vt === 0 || mv === 0) return null;
-    return ((cov / vt) * spanMs) / mv;
+    return leastSquaresTrend(this.times, this.values, this.length, (k) => this.#index(k), since, spanMs);
   }
 }
 

@@ -7,6 +7,7 @@
 // rate or quantiles (undefined over no requests), and trends are least-squares slopes over
 // the points of the last window. Telemetry that is cut off delivers nothing; telemetry that
 // goes missing also loses what was known (as after an operator restart).
+import { leastSquaresTrend } from '../../operator/telemetry/trend.ts';
 import type { HealthReading, Reading, RegionSnapshot, RouteSnapshot, Signal } from '../../operator/telemetry/types.ts';
 import { TELEMETRY_DELIVERED, TELEMETRY_MISSING } from './events.ts';
 import { GRID_SIZE, gridQuantile } from './math.ts';
@@ -33,26 +34,9 @@ interface Points {
 const NEVER: Reading = Object.freeze({ value: null, fresh: false, ageMs: null, source: null });
 const SIGNAL_NAMES: readonly Signal[] = ['requestRate', 'errorRate', 'latencyP50', 'latencyP90', 'latencyP99', 'saturation'];
 
-/** Least-squares change over `spanMs` relative to the mean of the points newer than `since` (the window store's History.trend). */
+/** The window store's trend (leastSquaresTrend) of points kept oldest first. */
 function trend(p: Points, since: number, spanMs: number): number | null {
-  let n = 0, st = 0, sv = 0;
-  for (let i = 0; i < p.times.length; i++) {
-    if (p.times[i]! < since) continue;
-    n++;
-    st += p.times[i]!;
-    sv += p.values[i]!;
-  }
-  if (n < 2) return null;
-  const mt = st / n, mv = sv / n;
-  let cov = 0, vt = 0;
-  for (let i = 0; i < p.times.length; i++) {
-    if (p.times[i]! < since) continue;
-    const dt = p.times[i]! - mt;
-    cov += dt * (p.values[i]! - mv);
-    vt += dt * dt;
-  }
-  if (vt === 0 || mv === 0) return null;
-  return ((cov / vt) * spanMs) / mv;
+  return leastSquaresTrend(p.times, p.values, p.times.length, (k) => k, since, spanMs);
 }
 
 export interface TelemetryViewOptions {

@@ -1,0 +1,39 @@
+// A signal's trend over a window: the least-squares slope of its points, as a change over the
+// window relative to their mean. One function for serving's window store and the simulator's
+// view of it, so that both compute the same float64 value from the same points: the sums run
+// oldest first (test/unit/policy/cross-path-golden.test.ts holds the two paths to it).
+
+/**
+ * The least-squares change over `spanMs`, relative to the mean, of the `count` points whose
+ * k-th oldest is at index `indexOf(k)` of `times`/`values`, counting only those at or after
+ * `since`; null with fewer than two such points, all at one time, or a mean of 0. Pure.
+ */
+export function leastSquaresTrend(
+  times: ArrayLike<number>,
+  values: ArrayLike<number>,
+  count: number,
+  indexOf: (k: number) => number,
+  since: number,
+  spanMs: number,
+): number | null {
+  let n = 0, st = 0, sv = 0;
+  for (let k = 0; k < count; k++) {
+    const i = indexOf(k);
+    if (times[i]! < since) continue;
+    n++;
+    st += times[i]!;
+    sv += values[i]!;
+  }
+  if (n < 2) return null;
+  const mt = st / n, mv = sv / n;
+  let cov = 0, vt = 0;
+  for (let k = 0; k < count; k++) {
+    const i = indexOf(k);
+    if (times[i]! < since) continue;
+    const dt = times[i]! - mt;
+    cov += dt * (values[i]! - mv);
+    vt += dt * dt;
+  }
+  if (vt === 0 || mv === 0) return null;
+  return ((cov / vt) * spanMs) / mv;
+}
