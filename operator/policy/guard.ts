@@ -15,11 +15,12 @@
 //                  recovering region keeps being probed; except on probation: for a while
 //                  after failing its health check, doubling with each relapse (probation.ts),
 //                  so that a flapping region is not force-fed traffic;
-//   return to spec (when spec.policy.returnToSpecAfter is set) after that long calm (every region fresh, well
-//                  within its objectives, none failing or on probation: return-to-spec.ts),
-//                  the spec's weights replace the proposal's, so a recovered region gets its
-//                  declared share back (by bounded steps, like any move) and keeps it while
-//                  the calm lasts; a return that ends the calm doubles the wait for the next;
+//   return to spec (only with spec.policy.returnToSpecAfter) after that long calm (every
+//                  region fresh, well within its objectives, none failing or on probation:
+//                  return-to-spec.ts), the spec's weights replace the proposal's, so a
+//                  recovered region gets its declared share back (by bounded steps, like any
+//                  move) and keeps it while the calm lasts; a return that ends the calm
+//                  doubles the wait for the next;
 //   bounded step   no region's weight moves more than maxWeightStep points per decision (the
 //                  floor yields to this: a region far below it climbs one step at a time);
 //   shadow mode    all of the above is computed and reported, nothing is applied, and the
@@ -314,8 +315,8 @@ export function guard(input: GuardInput): GuardResult {
       notes.push(`${probed.join(', ')} on probation after failing its health check: not held at the ${spec.minWeight}% floor`);
     }
     const base = withoutDisallowed(before, e.allowed);
-    const home = staticWeights(spec, regions);
-    if (after !== undefined) {
+    const home = after === undefined ? undefined : staticWeights(spec, regions);
+    if (home && after !== undefined) {
       const calmNow = isCalm(o, e.failing) && !probation.some((p) => p);
       calm = calmNow ? (state.calm ?? 0) + 1 : 0;
       needed = calmNeeded(after, state.calmNeeded, state.returning === true, calmNow, same(home, base));
@@ -350,7 +351,7 @@ export function guard(input: GuardInput): GuardResult {
     } else {
       if (proposal.note) head += `; ${proposal.note}`;
       let target = wanted;
-      if (needed !== undefined && calm >= needed) {
+      if (home && needed !== undefined && calm >= needed) {
         const away = wanted.some((w, i) => Math.abs(w - home[i]!) >= 0.5);
         if (!same(home, base) || away) {
           rules.add(GUARD_RULES.returnToSpec);

@@ -7,17 +7,16 @@
 // after that many calm decisions in a row, by the same bounded steps as any move. It is
 // opt-in: holding the spec's weights whenever calm takes away the margin a learned policy
 // keeps ahead of trouble (on the scenario suite the shipped model then loses SLO seconds on
-// brownouts), which is a trade only the route's owner can make. A move back that hurts ends the calm (the region
-// leaves its headroom or fills up), so the policy and, if the SLO breaks, rollback take over
-// again; and the next return waits twice as long (calmNeeded).
+// brownouts), which is a trade only the route's owner can make. A move back that hurts ends
+// the calm (the region leaves its headroom or fills up), so the policy and, if the SLO
+// breaks, rollback take over again; and the next return waits twice as long (calmNeeded).
 import type { RouteObservation } from './spec.ts';
 
 /**
  * A return step after which the calm ended (the region could not take the traffic back, e.g.
  * it is still short of capacity) doubles the calm needed before the next return, up to this
- * many times returnToSpecAfter:
- * the same backoff as probation, so a region that is only healthy while idle is not refilled
- * every few decisions.
+ * many times returnToSpecAfter: the same backoff as probation, so a region that is only
+ * healthy while idle is not refilled every few decisions.
  */
 export const MAX_CALM_BACKOFF = 16;
 /** Calm means every region's p99 and error rate are within this share of their objectives. */
@@ -30,9 +29,9 @@ export const CALM_SATURATION = 0.75;
 
 /**
  * Whether `o` shows a calm route: fresh telemetry everywhere, no region failing or more
- * than CALM_SATURATION saturated, and every region carrying traffic measured with its p99 and
- * error rate within CALM_HEADROOM of the objectives. A region with no latency data while it carries traffic is not known to be
- * calm. Pure.
+ * than CALM_SATURATION saturated, and every region carrying traffic measured with its p99
+ * and error rate within CALM_HEADROOM of the objectives. A region with no latency data while
+ * it carries traffic is not known to be calm. Pure.
  */
 export function isCalm(o: RouteObservation, failing: readonly boolean[]): boolean {
   const { latencyP99Ms, maxErrorRate } = o.objectives;

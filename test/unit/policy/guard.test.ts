@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { prng } from '../../../operator/api/random.ts';
 import { FAILING_ERROR_RATE, GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom, type GuardInput, type GuardSpec } from '../../../operator/policy/guard.ts';
 import { parseGuardState, type GuardState } from '../../../operator/policy/guard-state.ts';
-import { CALM_HEADROOM } from '../../../operator/policy/return-to-spec.ts';
+import { CALM_HEADROOM, CALM_SATURATION } from '../../../operator/policy/return-to-spec.ts';
 import type { RegionObservation } from '../../../operator/policy/spec.ts';
 import { largestRemainder } from '../../../operator/policy/weights.ts';
 import { makeRoute, regionObs, routeObs } from './fixtures.ts';
@@ -379,6 +379,7 @@ describe('guard: return to spec', () => {
       [{}, { fresh: false }],
       [{}, { healthy: false }],
       [{}, { latencyP99Ms: null }],
+      [{}, { saturation: CALM_SATURATION + 0.05 }],
     ];
     for (const regions of notCalm) {
       const r = guard(input([95, 5], [98, 2], { regions, spec: returning, state: calm }));
