@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `meshpilot` command: parses the command word, prints help, and hands the parsed
 // configuration to the composition root (main.ts). Exit codes: 0 done, 1 failed, 2 bad usage.
-import { ConfigError } from './api/errors.ts';
+import { ConfigError, MeshpilotError } from './api/errors.ts';
 
 const FLAG_HELP_OPERATOR = `
   --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, then in-cluster)
@@ -70,6 +70,8 @@ first start, and runs the operator against it. Prints the kubeconfig path for ku
 Flags:
   --state-dir DIR          where the control plane keeps its objects (default .state/local)
   --api-port PORT          port of the embedded API server (default: a free port)
+  --salvage-state          start even though the state log is damaged: keep every record
+                           whose checksum is valid, copy the original aside, report the loss
   --examples BOOL          apply deploy/examples/ on first start (default true)
   --demo BOOL              run the demo mesh: gRPC backends in 3 regions on loopback, a
                            proxyless client sending load through the xDS server, and the
@@ -82,6 +84,7 @@ separately. Prints one JSON line {"url":…,"kubeconfig":…} on stdout when it 
 Flags:
   --state-dir DIR          where objects are kept (default .state/local)
   --api-port PORT          port to listen on (default: a free port)
+  --salvage-state          start even though the state log is damaged (see 'meshpilot local --help')
   --log-level LEVEL        (default info)`,
   validate: `Usage: meshpilot validate -f FILE|DIR [-f ...]
 
@@ -201,11 +204,31 @@ async function main(argv: string[]): Promise<number> {
       console.error(`meshpilot ${word}: ${e.message}\nRun 'meshpilot ${word} --help' for usage.`);
       return 2;
     }
-    console.error(`meshpilot ${word}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    console.error(`meshpilot ${word}: ${fatalMessage(e, stackWanted(rest))}`);
     return 1;
   }
 }
 
+/** Stack traces only when asked for: `--log-level debug|trace` or MESHPILOT_LOG_LEVEL. */
+function stackWanted(args: string[]): boolean {
+  const i = args.findIndex((a) => a === '--log-level' || a.startsWith('--log-level='));
+  const level = i < 0 ? process.env.MESHPILOT_LOG_LEVEL : args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1];
+  return level === 'debug' || level === 'trace';
+}
+
+/**
+ * A fatal error in words: meshpilot's own errors already say what to change; anything else
+ * is a bug, whose stack is one flag away.
+ */
+function fatalMessage(e: unknown, withStack: boolean): string {
+  if (!(e instanceof Error)) return String(e);
+  if (withStack) return e.stack ?? e.message;
+  if (e instanceof MeshpilotError) return e.message;
+  return `${e.message} (an unexpected ${e.name}; --log-level debug prints its stack trace)`;
+}
+
 const code = await main(process.argv.slice(2));
-// Long-running commands resolve only when they have shut down; short ones exit here.
+// Long-running commands resolve only once they have shut down, so nothing is left to finish:
+// a failure exits at once, rather than waiting on a timer or socket that outlived it.
+if (code !== 0) process.exit(code);
 process.exitCode = code;

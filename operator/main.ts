@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { format, parseArgs } from 'node:util';
+import { setLogger as setGrpcLogger } from '@grpc/grpc-js';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { DEFAULT_CRD_DIR } from './api/crds.ts';
@@ -14,8 +15,9 @@ import type { AdaptiveRoute } from './api/types.ts';
 import { Manager } from './controller/manager.ts';
 import { KubeApi, loadKubeConfig } from './kube/client.ts';
 import { LocalApiServer } from './local/server.ts';
-import { localConfig, operatorConfig, LOG_LEVELS, type OperatorConfig } from './process/config.ts';
+import { localConfig, operatorConfig, LOG_LEVELS, type LocalConfig, type OperatorConfig } from './process/config.ts';
 import { serveEndpoints } from './process/http-endpoints.ts';
+import { listeningOn } from './process/listen-error.ts';
 import { createLogger, type Logger } from './process/logger.ts';
 import { Probes } from './process/probes.ts';
 import { Shutdown } from './process/shutdown.ts';
@@ -26,6 +28,9 @@ import { validateManifests } from './validate-manifests.ts';
 import { buildTelemetry } from './telemetry/stack.ts';
 import { systemClock } from './api/clock.ts';
 import { startDemoMesh } from './demo/demo-mesh.ts';
+import { DEMO_LABEL, DEMO_ROUTE } from './demo/demo-manifest.ts';
+import { applyObject } from './kube/apply.ts';
+import { ADAPTIVE_ROUTES } from './controller/adaptive-route-reconciler.ts';
 import { decisionBatcher } from './controller/decision-batcher.ts';
 import { ModelRegistry } from './policy/models.ts';
 import { policyMetrics } from './policy/metrics.ts';
@@ -65,14 +70,22 @@ export async function startOperator(
 
   const api = new KubeApi(loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
   const resolver = new DnsEndpointResolver();
-  const xds = await XdsServer.start({
-    logger,
-    registry,
-    resolver,
-    host: config.xdsAddr.host,
-    port: config.xdsAddr.port,
-    envoyListenerPort: config.envoyListenerPort,
-  });
+  let xds: XdsServer;
+  try {
+    xds = await listeningOn('the xDS server', config.xdsAddr, '--xds-addr', () =>
+      XdsServer.start({
+        logger,
+        registry,
+        resolver,
+        host: config.xdsAddr.host,
+        port: config.xdsAddr.port,
+        envoyListenerPort: config.envoyListenerPort,
+      }),
+    );
+  } catch (e) {
+    resolver.close();
+    throw e;
+  }
   // Registered before the manager, so it stops after it: proxies keep their config until the end.
   shutdown.add('xds server', async () => {
     await xds.close();
@@ -117,16 +130,16 @@ export async function startOperator(
       return xds.configDump(node);
     },
   };
-  const metricsServer = await serveEndpoints(
-    config.metricsAddr.host,
-    config.metricsAddr.port,
-    same ? { metrics: registry, healthz, readyz, debug } : { metrics: registry, debug },
+  const metricsServer = await listeningOn('the metrics endpoint', config.metricsAddr, '--metrics-addr', () =>
+    serveEndpoints(config.metricsAddr.host, config.metricsAddr.port, same ? { metrics: registry, healthz, readyz, debug } : { metrics: registry, debug }),
   );
-  const healthServer = same ? metricsServer : await serveEndpoints(config.healthAddr.host, config.healthAddr.port, { healthz, readyz });
-  shutdown.add('endpoints', async () => {
-    await metricsServer.close();
-    if (!same) await healthServer.close();
-  });
+  shutdown.add('metrics endpoint', () => metricsServer.close());
+  const healthServer = same
+    ? metricsServer
+    : await listeningOn('the health endpoint', config.healthAddr, '--health-addr', () =>
+        serveEndpoints(config.healthAddr.host, config.healthAddr.port, { healthz, readyz }),
+      );
+  if (!same) shutdown.add('health endpoint', () => healthServer.close());
   logger.info({ metricsPort: metricsServer.port, healthPort: healthServer.port, xdsPort: xds.port }, 'serving endpoints');
 
   const stop = new AbortController();
@@ -143,7 +156,15 @@ export async function startOperator(
 }
 
 function operatorLogger(config: { logLevel: string }): Logger {
-  return createLogger(config.logLevel).child({ version: version() });
+  const logger = createLogger(config.logLevel).child({ version: version() });
+  // grpc-js writes its own errors to stderr as bare "E ..." lines; they belong in the JSON log.
+  const grpcLog = logger.child({ component: 'grpc' });
+  setGrpcLogger({
+    error: (message: unknown, ...rest: unknown[]) => grpcLog.warn(format(message, ...rest)),
+    info: (message: unknown, ...rest: unknown[]) => grpcLog.info(format(message, ...rest)),
+    debug: (message: unknown, ...rest: unknown[]) => grpcLog.debug(format(message, ...rest)),
+  });
+  return logger;
 }
 
 /** Runs until the operator stops; a failure of the manager is fatal (exit 1: the pod restarts). */
@@ -159,13 +180,26 @@ async function runUntilStopped(logger: Logger, shutdown: Shutdown, done: Promise
   }
 }
 
+/**
+ * Runs `start`; when it fails, releases whatever it had taken (ports, the state directory's
+ * lock, child servers) before the error reaches the command line, which exits non-zero.
+ */
+async function startOrRelease<T>(shutdown: Shutdown, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    await shutdown.run();
+    throw e;
+  }
+}
+
 /** `meshpilot run`. */
 export async function runOperatorCommand(args: string[]): Promise<number> {
   const config = operatorConfig(args, process.env);
   const logger = operatorLogger(config);
   const shutdown = new Shutdown(logger);
   shutdown.installSignalHandlers();
-  const { done } = await startOperator(config, logger, shutdown);
+  const { done } = await startOrRelease(shutdown, () => startOperator(config, logger, shutdown));
   return runUntilStopped(logger, shutdown, done);
 }
 
@@ -178,14 +212,29 @@ export async function runLocalCommand(args: string[]): Promise<number> {
   const logger = operatorLogger(config);
   const shutdown = new Shutdown(logger);
   shutdown.installSignalHandlers();
+  const { server, operator } = await startOrRelease(shutdown, () => startLocal(config, logger, shutdown));
+  process.stderr.write(
+    [
+      '',
+      `meshpilot local: control plane at ${server.url}, state in ${config.stateDir}`,
+      `  kubectl --kubeconfig ${server.kubeconfigPath} get adaptiveroutes -A`,
+      '  Ctrl-C stops it; the next start resumes from the same state.',
+      '',
+    ].join('\n'),
+  );
+  return runUntilStopped(logger, shutdown, operator.done);
+}
 
+/**
+ * Starts everything `meshpilot local` runs, registering each part with `shutdown` as it comes
+ * up. Any failure rejects: a half-started local mode (the operator up, the demo's route
+ * pointing at the previous run's ports) is worse than none.
+ */
+async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdown): Promise<{ server: LocalApiServer; operator: RunningOperator }> {
   logger.info({ stateDir: config.stateDir }, 'starting embedded control plane');
-  const server = await LocalApiServer.start({
-    stateDir: config.stateDir,
-    port: config.apiPort,
-    crdDir: DEFAULT_CRD_DIR,
-    logger,
-  });
+  const server = await listeningOn('the local API server', { host: '127.0.0.1', port: config.apiPort }, '--api-port', () =>
+    LocalApiServer.start({ stateDir: config.stateDir, port: config.apiPort, crdDir: DEFAULT_CRD_DIR, logger, salvageState: config.salvageState }),
+  );
   shutdown.add('control plane', () => server.close());
   logger.info({ url: server.url, kubeconfig: server.kubeconfigPath }, 'control plane ready');
 
@@ -203,38 +252,26 @@ export async function runLocalCommand(args: string[]): Promise<number> {
     afterXdsClosed: async () => mesh?.close(),
   });
   reportRoutes(operator.manager, logger);
+  const api = new KubeApi(loadKubeConfig({ kubeconfigPath: server.kubeconfigPath }));
   if (config.demo) {
     mesh = await startDemoMesh({ xdsPort: operator.xdsPort, logger });
-    await applyObject(server.kubeconfigPath, mesh.manifest as unknown as KubernetesObject, logger);
+    const result = await applyObject(api, ADAPTIVE_ROUTES, mesh.manifest as unknown as AdaptiveRoute);
+    logger.info({ route: `${DEMO_ROUTE.namespace}/${DEMO_ROUTE.name}` }, `demo route ${result}`);
+  } else {
+    await removeDemoRoute(api, logger);
   }
-  process.stderr.write(
-    [
-      '',
-      `meshpilot local: control plane at ${server.url}, state in ${config.stateDir}`,
-      `  kubectl --kubeconfig ${server.kubeconfigPath} get adaptiveroutes -A`,
-      '  Ctrl-C stops it; the next start resumes from the same state.',
-      '',
-    ].join('\n'),
-  );
-  return runUntilStopped(logger, shutdown, operator.done);
+  return { server, operator };
 }
 
 /**
- * Creates `obj`, or replaces it when it exists (keeping its status): the demo route's ports
- * change at every start.
+ * With the demo off, the route an earlier run's demo left behind points at ports nothing
+ * listens on any more: remove it (only if it carries the demo's label, never a user's route).
  */
-async function applyObject(kubeconfigPath: string, obj: KubernetesObject, logger: Logger): Promise<void> {
-  const objects = KubernetesObjectApi.makeApiClient(loadKubeConfig({ kubeconfigPath }));
-  const name = `${obj.kind}/${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name}`;
-  try {
-    await objects.create(obj);
-    logger.info({ object: name }, 'created');
-  } catch (e) {
-    if ((e as { code?: number }).code !== 409) throw e;
-    const current = await objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name: obj.metadata!.name!, namespace: obj.metadata?.namespace ?? 'default' } });
-    await objects.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } });
-    logger.info({ object: name }, 'updated');
-  }
+async function removeDemoRoute(api: KubeApi, logger: Logger): Promise<void> {
+  const route = await api.get<AdaptiveRoute>(ADAPTIVE_ROUTES, DEMO_ROUTE.namespace, DEMO_ROUTE.name);
+  if (route?.metadata.labels?.[DEMO_LABEL.key] !== DEMO_LABEL.value) return;
+  await api.delete(ADAPTIVE_ROUTES, DEMO_ROUTE.namespace, DEMO_ROUTE.name);
+  logger.info({ route: `${DEMO_ROUTE.namespace}/${DEMO_ROUTE.name}` }, 'removed the demo route left by an earlier run: the demo is off (--demo false)');
 }
 
 /** Creates each object of deploy/examples/ that does not exist yet; returns their names. */
@@ -296,7 +333,7 @@ export async function runControlPlaneCommand(args: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args,
-      options: { 'state-dir': { type: 'string' }, 'api-port': { type: 'string' }, 'log-level': { type: 'string' } },
+      options: { 'state-dir': { type: 'string' }, 'api-port': { type: 'string' }, 'log-level': { type: 'string' }, 'salvage-state': { type: 'boolean' } },
       strict: true,
     }));
   } catch (e) {
@@ -311,7 +348,10 @@ export async function runControlPlaneCommand(args: string[]): Promise<number> {
   const logger = createLogger(level, 2);
   const shutdown = new Shutdown(logger);
   shutdown.installSignalHandlers();
-  const server = await LocalApiServer.start({ stateDir, port, crdDir: DEFAULT_CRD_DIR, logger });
+  const salvageState = values['salvage-state'] ?? process.env.MESHPILOT_SALVAGE_STATE === 'true';
+  const server = await listeningOn('the local API server', { host: '127.0.0.1', port }, '--api-port', () =>
+    LocalApiServer.start({ stateDir, port, crdDir: DEFAULT_CRD_DIR, logger, salvageState }),
+  );
   shutdown.add('control plane', () => server.close());
   process.stdout.write(`${JSON.stringify({ url: server.url, kubeconfig: server.kubeconfigPath, pid: process.pid })}\n`);
   await new Promise<never>(() => undefined);

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   API_REJECTED: 'ApiRejected',
   NOT_LEADER: 'NotLeader',
   STORAGE_FAILED: 'StorageFailed',
+  STATE_LOCKED: 'StateDirLocked',
+  LISTEN_FAILED: 'ListenFailed',
   INTERNAL: 'Internal',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -7,6 +7,9 @@
 import { API_VERSION, type AdaptiveRoute, type AdaptiveRouteSpec, type PolicySpec } from '../api/types.ts';
 
 export const DEMO_ROUTE = { namespace: 'default', name: 'demo' } as const;
+
+/** The label that marks the demo's route as the demo's (and so safe to remove when the demo is off). */
+export const DEMO_LABEL = { key: 'app.kubernetes.io/component', value: 'demo' } as const;
 /** The host the demo's client calls: xds:///demo.meshpilot.local. */
 export const DEMO_HOST = 'demo.meshpilot.local';
 export const DEMO_SCRAPE_INTERVAL = '2s';
@@ -34,7 +37,7 @@ export function demoManifest(regions: readonly DemoRegionEndpoints[]): DemoRoute
     metadata: {
       name: DEMO_ROUTE.name,
       namespace: DEMO_ROUTE.namespace,
-      labels: { 'app.kubernetes.io/part-of': 'meshpilot', 'app.kubernetes.io/component': 'demo' },
+      labels: { 'app.kubernetes.io/part-of': 'meshpilot', [DEMO_LABEL.key]: DEMO_LABEL.value },
     },
     spec: {
       host: DEMO_HOST,

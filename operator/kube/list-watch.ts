@@ -13,6 +13,8 @@ export interface KubeObject {
     generation?: number;
     deletionTimestamp?: string;
     finalizers?: string[];
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
   };
 }
 

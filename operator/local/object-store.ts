@@ -6,7 +6,7 @@
 import type { KubeObject } from './kube-object.ts';
 import { objectKey } from './kube-object.ts';
 import { StateLog } from './state-log.ts';
-import type { LogRecord } from './state-log.ts';
+import type { LogRecord, LogRecovery } from './state-log.ts';
 import { WatchHub } from './watch-hub.ts';
 import type { WatchEventType } from './watch-hub.ts';
 
@@ -16,6 +16,8 @@ export interface ObjectStoreOptions {
   watchHistory: number;
   /** Log records between snapshots. */
   compactEvery?: number;
+  /** Start from a corrupt log, keeping its valid records (see StateLog.open). */
+  salvage?: boolean;
 }
 
 function keyOf(o: KubeObject): string {
@@ -25,6 +27,8 @@ function keyOf(o: KubeObject): string {
 /** Durable, versioned object storage with a watch hub. Stored objects must not be mutated by callers. */
 export class ObjectStore {
   readonly hub: WatchHub;
+  /** What loading the state directory had to repair (a torn tail, a salvage). */
+  recovery: LogRecovery = {};
   readonly #log: StateLog;
   readonly #types = new Map<string, Map<string, KubeObject>>();
   #rv: number;
@@ -41,10 +45,14 @@ export class ObjectStore {
    * resourceVersion replays what it missed, or gets 410 if that is older than the snapshot.
    */
   static open(options: ObjectStoreOptions): ObjectStore {
-    const { log, state } = StateLog.open(options.stateDir, options.compactEvery === undefined ? {} : { compactEvery: options.compactEvery });
+    const { log, state, recovery } = StateLog.open(options.stateDir, {
+      ...(options.compactEvery === undefined ? {} : { compactEvery: options.compactEvery }),
+      salvage: options.salvage ?? false,
+    });
     const hub = new WatchHub(options.watchHistory);
     hub.resetFloor(state.snapshotRv);
     const store = new ObjectStore(log, hub, state.rv);
+    store.recovery = recovery;
     for (const { type, object } of state.snapshot) store.#bucket(type).set(keyOf(object), object);
     for (const r of state.records) store.#replay(r);
     return store;

@@ -33,6 +33,7 @@ import { ResourceStorage } from './resource-storage.ts';
 import { loadServingCert } from './serving-cert.ts';
 import type { RequestScope } from './resource-storage.ts';
 import { StateDirLock } from './state-lock.ts';
+import { describeSalvage, type LogRecovery } from './state-log.ts';
 import { ApiError, internal, methodNotAllowed, notFoundPath, unauthorized } from './status.ts';
 import type { ActiveWatch } from './watch-stream.ts';
 
@@ -59,6 +60,25 @@ export interface LocalApiServerOptions {
   maxWatchSeconds?: number;
   /** Log records between snapshots (default 5000). */
   compactEvery?: number;
+  /** Start from a corrupt state log, keeping every valid record (`--salvage-state`). */
+  salvageState?: boolean;
+}
+
+/** Says what loading the state directory repaired: a torn append is routine after a crash, a salvage is not. */
+function reportRecovery(log: Logger, stateDir: string, recovery: LogRecovery): void {
+  if (recovery.tornTail) {
+    log.warn(
+      { stateDir, offset: recovery.tornTail.offset, bytes: recovery.tornTail.bytes },
+      `state log ended in a torn append (a crash during a write that was never acknowledged): truncated ${recovery.tornTail.bytes} bytes at offset ${recovery.tornTail.offset}`,
+    );
+  }
+  if (recovery.salvaged) {
+    const lost = describeSalvage(recovery.salvaged);
+    log.error(
+      { stateDir, kept: recovery.salvaged.kept, lost, original: recovery.salvaged.original },
+      `salvaged a corrupt state log: kept ${recovery.salvaged.kept} valid record(s), lost ${lost.length}; the original is kept as ${recovery.salvaged.original}`,
+    );
+  }
 }
 
 const PUBLIC_PATHS = /^\/(healthz|livez|readyz|version)(\/.*)?$/;
@@ -125,7 +145,7 @@ export class LocalApiServer {
 
   /**
    * Locks and loads `stateDir`, registers the CRDs of `crdDir`, and listens.
-   * @throws ConfigError when the directory is locked by a live server or a CRD manifest is invalid.
+   * @throws MeshpilotError STATE_LOCKED when a live server holds the directory, STORAGE_FAILED when its state is damaged, LISTEN_FAILED when the port cannot be bound; ConfigError when a CRD manifest is invalid.
    */
   static async start(options: LocalApiServerOptions): Promise<LocalApiServer> {
     const log = (options.logger ?? pino({ enabled: false })).child({ component: 'local-apiserver' });
@@ -134,7 +154,13 @@ export class LocalApiServer {
     const lock = StateDirLock.acquire(options.stateDir);
     let store: ObjectStore | undefined;
     try {
-      store = ObjectStore.open({ stateDir: options.stateDir, watchHistory: options.watchHistory ?? 1000, ...(options.compactEvery === undefined ? {} : { compactEvery: options.compactEvery }) });
+      store = ObjectStore.open({
+        stateDir: options.stateDir,
+        watchHistory: options.watchHistory ?? 1000,
+        ...(options.compactEvery === undefined ? {} : { compactEvery: options.compactEvery }),
+        salvage: options.salvageState ?? false,
+      });
+      reportRecovery(log, options.stateDir, store.recovery);
       const registry = new ResourceRegistry();
       const storage = new ResourceStorage(store, registry, clock);
       for (const t of [namespaceType, eventType, leaseType, storage.crdType()]) registry.register(t);

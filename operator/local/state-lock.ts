@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../api/errors.ts';
+import { ERROR_CODES, MeshpilotError } from '../api/errors.ts';
 
 interface LockContent {
   pid: number;
@@ -35,7 +35,7 @@ export class StateDirLock {
 
   /**
    * Takes the lock on `dir`.
-   * @throws ConfigError when a live process (this one included) holds it.
+   * @throws MeshpilotError STATE_LOCKED when a live process (this one included) holds it.
    */
   static acquire(dir: string): StateDirLock {
     const path = join(dir, 'lock');
@@ -61,7 +61,10 @@ export class StateDirLock {
         // A lock file torn by a crash between create and write has no live owner to protect.
       }
       if (typeof holder.pid === 'number' && processAlive(holder.pid)) {
-        throw new ConfigError(`state directory ${dir} is in use by another local API server (pid ${holder.pid}, lock ${path})`);
+        throw new MeshpilotError(
+          ERROR_CODES.STATE_LOCKED,
+          `state directory ${dir} is in use by another local API server (pid ${holder.pid}, lock ${path}): stop that process, or give this one another --state-dir`,
+        );
       }
       try {
         unlinkSync(path);
@@ -69,7 +72,7 @@ export class StateDirLock {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
     }
-    throw new ConfigError(`could not lock state directory ${dir}: another server raced for ${path}`);
+    throw new MeshpilotError(ERROR_CODES.STATE_LOCKED, `could not lock state directory ${dir}: another server raced for ${path}; try again, or give this one another --state-dir`);
   }
 
   /** Gives the lock up; idempotent, and leaves a lock that another server took over alone. */

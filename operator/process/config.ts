@@ -107,6 +107,8 @@ export interface LocalConfig extends OperatorConfig {
   applyExamples: boolean;
   /** Run the demo mesh (backends, load, and its route) beside the operator. */
   demo: boolean;
+  /** Start from a corrupt state log, keeping every valid record and a copy of the original. */
+  salvageState: boolean;
 }
 
 /** Flag definitions for node:util parseArgs; every flag also takes MESHPILOT_<FLAG> from the environment. */
@@ -145,6 +147,7 @@ export const LOCAL_FLAGS = {
   'api-port': { type: 'string' },
   examples: { type: 'string' },
   demo: { type: 'string' },
+  'salvage-state': { type: 'boolean' },
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -198,6 +201,7 @@ const localOptions = operatorOptions.extend({
   'api-port': z.coerce.number().int().min(0).max(65535).default(0),
   examples: booleanFlag.default(true),
   demo: booleanFlag.default(true),
+  'salvage-state': booleanFlag.default(false),
 });
 
 /** Configuration for `meshpilot local`. Throws ConfigError naming the flag on bad input. */
@@ -209,6 +213,7 @@ export function localConfig(args: string[], env: Env): LocalConfig {
     apiPort: o['api-port'],
     applyExamples: o.examples,
     demo: o.demo,
+    salvageState: o['salvage-state'],
   };
 }
 

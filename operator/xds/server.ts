@@ -169,7 +169,9 @@ export class XdsServer implements IntentSink {
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, options.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((e: unknown) => {
-      throw new MeshpilotError(ERROR_CODES.CONFIG_INVALID, `xDS server cannot listen on ${address}: ${(e as Error).message}`, { cause: e });
+      // A failed bind leaves the server's other resources open: release them, or the process never exits.
+      server.forceShutdown();
+      throw new MeshpilotError(ERROR_CODES.LISTEN_FAILED, `xDS server cannot listen on ${address}: ${(e as Error).message}`, { cause: e });
     });
     const xds = new XdsServer(options, server, port, protos);
     server.addService(adsServiceDefinition(protos, maxRequestBytes), {

@@ -29,8 +29,8 @@ describe('meshpilot local', () => {
     await rm(cacheDir, { recursive: true, force: true });
   });
 
-  function startLocal(): JsonLinesChild {
-    const child = new JsonLinesChild(nodeBinary, [CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--xds-addr', '127.0.0.1:0']);
+  function startLocal(...extra: string[]): JsonLinesChild {
+    const child = new JsonLinesChild(nodeBinary, [CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--xds-addr', '127.0.0.1:0', ...extra]);
     children.push(child);
     return child;
   }
@@ -91,5 +91,20 @@ describe('meshpilot local', () => {
     const exit = await child.stop('SIGTERM');
     const failures = child.lines.filter((l) => Number(l.level) >= 50 || l.level === 'error' || l.level === 'fatal');
     expect([exit.code, failures, exit.code === 0 ? '' : child.stderr.join('').slice(-3000)]).toEqual([0, [], '']);
+  });
+
+  it('with the demo off, removes the demo route an earlier run left pointing at its old ports', async () => {
+    const child = startLocal('--demo', 'false');
+    const ready = await child.waitForLine((l) => l.msg === 'control plane ready', 30_000, 'control plane ready');
+    await child.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('removed the demo route'), 30_000, 'demo route removed');
+    // The operator's finalizer goes first: the route is gone once the operator has unpublished it.
+    let names: string[] = [];
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      names = (await kubectl(ready.kubeconfig as string, 'get', 'ar', '-o', 'name')).trim().split('\n');
+      if (!names.includes('adaptiveroute.traffic.meshpilot.io/demo')) break;
+    }
+    expect(names).not.toContain('adaptiveroute.traffic.meshpilot.io/demo');
+    expect(names).toContain('adaptiveroute.traffic.meshpilot.io/checkout');
+    expect((await child.stop('SIGTERM')).code).toBe(0);
   });
 });
