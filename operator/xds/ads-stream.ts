@@ -47,6 +47,9 @@ export interface StreamLimits {
   holdRoutesMs: number;
 }
 
+/** Delta responses a stream tracks unanswered per type; past this a client that never answers loses its oldest. */
+const MAX_IN_FLIGHT = 64;
+
 /** Which type's resources a resource of each type points at. */
 const REFERS_TO: Record<ResourceKind, ResourceKind | undefined> = { LDS: 'RDS', RDS: 'CDS', CDS: 'EDS', EDS: undefined };
 /** ...and the reverse: whose held resources keep a resource of each type alive. */
@@ -60,6 +63,11 @@ export interface PushPlan {
 
 export abstract class AdsStream {
   abstract readonly kind: StreamKind;
+  /**
+   * State of the world: a response supersedes the unanswered one before it, and a request
+   * whose nonce is not the newest sent for its type is stale and not acted on.
+   */
+  protected abstract readonly supersedes: boolean;
   readonly id: number;
   readonly peer: string;
   readonly openedAt: number;
@@ -230,6 +238,13 @@ export abstract class AdsStream {
     const type = this.typeFor(req.type_url);
     if (!type) return undefined;
     const st = this.stateFor(type);
+    if (this.supersedes && req.response_nonce && st.lastNonce !== undefined && req.response_nonce !== st.lastNonce) {
+      // The xDS protocol: a server does not respond to a request with a stale nonce. The
+      // client will answer the newer response with its whole subscription, so nothing is lost.
+      this.reject(REJECT_REASONS.STALE_NONCE);
+      this.log.debug({ type: type.kind, nonce: req.response_nonce, newest: st.lastNonce }, 'xDS request with a stale nonce: ignored');
+      return undefined;
+    }
     const first = !st.requested;
     st.requested = true;
     if (req.response_nonce) this.answer(st, req.response_nonce, req.error_detail);
@@ -271,16 +286,19 @@ export abstract class AdsStream {
   }
 
   /**
-   * Applies the client's answer to the last response of `st` (ACK when `error` is null).
-   * Answers to an older response (stale nonce) are ignored. Returns true when it applied.
+   * Applies the client's answer to the response of `st` sent with `nonce` (ACK when `error`
+   * is null); responses sent before it and never answered are forgotten. An answer to a
+   * response that is not in flight (superseded, or already answered) is ignored. Returns
+   * true when it applied.
    */
   protected answer(st: TypeState, nonce: string, error: StatusMessage | null): boolean {
-    const out = st.outstanding;
-    if (!out || out.nonce !== nonce) {
-      if (nonce) this.log.debug({ type: st.type.kind, nonce, expected: out?.nonce }, 'answer to an older xDS response: ignored');
+    const index = st.inFlight.findIndex((o) => o.nonce === nonce);
+    if (index < 0) {
+      if (nonce) this.log.debug({ type: st.type.kind, nonce, inFlight: st.inFlight.map((o) => o.nonce) }, 'answer to an xDS response no longer in flight: ignored');
       return false;
     }
-    st.outstanding = undefined;
+    const out = st.inFlight[index]!;
+    st.inFlight.splice(0, index + 1);
     const kind = st.type.kind;
     const isNack = error !== null && (error.code !== 0 || error.message !== '');
     const target = REFERS_TO[kind];
@@ -373,7 +391,10 @@ export abstract class AdsStream {
     // What a removed resource pointed at may be removable now.
     const target = REFERS_TO[st.type.kind];
     if (plan.removed.length > 0 && target) this.markDirty(target);
-    st.outstanding = { nonce, version: snapshot.version, resources: plan.resources, deleted: this.kind === 'sotw' ? plan.removed : [] };
+    const sent = { nonce, version: snapshot.version, resources: plan.resources, deleted: this.kind === 'sotw' ? plan.removed : [] };
+    if (this.supersedes) st.inFlight = [sent];
+    else if (st.inFlight.push(sent) > MAX_IN_FLIGHT) st.inFlight.shift();
+    st.lastNonce = nonce;
     st.sentVersion = snapshot.version;
     st.forceRespond = false;
     this.host.metrics.pushes.inc({ type: st.type.kind });

@@ -10,6 +10,7 @@ import { encodeDeltaResponse, type DeltaDiscoveryRequestMessage } from './wire.t
 
 export class DeltaStream extends AdsStream {
   readonly kind: StreamKind = 'delta';
+  protected readonly supersedes = false;
 
   protected handle(message: unknown): void {
     const req = message as DeltaDiscoveryRequestMessage;
@@ -81,7 +82,9 @@ export class DeltaStream extends AdsStream {
     const resources: EncodedResource[] = [];
     for (const [name, r] of desired) {
       const e = st.entries.get(name);
-      if (r !== ackedOf(e) && r !== nackedOf(e) && (r !== sentOf(e) || st.outstanding !== undefined)) resources.push(r);
+      // Not what the client holds, rejected, or has on its way: every response in flight
+      // will be answered (see TypeState.inFlight).
+      if (r !== ackedOf(e) && r !== nackedOf(e) && r !== sentOf(e)) resources.push(r);
     }
     const removed: string[] = [];
     for (const [name, e] of st.entries) {

@@ -11,6 +11,8 @@ export const REJECT_REASONS = {
   RATE_LIMITED: 'rate_limited',
   NO_NODE: 'no_node',
   WILDCARD_NOT_ALLOWED: 'wildcard_not_allowed',
+  /** State of the world: a request answering a response older than the newest one sent for its type. */
+  STALE_NONCE: 'stale_nonce',
 } as const;
 export type RejectReason = (typeof REJECT_REASONS)[keyof typeof REJECT_REASONS];
 

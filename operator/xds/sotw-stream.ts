@@ -16,6 +16,7 @@ function sameOrder(names: readonly string[], keys: Iterable<string>): boolean {
 
 export class SotwStream extends AdsStream {
   readonly kind: StreamKind = 'sotw';
+  protected readonly supersedes = true;
 
   protected handle(message: unknown): void {
     const req = message as DiscoveryRequestMessage;
@@ -90,7 +91,7 @@ export class SotwStream extends AdsStream {
       const e = st.entries.get(name);
       // Not what the client holds, not what it rejected, and not already on its way (unless
       // the response it is on is still unanswered: this one supersedes it, so it repeats it).
-      if (r !== ackedOf(e) && r !== nackedOf(e) && (r !== sentOf(e) || st.outstanding !== undefined)) resources.push(r);
+      if (r !== ackedOf(e) && r !== nackedOf(e) && (r !== sentOf(e) || st.inFlight.length > 0)) resources.push(r);
     }
     return resources.length > 0 ? { resources, removed: [] } : undefined;
   }

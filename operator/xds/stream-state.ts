@@ -54,7 +54,7 @@ function compact(sent: EncodedResource | null, acked: EncodedResource | null, na
   return new Slot(sent, acked, nacked, nacked ? message : undefined);
 }
 
-/** The last response of a type on a stream, until the client answers it. */
+/** A response of a type on a stream, until the client answers it. */
 export interface Outstanding {
   nonce: string;
   version: string;
@@ -73,7 +73,15 @@ export class TypeState {
   explicit: Set<string> | undefined;
   /** Per name: see Entry. Without a wildcard, the keys are exactly the subscribed names. */
   readonly entries = new Map<string, Entry>();
-  outstanding: Outstanding | undefined;
+  /**
+   * Responses not answered yet, oldest first. State of the world keeps only the newest (a
+   * newer response supersedes, and answers to older ones are stale); delta keeps each, since
+   * a delta client answers every response, and a NACK of one that a newer response followed
+   * is still a NACK.
+   */
+  inFlight: Outstanding[] = [];
+  /** The nonce of the newest response sent for this type on this stream. */
+  lastNonce: string | undefined;
   /** A request for this type arrived: only then is anything sent for it. */
   requested = false;
   /** The next push must answer even when nothing changed (first request, new names on a full-set type). */

@@ -177,9 +177,22 @@ export class XdsWorld {
       ) {
         return status;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${nodes} node(s) to ACK ${key}: ${JSON.stringify(status)}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${nodes} node(s) to ACK ${key}: ${JSON.stringify(status)}; nodes: ${this.#describeNodes()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** What each connected node holds, per type and resource (without the decoded resources), for a timeout's message. */
+  #describeNodes(): string {
+    const server = this.#server;
+    if (!server) return 'server not running';
+    return JSON.stringify(
+      server.nodes().map((n) => {
+        const dump = server.configDump(n.id) as { configs?: { resources: { resource?: unknown }[] }[] } | undefined;
+        for (const c of dump?.configs ?? []) for (const r of c.resources) delete r.resource;
+        return dump;
+      }),
+    );
   }
 
   /** Waits until some node has NACKed route `key`; returns the sync status. */

@@ -1,7 +1,7 @@
 // Incremental (delta) ADS over a real gRPC connection, as Envoy speaks it.
 import { ENVOY_LISTENER_NAME, ENVOY_ROUTE_CONFIG_NAME, clusterName } from '../../../operator/xds/names.ts';
 import { TYPE_URLS } from '../../../operator/xds/type-urls.ts';
-import { endpointsFor, intent, startServer, until, type TestServer } from './fixtures.ts';
+import { endpointsFor, intent, metric, startServer, until, type TestServer } from './fixtures.ts';
 import { DeltaClient, decodeAny, type DeltaResponse } from './raw-ads-client.ts';
 
 const LDS = TYPE_URLS.listener;
@@ -139,6 +139,32 @@ describe('XdsServer delta', () => {
     await t.server.flush();
     const now = await c.next();
     expect(names(now)).toEqual([later]);
+  });
+
+  it('records the NACK of a response that a newer response of the same type followed, and never takes the newer ACK for it', async () => {
+    const c = client('envoy-1');
+    c.request(LDS);
+    c.ack(await c.next());
+    c.request(RDS, { subscribe: [ENVOY_ROUTE_CONFIG_NAME] });
+    c.ack(await c.next());
+    c.request(CDS);
+    c.ack(await c.next());
+    c.request(EDS, { subscribe: checkoutClusters.slice(0, 2) });
+    c.ack(await c.next());
+    await until('in sync', () => (t.server.syncStatus(checkout.key).acked === 1 ? true : undefined));
+    t.resolver.set('checkout.eu-west.svc', [{ address: '10.9.9.9', port: 8080 }]);
+    const changed = await c.next();
+    // us-east's assignment carries eu-west's endpoints as its failover priority.
+    expect(names(changed)).toEqual(checkoutClusters.slice(0, 2));
+    // Before answering it, the client subscribes one more cluster: a second EDS response is in flight.
+    c.request(EDS, { subscribe: [checkoutClusters[2]!] });
+    const added = await c.next();
+    expect(names(added)).toEqual([checkoutClusters[2]]);
+    c.request(EDS, { nonce: changed.nonce, error: 'endpoint 10.9.9.9 refused' });
+    c.ack(added);
+    await until('the NACK', () => (t.server.syncStatus(checkout.key).nacked === 1 ? true : undefined));
+    expect(t.server.syncStatus(checkout.key)).toMatchObject({ acked: 0, nacked: 1, nackMessages: ['endpoint 10.9.9.9 refused'] });
+    expect(await metric(t.registry, 'meshpilot_xds_nacks_total', { type: 'EDS' })).toBe(1);
   });
 
   it('records a NACK and keeps the last ACKed resource', async () => {

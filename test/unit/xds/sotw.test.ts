@@ -148,6 +148,25 @@ describe('XdsServer state of the world', () => {
     expect(t.server.syncStatus(checkout.key)).toMatchObject({ acked: 1, nacked: 0 });
   });
 
+  it('does not respond to a request with a stale nonce, and acts on the subscription the client sends with its answer to the newer response', async () => {
+    await t.server.publish(checkout);
+    await t.server.flush();
+    const c = client('grpc-stale');
+    const { eds } = await subscribeAll(c);
+    await until('in sync', () => (t.server.syncStatus(checkout.key).acked === 1 ? true : undefined));
+    t.resolver.set('checkout.eu-west.svc', [{ address: '10.9.9.9', port: 8080 }]);
+    const newer = await c.next();
+    expect(newer.type_url).toBe(EDS);
+    const apSouth = clusterName(checkout.key, 'ap-south');
+    // Crosses the newer response on the wire: answers the older one and asks for one more cluster.
+    c.request(EDS, [...clusters, apSouth], { nonce: eds.nonce, version: eds.version_info });
+    await expect(c.next(300)).rejects.toThrow();
+    expect(await metric(t.registry, 'meshpilot_xds_requests_rejected_total', { reason: 'stale_nonce' })).toBe(1);
+    c.ack(newer, [...clusters, apSouth]);
+    const added = await c.next();
+    expect(sotwNames(added)).toEqual([apSouth]);
+  });
+
   it('updates the subscription from a request that carries a NACK', async () => {
     const other = intent({ name: 'other' });
     t.resolver.set(`other.eu-west.svc`, [{ address: '10.9.0.1', port: 8080 }]);
