@@ -16,6 +16,7 @@ import { Manager } from './controller/manager.ts';
 import { KubeApi, loadKubeConfig } from './kube/client.ts';
 import { LocalApiServer } from './local/server.ts';
 import { localConfig, operatorConfig, LOG_LEVELS, type LocalConfig, type OperatorConfig } from './process/config.ts';
+import { localHolderGone } from './process/local-lease-holder.ts';
 import { serveEndpoints } from './process/http-endpoints.ts';
 import { listeningOn } from './process/listen-error.ts';
 import { createLogger, type Logger } from './process/logger.ts';
@@ -248,7 +249,10 @@ async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdow
   // (an uncaught TypeError in its resolver) when a config update reaches a channel it has
   // just closed, and while the server runs an update can arrive at any moment.
   let mesh: Awaited<ReturnType<typeof startDemoMesh>> | undefined;
-  const operator = await startOperator({ ...config, kubeconfig: server.kubeconfigPath }, logger, shutdown, {
+  // The lease lives in this state directory's control plane: a holder named as a process of
+  // this host that no longer runs crashed with its control plane, and is not waited for.
+  const leaderElection = { ...config.leaderElection, holderGone: localHolderGone(config.host) };
+  const operator = await startOperator({ ...config, leaderElection, kubeconfig: server.kubeconfigPath }, logger, shutdown, {
     afterXdsClosed: async () => mesh?.close(),
   });
   reportRoutes(operator.manager, logger);

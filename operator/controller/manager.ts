@@ -28,6 +28,8 @@ export interface LeaderElectionConfig {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** True when a lease holder is known to be gone (its lease is taken at once); see LeaderElectorOptions. */
+  holderGone?: (identity: string) => boolean;
 }
 
 export interface ManagerOptions {
@@ -140,6 +142,7 @@ export class Manager {
           leaseDurationMs: le.leaseDurationMs,
           renewDeadlineMs: le.renewDeadlineMs,
           retryPeriodMs: le.retryPeriodMs,
+          ...(le.holderGone ? { holderGone: le.holderGone } : {}),
           onStartedLeading: (signal) => this.#runControllers(signal),
         })
       : undefined;

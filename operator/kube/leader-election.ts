@@ -50,6 +50,12 @@ export interface LeaderElectorOptions {
   retryPeriodMs?: number;
   /** Source of randomness for the acquire jitter, in [0, 1). */
   random?: () => number;
+  /**
+   * True when the holder `identity` is known to be gone for good (a process of this host
+   * that no longer runs, see local-lease-holder.ts): its lease is taken without waiting for
+   * it to expire. Leave unset wherever a holder's death cannot be proven.
+   */
+  holderGone?: (identity: string) => boolean;
   /** Release the lease when `run`'s signal aborts. Default true. */
   releaseOnCancel?: boolean;
   /**
@@ -103,6 +109,8 @@ export class LeaderElector {
   #observedAt = 0;
   #leading = false;
   #leader: string | undefined;
+  /** The holder this replica last said it waits for (said once per holder). */
+  #waitingFor: string | undefined;
 
   constructor(options: LeaderElectorOptions) {
     this.#options = options;
@@ -250,7 +258,14 @@ export class LeaderElector {
       const holder = current.record.holderIdentity;
       const heldByOther = holder !== '' && holder !== this.identity;
       const expiresAt = this.#observedAt + current.record.leaseDurationSeconds * 1000;
-      if (heldByOther && expiresAt > now) return false;
+      if (heldByOther && expiresAt > now) {
+        if (!this.#options.holderGone?.(holder)) {
+          this.#sayWaiting(holder, expiresAt, now);
+          return false;
+        }
+        this.#log.info({ holder }, 'the lease holder is a process of this host that is gone: taking the lease over now');
+      }
+      this.#waitingFor = undefined;
       if (holder === this.identity) {
         desired.acquireTime = current.record.acquireTime;
         desired.leaseTransitions = current.record.leaseTransitions;
@@ -264,6 +279,17 @@ export class LeaderElector {
       this.#log.debug({ err: (e as Error).message }, 'lease attempt failed');
       return false;
     }
+  }
+
+  /** Says, once per holder, whose lease this replica waits for and until when. */
+  #sayWaiting(holder: string, expiresAt: number, now: number): void {
+    if (this.#waitingFor === holder) return;
+    this.#waitingFor = holder;
+    const at = new Date(expiresAt).toISOString();
+    this.#log.info(
+      { holder, expiresAt: at, waitSeconds: Math.ceil((expiresAt - now) / 1000) },
+      `waiting for the lease held by ${holder}: it expires at ${at} unless its holder renews it`,
+    );
   }
 
   #remember(lease: StoredLease): void {

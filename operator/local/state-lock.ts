@@ -5,21 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES, MeshpilotError } from '../api/errors.ts';
+import { processAlive } from '../api/process-alive.ts';
 
 interface LockContent {
   pid: number;
   token: string;
   acquiredAt: string;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** An exclusive hold on a state directory. */

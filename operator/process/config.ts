@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../api/errors.ts';
 import { isDuration, parseDuration } from '../api/duration.ts';
 import type { TelemetryStackConfig } from '../telemetry/stack.ts';
+import { localIdentity } from './local-lease-holder.ts';
 
 /** Slots the telemetry window is cut into (the window store's default). */
 export const TELEMETRY_SLOTS = 6;
@@ -86,6 +87,8 @@ export interface OperatorConfig {
     renewDeadlineMs: number;
     retryPeriodMs: number;
     identity: string;
+    /** See LeaderElectorOptions.holderGone. */
+    holderGone?: (identity: string) => boolean;
   };
   workers: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -109,6 +112,8 @@ export interface LocalConfig extends OperatorConfig {
   demo: boolean;
   /** Start from a corrupt state log, keeping every valid record and a copy of the original. */
   salvageState: boolean;
+  /** This host's name, as lease identities carry it. */
+  host: string;
 }
 
 /** Flag definitions for node:util parseArgs; every flag also takes MESHPILOT_<FLAG> from the environment. */
@@ -204,17 +209,29 @@ const localOptions = operatorOptions.extend({
   'salvage-state': booleanFlag.default(false),
 });
 
-/** Configuration for `meshpilot local`. Throws ConfigError naming the flag on bad input. */
-export function localConfig(args: string[], env: Env): LocalConfig {
+/**
+ * Configuration for `meshpilot local`. Its default lease identity names this process (`pid`),
+ * so that the next start after a crash can tell the holder is gone (local-lease-holder.ts).
+ * Throws ConfigError naming the flag on bad input.
+ */
+export function localConfig(args: string[], env: Env, pid: number = process.pid): LocalConfig {
   const o = parseWith(localOptions, readFlags(args, LOCAL_FLAGS, env));
+  const operator = toOperatorConfig(o, env);
+  if (o.identity === undefined) operator.leaderElection.identity = localIdentity(hostOf(env), pid, Math.random().toString(36).slice(2, 10));
   return {
-    ...toOperatorConfig(o, env),
+    ...operator,
     stateDir: o['state-dir'],
     apiPort: o['api-port'],
     applyExamples: o.examples,
     demo: o.demo,
     salvageState: o['salvage-state'],
+    host: hostOf(env),
   };
+}
+
+/** The pod's (or host's) name, for lease identities. */
+function hostOf(env: Env): string {
+  return env.POD_NAME ?? env.HOSTNAME ?? 'meshpilot';
 }
 
 function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): OperatorConfig {
@@ -227,7 +244,7 @@ function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): Operat
   if (o['telemetry-window'] < 6000 || o['telemetry-window'] % TELEMETRY_SLOTS !== 0) {
     throw new ConfigError(`invalid configuration: --telemetry-window must be at least 6s and a multiple of ${TELEMETRY_SLOTS}ms (it is cut into ${TELEMETRY_SLOTS} slots)`);
   }
-  const host = env.POD_NAME ?? env.HOSTNAME ?? 'meshpilot';
+  const host = hostOf(env);
   return {
     kubeconfig: o.kubeconfig ?? env.KUBECONFIG,
     namespace: o.namespace,

@@ -144,3 +144,24 @@ describe('a damaged state log', () => {
     }
   });
 });
+
+describe('meshpilot local after a SIGKILL', () => {
+  it('takes over the lease its killed predecessor held at once, saying so, instead of waiting for it to expire', async () => {
+    const dir = await stateDir();
+    const args = [CLI, ...localArgs(dir, {})];
+    const first = new JsonLinesChild(nodeBinary, args);
+    try {
+      await first.waitForLine((l) => l.msg === 'became leader', 30_000, 'first leader');
+    } finally {
+      await first.stop('SIGKILL');
+    }
+    const second = new JsonLinesChild(nodeBinary, args);
+    try {
+      await second.waitForLine((l) => l.msg === 'became leader', 30_000, 'second leader');
+      expect(second.lines.some((l) => l.msg === 'the lease holder is a process of this host that is gone: taking the lease over now')).toBe(true);
+      expect(second.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('waiting for the lease'))).toEqual([]);
+    } finally {
+      await second.stop('SIGTERM');
+    }
+  });
+});

@@ -137,6 +137,42 @@ describe('LeaderElector', () => {
     await b.running;
   });
 
+  it('says once whose lease it waits for and until when, and takes at once the lease of a holder known to be gone', async () => {
+    const clock = new ManualClock(1_000_000);
+    const store = new MemoryLeaseStore();
+    const crashed = (holder: string): StoredLease => ({
+      resourceVersion: '7',
+      record: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: '2026-01-01T00:00:00.000000Z', leaseTransitions: 1 },
+    });
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const elect = (holderGone: (id: string) => boolean) => {
+      const stop = new AbortController();
+      const elector = new LeaderElector({ store, identity: 'me', clock, logger, random: () => 0, holderGone, onStartedLeading: () => undefined });
+      return { elector, stop, running: elector.run(stop.signal) };
+    };
+
+    store.lease = crashed('alive-elsewhere');
+    const waiting = elect(() => false);
+    await settle();
+    await tick(clock, 6_000);
+    expect(waiting.elector.isLeader()).toBe(false);
+    const said = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('waiting for the lease held by alive-elsewhere'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatchObject({ holder: 'alive-elsewhere', expiresAt: new Date(1_000_000 + 15_000).toISOString(), waitSeconds: 15 });
+    waiting.stop.abort();
+    await waiting.running;
+
+    store.lease = crashed('gone-here');
+    const taking = elect((id) => id === 'gone-here');
+    await settle();
+    expect(taking.elector.isLeader()).toBe(true);
+    expect(store.lease.record).toMatchObject({ holderIdentity: 'me', leaseTransitions: 2 });
+    expect(lines.some((l) => l.msg === 'the lease holder is a process of this host that is gone: taking the lease over now' && l.holder === 'gone-here')).toBe(true);
+    taking.stop.abort();
+    await taking.running;
+  });
+
   it('keeps waiting while the holder keeps renewing', async () => {
     const clock = new ManualClock(1_000_000);
     const store = new MemoryLeaseStore();
