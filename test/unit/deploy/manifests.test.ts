@@ -4,7 +4,8 @@
 // values and templates, and the Grafana dashboard queries only metrics meshpilot exports.
 // No helm binary is available here, so templates are only "loosely rendered" (actions
 // dropped) to compare their structure; values.yaml and Chart.yaml are parsed for real.
-import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
@@ -395,7 +396,7 @@ describe('deploy/manifests/meshpilot.yaml Deployment', () => {
     const spec = cron.spec.jobTemplate.spec.template.spec;
     const c = spec.containers[0] as Container;
     expect(c.image).toBe(container.image);
-    expect(c.command).toEqual(['node', 'training/cli.ts']);
+    expect(c.command).toBeUndefined(); // the image's ENTRYPOINT, as for the operator
     expect(c.args).toEqual(['train', '--scenarios', values.training.scenarios, '--out', values.training.out]);
     expect(c.volumeMounts).toContainEqual({ name: 'models', mountPath: values.training.persistence.mountPath });
     expect(values.training.out.startsWith(`${values.training.persistence.mountPath}/`)).toBe(true);
@@ -634,5 +635,41 @@ describe('Grafana dashboard deploy/grafana/meshpilot-dashboard.json', () => {
   it('the chart ConfigMap template embeds this file', () => {
     const text = read(join(CHART, 'templates', 'grafana-dashboard.yaml'));
     expect(text).toContain('.Files.Get "dashboards/meshpilot-dashboard.json"');
+  });
+});
+
+describe('every command a manifest runs', () => {
+  const dockerfile = read(join(DEPLOY, 'Dockerfile'));
+  const image = (word: string) => JSON.parse(new RegExp(`^${word} (\\[.*\\])$`, 'm').exec(dockerfile)![1]!) as string[];
+  const entrypoint = image('ENTRYPOINT');
+  const cmd = image('CMD');
+  const containersOf = (objects: K8sObject[], file: string): [string, Container][] =>
+    objects.flatMap((o) => {
+      const spec = o.kind === 'Deployment' ? (o as Deployment).spec.template.spec : o.kind === 'CronJob' ? (o as CronJob).spec.jobTemplate.spec.template.spec : undefined;
+      return (spec?.containers ?? []).map((c): [string, Container] => [`${file} ${o.kind}/${o.metadata.name} ${c.name}`, c as Container]);
+    });
+  const optional = readdirSync(join(DEPLOY, 'manifests', 'optional')).map((f) => join('optional', f));
+  const containers = [
+    ...['meshpilot.yaml', ...optional].flatMap((f) => containersOf(parseStream(read(join(DEPLOY, 'manifests', f)), f), `manifests/${f}`)),
+    ...readdirSync(join(CHART, 'templates'))
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((f) => containersOf(template(f), `templates/${f}`)),
+  ];
+
+  it('finds the containers of the operator and of training, in the manifests and the chart', () => {
+    expect(containers.map(([where]) => where.split(' ')[0]).sort()).toEqual(
+      ['manifests/meshpilot.yaml', 'manifests/optional/training.yaml', 'templates/deployment.yaml', 'templates/training-cronjob.yaml'].sort(),
+    );
+  });
+
+  it.each(containers)('%s: the script exists, its command answers --help, and it takes every flag it is given', (_where, c) => {
+    const argv = [...(c.command ?? entrypoint), ...(c.args ?? cmd)];
+    expect(argv[0]).toBe('node');
+    const script = argv[1]!;
+    expect(existsSync(join(ROOT, script))).toBe(true);
+    const command = argv[2]!;
+    const help = execFileSync(process.execPath, [script, command, '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(help).toContain(`Usage: meshpilot ${command}`);
+    for (const flag of argv.slice(3).filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!)) expect([flag, help.includes(flag)]).toEqual([flag, true]);
   });
 });
