@@ -112,6 +112,17 @@ function check(value: number | null, field: string): number | null {
 }
 
 /**
+ * Rates, latencies and trends as the encoder sums and multiplies them: finite inputs near the
+ * top of float64 would overflow a sum of eight regions. Every feature saturates long before
+ * this bound, so no realistic value is changed by it.
+ */
+const MAGNITUDE = 1e12;
+function bounded(value: number | null, field: string): number | null {
+  const v = check(value, field);
+  return v === null ? null : clip(v, -MAGNITUDE, MAGNITUDE);
+}
+
+/**
  * Encodes `o` into OBSERVATION_SIZE floats (into `out` at `offset` when given, for batches).
  * Throws ConfigError naming the field for NaN or infinite values, no regions, or too many.
  */
@@ -125,19 +136,19 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
   out.fill(0, offset, offset + OBSERVATION_SIZE);
   const F = REGION_FEATURES.length;
   let totalRate = 0, totalErrors = 0, weightedP99 = 0, p99Weight = 0, trend = 0, trendWeight = 0, fresh = 0;
-  const rates = o.regions.map((r, i) => check(r.requestRate, `regions[${i}].requestRate`) ?? 0);
+  const rates = o.regions.map((r, i) => bounded(r.requestRate, `regions[${i}].requestRate`) ?? 0);
   for (const rate of rates) totalRate += rate;
   o.regions.forEach((r, i) => {
     const at = offset + i * F;
     const field = (name: string) => `regions[${i}].${name}`;
-    const p50 = check(r.latencyP50Ms, field('latencyP50Ms'));
-    const p90 = check(r.latencyP90Ms, field('latencyP90Ms'));
-    const p99 = check(r.latencyP99Ms, field('latencyP99Ms'));
+    const p50 = bounded(r.latencyP50Ms, field('latencyP50Ms'));
+    const p90 = bounded(r.latencyP90Ms, field('latencyP90Ms'));
+    const p99 = bounded(r.latencyP99Ms, field('latencyP99Ms'));
     const err = check(r.errorRate, field('errorRate'));
     const sat = check(r.saturation, field('saturation'));
     const weight = check(r.weightPercent, field('weightPercent'))!;
-    const rateTrend = check(r.requestRateTrend, field('requestRateTrend'));
-    const p99Trend = check(r.latencyP99Trend, field('latencyP99Trend'));
+    const rateTrend = bounded(r.requestRateTrend, field('requestRateTrend'));
+    const p99Trend = bounded(r.latencyP99Trend, field('latencyP99Trend'));
     out[at] = 1;
     out[at + 1] = p50 === null ? 0 : overObjective(p50, slo);
     out[at + 2] = p90 === null ? 0 : overObjective(p90, slo);

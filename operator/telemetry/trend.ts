@@ -6,7 +6,8 @@
 /**
  * The least-squares change over `spanMs`, relative to the mean, of the `count` points whose
  * k-th oldest is at index `indexOf(k)` of `times`/`values`, counting only those at or after
- * `since`; null with fewer than two such points, all at one time, or a mean of 0. Pure.
+ * `since`; null with fewer than two such points, all at one time, or a mean of 0. Finite
+ * for any finite points. Pure.
  */
 export function leastSquaresTrend(
   times: ArrayLike<number>,
@@ -16,13 +17,36 @@ export function leastSquaresTrend(
   since: number,
   spanMs: number,
 ): number | null {
+  const trend = trendOf(times, values, count, indexOf, since, spanMs, 1);
+  if (trend === null || Number.isFinite(trend)) return trend;
+  // Values near the top of float64 overflow the sums. The trend is relative to the mean, so
+  // it does not change when every value is divided by the largest: recompute that way. (Only
+  // then: ordinary values keep the exact float64 result both paths agree on.)
+  let largest = 0;
+  for (let k = 0; k < count; k++) {
+    const i = indexOf(k);
+    if (times[i]! >= since) largest = Math.max(largest, Math.abs(values[i]!));
+  }
+  const scaled = trendOf(times, values, count, indexOf, since, spanMs, 1 / largest);
+  return scaled !== null && Number.isFinite(scaled) ? scaled : null;
+}
+
+function trendOf(
+  times: ArrayLike<number>,
+  values: ArrayLike<number>,
+  count: number,
+  indexOf: (k: number) => number,
+  since: number,
+  spanMs: number,
+  scale: number,
+): number | null {
   let n = 0, st = 0, sv = 0;
   for (let k = 0; k < count; k++) {
     const i = indexOf(k);
     if (times[i]! < since) continue;
     n++;
     st += times[i]!;
-    sv += values[i]!;
+    sv += values[i]! * scale;
   }
   if (n < 2) return null;
   const mt = st / n, mv = sv / n;
@@ -31,7 +55,7 @@ export function leastSquaresTrend(
     const i = indexOf(k);
     if (times[i]! < since) continue;
     const dt = times[i]! - mt;
-    cov += dt * (values[i]! - mv);
+    cov += dt * (values[i]! * scale - mv);
     vt += dt * dt;
   }
   if (vt === 0 || mv === 0) return null;

@@ -135,6 +135,7 @@ function time(obj: Json, field: string, latestMs: number): number {
       value === undefined ? 'is required (RFC 3339 date-time or epoch milliseconds)' : `must be an RFC 3339 date-time or epoch milliseconds, got ${describe(value)}`,
     );
   }
+  if (atMs < 0) throw new Reject(REJECT_REASONS.invalidValue, field, `${describe(value)} is before 1970-01-01T00:00:00Z`);
   if (atMs > latestMs) {
     throw new Reject(REJECT_REASONS.futureTimestamp, field, `${describe(value)} is ${Math.round(atMs - latestMs)} ms beyond the allowed clock skew in the future`);
   }
@@ -172,10 +173,15 @@ function windowEvent(obj: Json, latestMs: number): RegionSample {
   const g = region(obj);
   const startMs = time(obj, 'start', Infinity);
   const endMs = time(obj, 'end', latestMs);
-  if (endMs <= startMs) throw new Reject(REJECT_REASONS.invalidValue, 'end', `must be after start, got ${describe(obj.end)} (start ${describe(obj.start)})`);
+  // Timestamps are milliseconds: a window shorter than one has no rate.
+  if (!(endMs - startMs >= 1)) throw new Reject(REJECT_REASONS.invalidValue, 'end', `must be at least 1 ms after start, got ${describe(obj.end)} (start ${describe(obj.start)})`);
   const requests = number(obj, 'requests', 'requests', 'a finite number >= 0', nonNegative);
   const errors = number(obj, 'errors', 'errors', `a finite number between 0 and requests (${requests})`, (n) => n >= 0 && n <= requests);
-  const values: Partial<Record<Signal, number>> = { requestRate: requests / ((endMs - startMs) / 1000) };
+  const requestRate = requests / ((endMs - startMs) / 1000);
+  if (!Number.isFinite(requestRate)) {
+    throw new Reject(REJECT_REASONS.invalidValue, 'requests', `${requests} over ${endMs - startMs} ms is not a finite request rate`);
+  }
+  const values: Partial<Record<Signal, number>> = { requestRate };
   if (requests > 0) values.errorRate = errors / requests;
   const latency = obj.latencyMs;
   if (latency !== undefined) {

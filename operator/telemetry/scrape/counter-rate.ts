@@ -27,7 +27,10 @@ export function counterRate(previous: CounterReading, current: CounterReading): 
   const elapsedMs = current.atMs - previous.atMs;
   if (!(elapsedMs > 0)) return undefined;
   const increase = counterIncrease(previous.value, current.value);
-  return increase === undefined ? undefined : increase / (elapsedMs / 1000);
+  if (increase === undefined) return undefined;
+  const rate = increase / (elapsedMs / 1000);
+  // An increase near the top of float64 over a millisecond is no rate at all.
+  return Number.isFinite(rate) ? rate : undefined;
 }
 
 /**
@@ -36,7 +39,8 @@ export function counterRate(previous: CounterReading, current: CounterReading): 
  * absent from `previous` counts from 0: between two scrapes of a live target it was created,
  * and exporters start new series at 0. Series that disappeared count nothing; an empty
  * `current` gives 0, so a caller that has no series at all must say "no data" itself.
- * Undefined when any series has a value that is not a finite, non-negative number.
+ * Undefined when any series has a value that is not a finite, non-negative number, or when
+ * the sum leaves float64.
  */
 export function summedIncrease(previous: ReadonlyMap<string, number>, current: ReadonlyMap<string, number>): number | undefined {
   let total = 0;
@@ -45,5 +49,5 @@ export function summedIncrease(previous: ReadonlyMap<string, number>, current: R
     if (increase === undefined) return undefined;
     total += increase;
   }
-  return total;
+  return Number.isFinite(total) ? total : undefined;
 }

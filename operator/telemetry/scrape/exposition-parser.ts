@@ -338,8 +338,9 @@ class Parser {
   #timestamp(token: string, name: string): number {
     if (this.#openMetrics) {
       const seconds = parseFloatToken(token);
-      if (seconds === undefined || !Number.isFinite(seconds)) this.#fail(`invalid timestamp ${quote(token)} for ${name}`);
-      return Math.round(seconds * 1000);
+      const ms = seconds === undefined ? NaN : Math.round(seconds * 1000);
+      if (!Number.isSafeInteger(ms)) this.#fail(`invalid timestamp ${quote(token)} for ${name}: expected seconds since the epoch`);
+      return ms;
     }
     let digits = token.length > 0;
     for (let i = token.charCodeAt(0) === 0x2d ? 1 : 0; i < token.length && digits; i++) {

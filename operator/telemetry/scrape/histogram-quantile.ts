@@ -13,6 +13,8 @@
 //   neighbour did not): the envelope is used, each count raised to the largest one below it [same];
 // - q = 0 when the lowest bucket that holds rank 0 is empty (0/0): undefined [NaN];
 // - a NaN or negative count: undefined, never a number derived from it [NaN propagates];
+// - a result that is not finite (a -Inf bound, bounds so far apart that interpolating
+//   between them overflows): undefined [±Inf, NaN];
 // - q outside 0..1 or NaN: RangeError, a programmer error here [PromQL: ±Inf, NaN].
 
 export interface Bucket {
@@ -58,8 +60,8 @@ export function bucketQuantile(q: number, buckets: readonly Bucket[]): number | 
       break;
     }
   }
-  if (b === merged.length - 1) return merged[merged.length - 2]!.le;
-  if (b === 0 && merged[0]!.le <= 0) return merged[0]!.le;
+  if (b === merged.length - 1) return finite(merged[merged.length - 2]!.le);
+  if (b === 0 && merged[0]!.le <= 0) return finite(merged[0]!.le);
   let start = 0;
   let count = merged[b]!.count;
   if (b > 0) {
@@ -69,5 +71,9 @@ export function bucketQuantile(q: number, buckets: readonly Bucket[]): number | 
   }
   // An empty bucket can only be chosen for q = 0 (rank 0): 0/0, PromQL's NaN.
   if (count === 0) return undefined;
-  return start + (merged[b]!.le - start) * (rank / count);
+  return finite(start + (merged[b]!.le - start) * (rank / count));
+}
+
+function finite(x: number): number | undefined {
+  return Number.isFinite(x) ? x : undefined;
 }

@@ -17,7 +17,9 @@ function intervalBuckets(previous: ReadonlyMap<string, BucketSeries>, current: R
     // Per series, as PromQL's sum by (le) (increase(...)) does; a new series counts from 0.
     const increase = counterIncrease(previous.get(key)?.value ?? 0, series.value);
     if (increase === undefined) return undefined;
-    byLe.set(series.leMs, (byLe.get(series.leMs) ?? 0) + increase);
+    const sum = (byLe.get(series.leMs) ?? 0) + increase;
+    if (!Number.isFinite(sum)) return undefined;
+    byLe.set(series.leMs, sum);
   }
   return [...byLe].map(([le, count]) => ({ le, count }));
 }
@@ -38,7 +40,7 @@ export function regionSignals(previous: ScrapeReading, current: ScrapeReading): 
   if (before.origin === now.origin) {
     if (before.requests && now.requests) {
       const requests = summedIncrease(before.requests, now.requests);
-      if (requests !== undefined) {
+      if (requests !== undefined && Number.isFinite(requests / elapsedS)) {
         values.requestRate = requests / elapsedS;
         if (requests > 0 && before.errors && now.errors) {
           const errors = summedIncrease(before.errors, now.errors);

@@ -156,7 +156,7 @@ describe('parseEvent: window events', () => {
     [{ errors: -1 }, 'errors', 'errors: must be a finite number between 0 and requests (600), got -1'],
     [{ requests: -1 }, 'requests', 'requests: must be a finite number >= 0, got -1'],
     [{ requests: null }, 'requests', 'requests: must be a finite number >= 0, got null (NaN or Infinity)'],
-    [{ end: NOW - 11_000 }, 'end', `end: must be after start, got ${NOW - 11_000} (start ${NOW - 11_000})`],
+    [{ end: NOW - 11_000 }, 'end', `end: must be at least 1 ms after start, got ${NOW - 11_000} (start ${NOW - 11_000})`],
     [{ latencyMs: { p50: -1 } }, 'latencyMs.p50', 'latencyMs.p50: must be a finite number >= 0, got -1'],
     [{ latencyMs: { p50: 20, p90: 10 } }, 'latencyMs.p90', 'latencyMs.p90: must be a finite number >= p50 (20), got 10'],
     [{ latencyMs: { p90: 20, p99: null } }, 'latencyMs.p99', 'latencyMs.p99: must be a finite number >= p90 (20), got null (NaN or Infinity)'],
