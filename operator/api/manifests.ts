@@ -3,6 +3,7 @@
 
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { ConfigError } from './errors.ts';
+import { plainValueProblem } from './plain-value.ts';
 
 /**
  * The documents of `text` as plain JSON values, empty documents ("---" with nothing after it)
@@ -22,6 +23,11 @@ export function parseYamlDocuments(text: string, fileName: string): unknown[] {
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) continue;
+    const shape = plainValueProblem(value);
+    if (shape) {
+      const { line } = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range[0]);
+      throw new ConfigError(`${fileName}:${line}: ${shape}`);
+    }
     if (typeof value !== 'object' || Array.isArray(value)) {
       const { line } = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range[0]);
       throw new ConfigError(`${fileName}:${line}: a manifest must be a mapping (an object), not ${Array.isArray(value) ? 'a list' : typeof value}`);

@@ -5,6 +5,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { plainValueProblem } from '../../operator/api/plain-value.ts';
 import type { z } from 'zod';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { adaptiveRouteOf } from './scenario-route.ts';
@@ -103,6 +104,8 @@ export function parseScenario(text: string, file = '<inline>'): Scenario {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(`${file}: (top level): must be a mapping of scenario fields`);
   }
+  const shape = plainValueProblem(document);
+  if (shape) throw new ConfigError(`${file}: ${shape}`);
   return validateScenario(document, file);
 }
 

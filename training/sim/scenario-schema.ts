@@ -11,6 +11,31 @@ const num = () => z.number({ error: (i) => (i.input === undefined ? 'is required
 const positive = () => num().refine((v) => v > 0, 'must be > 0');
 const nonNegative = () => num().refine((v) => v >= 0, 'must be >= 0');
 const fraction = () => num().refine((v) => v >= 0 && v <= 1, 'must be between 0 and 1');
+/**
+ * What a simulation can run: every duration, rate, latency and cost is bounded, so that no
+ * finite number in a file (1e308, or a tick of 1e-300 s) makes an episode that never ends or
+ * arithmetic that leaves float64.
+ */
+export const LIMITS = {
+  /** Longest episode, and longest of any duration or phase: a week. */
+  seconds: 7 * 86_400,
+  /** Shortest tick, and the most ticks an episode may have. */
+  minTickSec: 0.01,
+  maxTicks: 1_000_000,
+  rps: 10_000_000,
+  ms: 3_600_000,
+  cost: 1_000_000,
+  factor: 1_000,
+} as const;
+const atMost = (max: number) => (v: number) => v <= max;
+const seconds = () => nonNegative().refine(atMost(LIMITS.seconds), `must be at most ${LIMITS.seconds} s (a week)`);
+const positiveSeconds = () => positive().refine(atMost(LIMITS.seconds), `must be at most ${LIMITS.seconds} s (a week)`);
+const phase = () => num().refine((v) => Math.abs(v) <= LIMITS.seconds, `must be between -${LIMITS.seconds} and ${LIMITS.seconds} s`);
+/** Capacities and latencies below a thousandth divide into numbers no simulation means. */
+const atLeastSmall = () => num().refine((v) => v >= 0.001, 'must be at least 0.001');
+const rps = (min: 'positive' | 'nonNegative') => (min === 'positive' ? atLeastSmall() : nonNegative()).refine(atMost(LIMITS.rps), `must be at most ${LIMITS.rps} requests per second`);
+const ms = (min: 'positive' | 'nonNegative') => (min === 'positive' ? atLeastSmall() : nonNegative()).refine(atMost(LIMITS.ms), `must be at most ${LIMITS.ms} ms (an hour)`);
+const cost = () => nonNegative().refine(atMost(LIMITS.cost), `must be at most ${LIMITS.cost}`);
 const int = (min: number, max: number) =>
   num().refine((v) => Number.isInteger(v) && v >= min && v <= max, `must be an integer from ${min} to ${max}`);
 const name = () =>
@@ -25,25 +50,25 @@ const region = z.strictObject({
   name: name(),
   priority: int(0, 7).default(0),
   weight: int(0, 10_000).default(100),
-  capacityRps: positive(),
-  medianLatencyMs: positive(),
+  capacityRps: rps('positive'),
+  medianLatencyMs: ms('positive'),
   latencySigma: num().refine((v) => v > 0 && v <= 3, 'must be > 0 and <= 3').default(0.5),
   baseErrorRate: fraction().default(0.0005),
-  clientRps: nonNegative().default(0),
-  loadPhaseSec: num().default(0),
+  clientRps: rps('nonNegative').default(0),
+  loadPhaseSec: phase().default(0),
 });
 
 const link = z.strictObject({
   between: z.tuple([name(), name()], { error: 'must be a list of two region names' }),
-  rttMs: nonNegative(),
-  cost: nonNegative().default(1),
+  rttMs: ms('nonNegative'),
+  cost: cost().default(1),
 });
 
 const window = {
   region: name(),
-  startSec: nonNegative(),
-  durationSec: positive(),
-  startJitterSec: nonNegative().default(0),
+  startSec: seconds(),
+  durationSec: positiveSeconds(),
+  startJitterSec: seconds().default(0),
 };
 const OUTAGE_MODES = ['refuse', 'blackhole'] as const;
 /** stale: nothing new arrives, what was known ages; missing: what was known is lost too (an operator restart, an expired window). */
@@ -61,16 +86,16 @@ const event = z.discriminatedUnion(
       errorRate: fraction().default(0),
     }),
     z.strictObject({ kind: z.literal('outage'), ...window, mode: outageMode }),
-    z.strictObject({ kind: z.literal('latencySpike'), ...window, addedMs: positive() }),
+    z.strictObject({ kind: z.literal('latencySpike'), ...window, addedMs: ms('positive') }),
     z.strictObject({ kind: z.literal('errorBurst'), ...window, errorRate: fraction() }),
     z.strictObject({
       kind: z.literal('flashCrowd'),
       ...window,
-      factor: positive(),
-      rampSec: nonNegative().default(0),
+      factor: positive().refine(atMost(LIMITS.factor), `must be at most ${LIMITS.factor}`),
+      rampSec: seconds().default(0),
     }),
     z
-      .strictObject({ kind: z.literal('flap'), ...window, periodSec: positive(), downSec: positive(), mode: outageMode })
+      .strictObject({ kind: z.literal('flap'), ...window, periodSec: positiveSeconds(), downSec: positiveSeconds(), mode: outageMode })
       .refine((e) => e.downSec < e.periodSec, { message: 'must be < periodSec', path: ['downSec'] }),
     z.strictObject({
       kind: z.literal('staleTelemetry'),
@@ -100,9 +125,9 @@ export const scenarioSchema = z
     name: name(),
     description: z.string().default(''),
     episode: z.strictObject({
-      durationSec: positive(),
+      durationSec: positiveSeconds(),
       decisionIntervalSec: int(1, 3600),
-      tickSec: positive().default(1),
+      tickSec: num().refine((v) => v >= LIMITS.minTickSec && v <= 3600, `must be from ${LIMITS.minTickSec} to 3600 s`).default(1),
     }),
     route: z
       .strictObject({
@@ -131,7 +156,7 @@ export const scenarioSchema = z
       .prefault({}),
     telemetry: z
       .strictObject({
-        windowSec: positive().default(60),
+        windowSec: positiveSeconds().default(60),
         staleAfterSec: int(1, 86_400).default(60),
         noise: num().refine((v) => v >= 0 && v <= 0.5, 'must be between 0 and 0.5').default(0.02),
         healthChecks: z.boolean({ error: 'must be true or false' }).default(true),
@@ -140,8 +165,8 @@ export const scenarioSchema = z
     health: z
       .strictObject({
         errorRateThreshold: num().refine((v) => v > 0 && v <= 1, 'must be > 0 and <= 1').default(0.5),
-        detectionDelaySec: nonNegative().default(15),
-        recoveryDelaySec: nonNegative().optional(),
+        detectionDelaySec: seconds().default(15),
+        recoveryDelaySec: seconds().optional(),
       })
       .prefault({}),
     load: z
@@ -150,22 +175,22 @@ export const scenarioSchema = z
         diurnal: z
           .strictObject({
             amplitude: num().refine((v) => v >= 0 && v < 1, 'must be >= 0 and < 1'),
-            periodSec: positive(),
-            phaseSec: num().default(0),
+            periodSec: positiveSeconds(),
+            phaseSec: phase().default(0),
           })
           .optional(),
       })
       .prefault({}),
     server: z
       .strictObject({
-        queueLimitMs: positive().default(500),
+        queueLimitMs: ms('positive').default(500),
         saturationErrorRate: fraction().default(0.05),
       })
       .prefault({}),
     network: z
       .strictObject({
-        defaultRttMs: nonNegative().default(80),
-        defaultCost: nonNegative().default(1),
+        defaultRttMs: ms('nonNegative').default(80),
+        defaultCost: cost().default(1),
         links: z.array(link).default([]),
       })
       .prefault({}),
@@ -177,6 +202,7 @@ export const scenarioSchema = z
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     const { durationSec, decisionIntervalSec, tickSec } = s.episode;
     const multiple = (a: number, b: number) => Math.abs(a / b - Math.round(a / b)) < 1e-9;
+    if (durationSec / tickSec > LIMITS.maxTicks) issue(['episode', 'tickSec'], `makes ${Math.ceil(durationSec / tickSec)} ticks; an episode may have at most ${LIMITS.maxTicks} (raise tickSec or shorten durationSec)`);
     if (!multiple(decisionIntervalSec, tickSec)) issue(['episode', 'decisionIntervalSec'], `must be a whole number of ticks (tickSec ${tickSec})`);
     if (!multiple(durationSec, decisionIntervalSec)) issue(['episode', 'durationSec'], `must be a whole number of decision intervals (${decisionIntervalSec} s)`);
     if (!multiple(s.telemetry.windowSec, decisionIntervalSec)) issue(['telemetry', 'windowSec'], `must be a whole number of decision intervals (${decisionIntervalSec} s)`);

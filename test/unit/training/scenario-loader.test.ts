@@ -40,7 +40,7 @@ describe('scenario files', () => {
 
   it('names the file and the path of an impossible value, with the value', () => {
     const text = VALID.replace('{ name: b, capacityRps: 100', '{ name: b, capacityRps: -5');
-    expect(errorOf(text, 'training/scenarios/brownout.yaml')).toBe('training/scenarios/brownout.yaml: regions[1].capacityRps: must be > 0, got -5');
+    expect(errorOf(text, 'training/scenarios/brownout.yaml')).toBe('training/scenarios/brownout.yaml: regions[1].capacityRps: must be at least 0.001, got -5');
   });
 
   it('names the file and the path of an unknown field, however deep', () => {
@@ -56,7 +56,7 @@ describe('scenario files', () => {
     const lines = errorOf(text).split('\n');
     expect(lines).toEqual(
       expect.arrayContaining([
-        'training/scenarios/test.yaml: regions[0].capacityRps: must be > 0, got 0',
+        'training/scenarios/test.yaml: regions[0].capacityRps: must be at least 0.001, got 0',
         'training/scenarios/test.yaml: regions[0].medianLatencyMs: must be a number, got "ten"',
       ]),
     );
