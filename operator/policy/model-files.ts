@@ -5,24 +5,12 @@
 // specific (or, for a truncated weight file, silently read garbage).
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { ConfigError } from '../api/errors.ts';
+import { ModelLoadError } from './model-load-error.ts';
 import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata } from './model-format.ts';
+import { checkTopology } from './model-topology.ts';
+
+export { ModelLoadError };
 import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION } from './spec.ts';
-
-/** A model directory that is not a usable meshpilot model. */
-export class ModelLoadError extends ConfigError {
-  /** The file at fault (a path). */
-  readonly file: string;
-  /** The field at fault within it ("" when the whole file is). */
-  readonly field: string;
-
-  constructor(file: string, field: string, problem: string, options: { cause?: unknown } = {}) {
-    super(`${file}${field ? ` ${field}` : ''}: ${problem}`, options);
-    this.name = 'ModelLoadError';
-    this.file = file;
-    this.field = field;
-  }
-}
 
 /** What model.json says, checked. */
 export interface ModelFiles {
@@ -191,19 +179,44 @@ async function readGroup(dir: string, group: Group, gi: number, topologyFile: st
   return { bytes, bounds };
 }
 
-/** Refuses weights with NaN or infinite values (a diverged training run), naming the file and the weight. */
+/**
+ * The index of the first value of weight `w` (its stored bytes) that is not finite once
+ * dequantized, or -1. float16 stores NaN and ±Infinity with every exponent bit set; uint8 and
+ * uint16 dequantize to `q * scale + min`, finite for every q when scale and min are.
+ */
+function firstNonFinite(stored: Uint8Array, w: WeightSpec): number {
+  const q = w.quantization;
+  if (!q) {
+    if (w.dtype !== 'float32') return -1;
+    return new Float32Array(stored.slice().buffer).findIndex((x) => !Number.isFinite(x));
+  }
+  if (q.dtype === 'float16') {
+    const halves = new Uint16Array(stored.slice().buffer);
+    return halves.findIndex((h) => (h & 0x7c00) === 0x7c00);
+  }
+  const scale = q.scale ?? 1;
+  const min = q.min ?? 0;
+  const top = q.dtype === 'uint8' ? 255 : 65535;
+  return [scale, min, top * scale + min].every(Number.isFinite) ? -1 : 0;
+}
+
+/** Refuses weights with NaN or infinite values (a diverged training run, a corrupt quantization), naming the file and the weight. */
 function checkFinite(bytes: Uint8Array, group: Group, gi: number, bounds: { path: string; end: number }[]): void {
   let offset = 0;
   group.weights.forEach((w, wi) => {
     const n = byteSize(w);
-    if (w.dtype === 'float32' && !w.quantization) {
-      const values = new Float32Array(bytes.slice(offset, offset + n).buffer);
-      const bad = values.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) {
-        const at = offset + bad * 4;
-        const path = bounds.find((b) => at < b.end)?.path ?? bounds[bounds.length - 1]!.path;
-        throw new ModelLoadError(path, `(${MODEL_TOPOLOGY_FILE} weightsManifest[${gi}].weights[${wi}] "${w.name}")`, `value ${bad} is ${values[bad]}: the weights are corrupt`);
-      }
+    const bad = firstNonFinite(bytes.subarray(offset, offset + n), w);
+    if (bad >= 0) {
+      const width = w.quantization ? QUANTIZED_BYTES[w.quantization.dtype] : DTYPE_BYTES[w.dtype];
+      const at = offset + bad * width;
+      const path = bounds.find((b) => at < b.end)?.path ?? bounds[bounds.length - 1]!.path;
+      const stored = bytes.subarray(offset, offset + n);
+      const what = !w.quantization
+        ? `value ${bad} is ${new Float32Array(stored.slice().buffer)[bad]}`
+        : w.quantization.dtype === 'float16'
+          ? `value ${bad} is a float16 NaN or Infinity (0x${new Uint16Array(stored.slice().buffer)[bad]!.toString(16)})`
+          : `its quantization (scale ${w.quantization.scale}, min ${w.quantization.min}) dequantizes to a non-finite value`;
+      throw new ModelLoadError(path, `(${MODEL_TOPOLOGY_FILE} weightsManifest[${gi}].weights[${wi}] "${w.name}")`, `${what}: the weights are corrupt`);
     }
     offset += n;
   });
@@ -224,6 +237,8 @@ export async function readModelFiles(dir: string): Promise<ModelFiles> {
   }
   if (!isObject(topo.modelTopology)) throw new ModelLoadError(topoPath, 'modelTopology', 'missing or not an object');
   const groups = checkManifest(topo.weightsManifest, topoPath);
+  // Before a byte of weights is read or a tensor allocated: the layers bound what tfjs builds.
+  checkTopology(topo.modelTopology, groups.flatMap((g) => g.weights), topoPath);
   const datas: Uint8Array[] = [];
   for (const [gi, group] of groups.entries()) {
     const { bytes, bounds } = await readGroup(dir, group, gi, topoPath);

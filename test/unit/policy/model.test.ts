@@ -233,11 +233,11 @@ describe('loadModel refuses, naming the file and the field', () => {
     await writeUnchecked(m1, wide);
     const e1 = await refusal(wide);
     expect(e1.file).toBe(join(wide, MODEL_TOPOLOGY_FILE));
-    expect(e1.message).toContain(`modelTopology (input shape): [null,100]; the policy spec ${POLICY_SPEC_VERSION} needs [null,${OBSERVATION_SIZE}]`);
+    expect(e1.message).toContain(`modelTopology.config.layers[0].config.batch_input_shape: [null,100]; the policy reads batches of ${OBSERVATION_SIZE} observations`);
     const out = fresh();
     const m2 = seededModel(1, OBSERVATION_SIZE, 4);
     await writeUnchecked(m2, out);
-    expect((await refusal(out)).message).toContain(`modelTopology (output shape): [null,4]; the policy spec ${POLICY_SPEC_VERSION} needs [null,${ACTION_SIZE}]`);
+    expect((await refusal(out)).message).toContain(`the last layer has 4 outputs; the policy spec's action has ${ACTION_SIZE}`);
     m1.dispose();
     m2.dispose();
   });
@@ -249,8 +249,56 @@ describe('loadModel refuses, naming the file and the field', () => {
       w[0]!.name = 'not-a-layer/kernel';
     });
     const e = await refusal(dir);
-    expect(e.field).toBe('modelTopology');
-    expect(e.message).toContain('tfjs cannot build the model from it');
+    expect(e.field).toBe('weightsManifest weight "not-a-layer/kernel"');
+    expect(e.message).toContain('is not a weight of any layer of the topology');
+  });
+
+  it('a layer too large to allocate, checked before anything is: the models already loaded keep predicting', async () => {
+    const good = await loadModel(await savedModel(2));
+    const before = good.predict(batchOf(1, 1), 1);
+    const huge = await savedModel();
+    await editJson(join(huge, MODEL_TOPOLOGY_FILE), (m) => {
+      ((m.modelTopology as { config: { layers: { config: { units: number } }[] } }).config.layers[0]!.config).units = 8_000_000;
+    });
+    const e = await refusal(huge);
+    expect(e.message).toContain('modelTopology.config.layers[0].config.units: 8000000; a layer has 1 to 4096 units');
+    expect(good.predict(batchOf(1, 1), 1)).toEqual(before);
+    good.dispose();
+  });
+
+  it.each([
+    ['a float16 NaN', { dtype: 'float16' }, 0x7e00, 'value 0 is a float16 NaN or Infinity (0x7e00)'],
+    ['a uint8 scale of 1e400', { dtype: 'uint8', scale: 1e400, min: 0 }, 1, 'dequantizes to a non-finite value'],
+  ])('quantized weights hiding %s', async (_what, quantization, raw, message) => {
+    const dir = await savedModel();
+    const topo = join(dir, MODEL_TOPOLOGY_FILE);
+    let size = 0;
+    await editJson(topo, (m) => {
+      const w = (m.weightsManifest as { weights: { shape: number[]; quantization?: unknown }[] }[])[0]!.weights;
+      for (const x of w) {
+        x.quantization = quantization;
+        size += x.shape.reduce((a, d) => a * d, 1);
+      }
+    });
+    const width = quantization.dtype === 'float16' ? 2 : 1;
+    const bytes = Buffer.alloc(size * width);
+    if (width === 2) bytes.writeUInt16LE(raw, 0);
+    else bytes.writeUInt8(raw, 0);
+    await writeFile(join(dir, MODEL_WEIGHTS_FILE), bytes);
+    // 1e400 is Infinity once JSON.parse reads it: write the text as a producer would.
+    if (quantization.scale === 1e400) await writeFile(topo, (await readFile(topo, 'utf8')).replace(/"scale":null/g, '"scale":1e400'));
+    expect((await refusal(dir)).message).toContain(message);
+  });
+
+  it.each([
+    ['a batch size fixed at 1', (l: Record<string, unknown>) => (l.batch_input_shape = [1, OBSERVATION_SIZE]), 'batch_input_shape: [1,112]'],
+    ['an int32 dtype', (l: Record<string, unknown>) => (l.dtype = 'int32'), 'config.dtype: "int32"; a policy computes in float32'],
+  ])('a first layer with %s, which could never predict', async (_what, edit, message) => {
+    const dir = await savedModel();
+    await editJson(join(dir, MODEL_TOPOLOGY_FILE), (m) => edit((m.modelTopology as { config: { layers: { config: Record<string, unknown> }[] } }).config.layers[0]!.config));
+    const e = await refusal(dir);
+    expect(e.file).toBe(join(dir, MODEL_TOPOLOGY_FILE));
+    expect(e.message).toContain(message);
   });
 });
 
