@@ -268,8 +268,8 @@ describe('loadModel refuses, naming the file and the field', () => {
 
   it.each([
     ['a float16 NaN', { dtype: 'float16' }, 0x7e00, 'value 0 is a float16 NaN or Infinity (0x7e00)'],
-    ['a uint8 scale of 1e400', { dtype: 'uint8', scale: 1e400, min: 0 }, 1, 'dequantizes to a non-finite value'],
-  ])('quantized weights hiding %s', async (_what, quantization, raw, message) => {
+    ['a uint8 scale of 1e400', { dtype: 'uint8', scale: Infinity, min: 0 }, 1, 'dequantizes to a non-finite value'],
+  ])('quantized weights hiding %s', async (_what, quantization: { dtype: string; scale?: number }, raw, message) => {
     const dir = await savedModel();
     const topo = join(dir, MODEL_TOPOLOGY_FILE);
     let size = 0;
@@ -286,7 +286,7 @@ describe('loadModel refuses, naming the file and the field', () => {
     else bytes.writeUInt8(raw, 0);
     await writeFile(join(dir, MODEL_WEIGHTS_FILE), bytes);
     // 1e400 is Infinity once JSON.parse reads it: write the text as a producer would.
-    if (quantization.scale === 1e400) await writeFile(topo, (await readFile(topo, 'utf8')).replace(/"scale":null/g, '"scale":1e400'));
+    if (quantization.scale === Infinity) await writeFile(topo, (await readFile(topo, 'utf8')).replace(/"scale":null/g, '"scale":1e400'));
     expect((await refusal(dir)).message).toContain(message);
   });
 
