@@ -20,6 +20,33 @@ function required(field: string, detail = ''): StatusCause {
   return { reason: 'FieldValueRequired', field, message: detail ? `Required value: ${detail}` : 'Required value' };
 }
 
+const COLUMN_TYPES = ['integer', 'number', 'string', 'boolean', 'date'];
+
+/** additionalPrinterColumns: a list of {name, type, jsonPath, ...} whose JSONPath compiles. */
+function printerColumnProblems(columns: unknown, path: string): StatusCause[] {
+  if (columns === undefined || columns === null) return [];
+  if (!Array.isArray(columns)) return [invalidValue(path, columns, 'must be a list of printer columns')];
+  const causes: StatusCause[] = [];
+  columns.forEach((c: unknown, j) => {
+    const at = `${path}[${j}]`;
+    if (!isObject(c)) return causes.push(invalidValue(at, c, 'must be an object {name, type, jsonPath}'));
+    if (typeof c.name !== 'string' || c.name === '') causes.push(required(`${at}.name`));
+    if (typeof c.type !== 'string' || !COLUMN_TYPES.includes(c.type)) {
+      causes.push({ reason: 'FieldValueNotSupported', field: `${at}.type`, message: `Unsupported value: ${JSON.stringify(c.type)}: supported values: ${COLUMN_TYPES.map((t) => `"${t}"`).join(', ')}` });
+    }
+    if (c.priority !== undefined && !Number.isSafeInteger(c.priority)) causes.push(invalidValue(`${at}.priority`, c.priority, 'must be an integer'));
+    for (const f of ['format', 'description'] as const) if (c[f] !== undefined && typeof c[f] !== 'string') causes.push(invalidValue(`${at}.${f}`, c[f], 'must be a string'));
+    if (typeof c.jsonPath !== 'string' || c.jsonPath === '') return causes.push(required(`${at}.jsonPath`));
+    try {
+      compileJsonPath(c.jsonPath);
+    } catch (e) {
+      causes.push(invalidValue(`${at}.jsonPath`, c.jsonPath, (e as Error).message));
+    }
+    return undefined;
+  });
+  return causes;
+}
+
 /** Checks a CRD the way kube-apiserver does before serving it; causes name their field. */
 export function validateCrd(crd: KubeObject, old: KubeObject | undefined): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -55,13 +82,7 @@ export function validateCrd(crd: KubeObject, old: KubeObject | undefined): Statu
       const schema = v.schema?.openAPIV3Schema;
       if (!isObject(schema)) causes.push(required(`${path}.schema.openAPIV3Schema`, 'schemas are required'));
       else if (schema.type !== 'object') causes.push({ reason: 'FieldValueNotSupported', field: `${path}.schema.openAPIV3Schema.type`, message: `Unsupported value: ${JSON.stringify(schema.type)}: supported values: "object"` });
-      (v.additionalPrinterColumns ?? []).forEach((c, j) => {
-        try {
-          compileJsonPath(c.jsonPath);
-        } catch (e) {
-          causes.push(invalidValue(`${path}.additionalPrinterColumns[${j}].jsonPath`, c.jsonPath, (e as Error).message));
-        }
-      });
+      causes.push(...printerColumnProblems(v.additionalPrinterColumns as unknown, `${path}.additionalPrinterColumns`));
       return undefined;
     });
   }

@@ -3,11 +3,16 @@
 // PartialObjectMetadata requests.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
+import { plainValueProblem } from '../api/plain-value.ts';
 import { badRequest, tooLarge } from './status.ts';
 import type { KubeStatus } from './status.ts';
 
 /** kube-apiserver's limit on request bodies. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** etcd's default limit on one request, which bounds what a stored object may be. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+/** How deep a body (or a patched object) may nest: deeper values would overflow the validators' recursion. */
+export const MAX_BODY_NESTING = 1000;
 
 /**
  * Reads the whole body.
@@ -46,18 +51,23 @@ export function decodeBody(body: Buffer, contentType: string): unknown {
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
   const type = mediaType(contentType);
+  let value: unknown;
   if (type === 'application/yaml' || type === 'application/apply-patch+yaml' || type === 'text/yaml') {
     try {
-      return parseYaml(text);
+      value = parseYaml(text);
     } catch (e) {
       throw badRequest(`error converting YAML to JSON: ${(e as Error).message}`);
     }
+  } else {
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
+    }
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
-  }
+  const shape = plainValueProblem(value, MAX_BODY_NESTING);
+  if (shape) throw badRequest(`request body: ${shape}`);
+  return value;
 }
 
 /** Writes a JSON response. `warnings` become `Warning: 299 - "..."` headers. */

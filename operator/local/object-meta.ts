@@ -97,6 +97,52 @@ export function metaProblems(meta: StoredMeta): StatusCause[] {
   return causes;
 }
 
+const STRING_FIELDS = ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'selfLink', 'creationTimestamp', 'deletionTimestamp'] as const;
+const OWNER_STRING_FIELDS = ['apiVersion', 'kind', 'name', 'uid'] as const;
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/**
+ * What decoding `metadata` into ObjectMeta would refuse (a field of the wrong JSON type), as
+ * `metadata.<field>: must be …, got …`; undefined when every field it has is of its type.
+ * kube-apiserver refuses these with 400 before anything is stored.
+ */
+export function metaTypeProblem(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isObject(raw)) return `metadata: must be an object, got ${typeName(raw)}`;
+  for (const f of STRING_FIELDS) {
+    const v = raw[f];
+    if (v !== undefined && v !== null && typeof v !== 'string') return `metadata.${f}: must be a string, got ${typeName(v)}`;
+  }
+  for (const f of ['generation', 'deletionGracePeriodSeconds'] as const) {
+    const v = raw[f];
+    if (v !== undefined && v !== null && !Number.isSafeInteger(v)) return `metadata.${f}: must be an integer, got ${typeName(v)}`;
+  }
+  for (const f of ['labels', 'annotations'] as const) {
+    const v = raw[f];
+    if (v !== undefined && v !== null && !isObject(v)) return `metadata.${f}: must be a map of strings, got ${typeName(v)}`;
+  }
+  const finalizers = raw.finalizers;
+  if (finalizers !== undefined && finalizers !== null) {
+    if (!Array.isArray(finalizers)) return `metadata.finalizers: must be a list of strings, got ${typeName(finalizers)}`;
+    const bad = finalizers.findIndex((x) => typeof x !== 'string');
+    if (bad >= 0) return `metadata.finalizers[${bad}]: must be a string, got ${typeName(finalizers[bad])}`;
+  }
+  const owners = raw.ownerReferences;
+  if (owners !== undefined && owners !== null) {
+    if (!Array.isArray(owners)) return `metadata.ownerReferences: must be a list of owner references, got ${typeName(owners)}`;
+    for (const [i, o] of owners.entries()) {
+      if (!isObject(o)) return `metadata.ownerReferences[${i}]: must be an object {apiVersion, kind, name, uid}, got ${typeName(o)}`;
+      for (const f of OWNER_STRING_FIELDS) if (typeof o[f] !== 'string' || o[f] === '') return `metadata.ownerReferences[${i}].${f}: must be a non-empty string, got ${typeName(o[f])}`;
+      for (const f of ['controller', 'blockOwnerDeletion'] as const) if (o[f] !== undefined && typeof o[f] !== 'boolean') return `metadata.ownerReferences[${i}].${f}: must be true or false, got ${typeName(o[f])}`;
+    }
+  }
+  if (raw.managedFields !== undefined && raw.managedFields !== null && !Array.isArray(raw.managedFields)) return `metadata.managedFields: must be a list, got ${typeName(raw.managedFields)}`;
+  return undefined;
+}
+
 /** Keeps only ObjectMeta's fields of whatever the client sent as metadata. */
 export function sanitizeMeta(raw: unknown): StoredMeta {
   const meta: StoredMeta = {};

@@ -110,9 +110,22 @@ function addAt(doc: unknown, pointer: string, value: unknown, replace: boolean):
   return doc;
 }
 
+/** kube-apiserver's limit on the operations of one JSON patch. */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
+/**
+ * The most bytes a JSON patch's `copy` operations may copy in all (kube-apiserver bounds the
+ * same, AccumulatedCopySizeLimit): each copy may double the object, so 25 of them on a 1 KB
+ * body would otherwise build gigabytes.
+ */
+export const MAX_JSON_PATCH_COPY_BYTES = 3 * 1024 * 1024;
+
 /** RFC 6902. A failed `test` or a missing path is a 422, as kube-apiserver answers. */
 export function jsonPatch(target: unknown, operations: unknown): unknown {
   if (!Array.isArray(operations)) throw badRequest('json patch: the patch must be a JSON array of operations');
+  if (operations.length > MAX_JSON_PATCH_OPERATIONS) {
+    throw unprocessable(`json patch: the allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${operations.length}`);
+  }
+  let copied = 0;
   let doc: unknown = structuredClone(target);
   for (const op of operations) {
     if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') throw badRequest(`json patch: invalid operation ${JSON.stringify(op)}`);
@@ -132,7 +145,16 @@ export function jsonPatch(target: unknown, operations: unknown): unknown {
       case 'move':
       case 'copy': {
         if (typeof op.from !== 'string') throw badRequest(`json patch: "${op.op}" at "${path}" has no from`);
-        const value = op.op === 'move' ? removeAt(doc, op.from) : structuredClone(getAt(doc, op.from));
+        let value: unknown;
+        if (op.op === 'move') value = removeAt(doc, op.from);
+        else {
+          const source = getAt(doc, op.from);
+          copied += JSON.stringify(source ?? null).length;
+          if (copied > MAX_JSON_PATCH_COPY_BYTES) {
+            throw unprocessable(`json patch: the copy operations copy more than ${MAX_JSON_PATCH_COPY_BYTES} bytes in all`);
+          }
+          value = structuredClone(source);
+        }
         doc = addAt(doc, path, value, false);
         break;
       }

@@ -14,9 +14,11 @@ import type { CrdSpec } from './custom-resources.ts';
 import { deepEqual, isObject } from './json-util.ts';
 import type { KubeObject } from './kube-object.ts';
 import { cloneObject } from './kube-object.ts';
-import { generateName, metaProblems, nameProblems, sanitizeMeta } from './object-meta.ts';
+import { generateName, metaProblems, metaTypeProblem, nameProblems, sanitizeMeta } from './object-meta.ts';
 import type { ObjectStore } from './object-store.ts';
 import { applyPatch } from './patch.ts';
+import { MAX_BODY_NESTING, MAX_OBJECT_BYTES } from './http-io.ts';
+import { plainValueProblem } from '../api/plain-value.ts';
 import { apiVersionOf, storageTypeOf } from './resource-registry.ts';
 import type { ResourceRegistry, ResourceType } from './resource-registry.ts';
 import { matchesFields, matchesLabels } from './selectors.ts';
@@ -181,6 +183,8 @@ export class ResourceStorage {
     if (body.kind !== undefined && body.kind !== scope.type.kind) {
       throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${scope.type.kind})`);
     }
+    const metaProblem = metaTypeProblem(body.metadata);
+    if (metaProblem) throw badRequest(metaProblem);
     const o = { ...body, apiVersion: apiVersionOf(scope.type.group, scope.type.storageVersion), kind: scope.type.kind, metadata: sanitizeMeta(body.metadata) } as KubeObject;
     if (scope.type.namespaced) {
       if (o.metadata.namespace && o.metadata.namespace !== scope.namespace) {
@@ -189,6 +193,20 @@ export class ResourceStorage {
       o.metadata.namespace = scope.namespace;
     } else delete o.metadata.namespace;
     return o;
+  }
+
+  /**
+   * What etcd would refuse (an object over its request limit) or the validators could not walk
+   * (nesting past MAX_BODY_NESTING, as a JSON patch's copies build) is refused before anything
+   * walks the object.
+   */
+  #checkStorable(type: ResourceType, o: KubeObject): void {
+    const shape = plainValueProblem(o, MAX_BODY_NESTING);
+    if (shape) throw invalid(kindName(type), String(o.metadata?.name ?? ''), [{ reason: 'FieldValueInvalid', field: '', message: `Invalid value: ${shape}` }]);
+    const bytes = Buffer.byteLength(JSON.stringify(o));
+    if (bytes > MAX_OBJECT_BYTES) {
+      throw new ApiError(failure(413, 'RequestEntityTooLarge', `Request entity too large: the object is ${bytes} bytes; the limit is ${MAX_OBJECT_BYTES}`));
+    }
   }
 
   #validate(scope: RequestScope, o: KubeObject, old: KubeObject | undefined): void {
@@ -229,6 +247,7 @@ export class ResourceStorage {
       throw invalid(kindName(type), '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
     }
     if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
+    this.#checkStorable(type, o);
     const warnings = type.custom ? decodeCustomResource(type, scope.version, o, scope.fieldValidation) : [];
     this.#requireNamespace(scope, meta.name);
     meta.uid = randomUUID();
@@ -278,6 +297,7 @@ export class ResourceStorage {
 
   #applyUpdate(scope: RequestScope, old: KubeObject, incoming: KubeObject): WriteResult {
     const type = scope.type;
+    this.#checkStorable(type, incoming);
     const warnings = type.custom ? decodeCustomResource(type, scope.version, incoming, scope.fieldValidation) : [];
     const rv = incoming.metadata.resourceVersion;
     if (rv && rv !== old.metadata.resourceVersion) throw conflict(resourceName(type), old.metadata.name ?? '', STALE_OBJECT);

@@ -34,7 +34,7 @@ import { loadServingCert } from './serving-cert.ts';
 import type { RequestScope } from './resource-storage.ts';
 import { StateDirLock } from './state-lock.ts';
 import { describeSalvage, type LogRecovery } from './state-log.ts';
-import { ApiError, internal, methodNotAllowed, notFoundPath, unauthorized } from './status.ts';
+import { ApiError, badRequest, internal, methodNotAllowed, notFoundPath, unauthorized } from './status.ts';
 import type { ActiveWatch } from './watch-stream.ts';
 
 /** The Kubernetes version this server reports (its API follows that release's behaviour). */
@@ -203,8 +203,16 @@ export class LocalApiServer {
         let resource = '';
         let code = 500;
         try {
-          const url = new URL(req.url ?? '/', 'http://local');
-          if (!PUBLIC_PATHS.test(url.pathname) && req.headers.authorization !== `Bearer ${token}`) throw unauthorized();
+          const authorized = req.headers.authorization === `Bearer ${token}`;
+          let url: URL;
+          try {
+            url = new URL(req.url ?? '/', 'http://local');
+          } catch {
+            // Who may not ask learns nothing, not even that the path was malformed.
+            if (!authorized) throw unauthorized();
+            throw badRequest(`the request path ${JSON.stringify(req.url)} is not a valid URL path`);
+          }
+          if (!PUBLIC_PATHS.test(url.pathname) && !authorized) throw unauthorized();
           const info = parseResourceRequest(req.method ?? 'GET', url.pathname, url.searchParams);
           if (info === 'method-not-allowed') throw methodNotAllowed();
           if (info) {

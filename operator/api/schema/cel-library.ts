@@ -6,6 +6,7 @@
 // calls them fails to compile and is reported as an issue.
 
 import { Environment } from '@marcbachmann/cel-js';
+import { re2FindAll } from './re2.ts';
 
 type Scalar = bigint | number | string | boolean | Date | Uint8Array;
 
@@ -45,13 +46,8 @@ function sum(list: unknown[]): bigint | number {
   throw new Error('no such overload: sum() of mixed or non-numeric elements');
 }
 
-function regex(pattern: string): RegExp {
-  return new RegExp(pattern, 'gu');
-}
-
 function findAll(text: string, pattern: string, limit: bigint): string[] {
-  const found = [...text.matchAll(regex(pattern))].map((m) => m[0]);
-  return limit < 0n ? found : found.slice(0, Number(limit));
+  return re2FindAll(pattern, text, limit < 0n ? -1 : Number(limit));
 }
 
 function replace(text: string, from: string, to: string, limit: bigint): string {
@@ -75,7 +71,7 @@ function withKubernetesLibraries(env: Environment): Environment {
     .registerFunction('list<dyn>.max(): dyn', (l: Scalar[]) => extreme(l, 'max', (c) => c > 0))
     .registerFunction('list<dyn>.indexOf(dyn): int', (l: unknown[], x: unknown) => BigInt(l.findIndex((e) => equal(e, x))))
     .registerFunction('list<dyn>.lastIndexOf(dyn): int', (l: unknown[], x: unknown) => BigInt(l.findLastIndex((e) => equal(e, x))))
-    .registerFunction('string.find(string): string', (s: string, p: string) => s.match(new RegExp(p, 'u'))?.[0] ?? '')
+    .registerFunction('string.find(string): string', (s: string, p: string) => re2FindAll(p, s, 1)[0] ?? '')
     .registerFunction('string.findAll(string): list<string>', (s: string, p: string) => findAll(s, p, -1n))
     .registerFunction('string.findAll(string, int): list<string>', (s: string, p: string, n: bigint) => findAll(s, p, n))
     .registerFunction('string.charAt(int): string', (s: string, i: bigint) => {

@@ -15,6 +15,7 @@ import {
   goQuote,
 } from './field-errors.ts';
 import { formatChecker } from './formats.ts';
+import { re2 } from './re2.ts';
 import { childPath, deepEqual, isObject, jsonType, type JsonObject } from './json-value.ts';
 import type { FieldIssue, JSONSchemaProps } from './schema-types.ts';
 
@@ -75,7 +76,7 @@ function validateString(s: JSONSchemaProps, v: string, path: string, out: FieldI
     out.push(invalid(path, v, `${path} in body should be at least ${s.minLength} chars long`));
   }
   if (s.pattern !== undefined) {
-    const re = compilePattern(s.pattern);
+    const re = re2(s.pattern);
     if (re instanceof Error) {
       out.push(invalid(path, v, `${path} in body has a pattern that cannot be compiled: ${re.message}`));
     } else if (!re.test(v)) {
@@ -200,18 +201,4 @@ function fewest(results: FieldIssue[][]): FieldIssue[] {
   return results.reduce((best, r) => (r.length < best.length ? r : best));
 }
 
-const patterns = new Map<string, RegExp | Error>();
 
-/** Compiles an RE2 pattern as a JavaScript RegExp; the two agree on what CRDs use. */
-function compilePattern(pattern: string): RegExp | Error {
-  let re = patterns.get(pattern);
-  if (re === undefined) {
-    try {
-      re = new RegExp(pattern, 'u');
-    } catch (e) {
-      re = e instanceof Error ? e : new Error(String(e));
-    }
-    patterns.set(pattern, re);
-  }
-  return re;
-}

@@ -94,7 +94,7 @@ describe('humanDuration', () => {
 });
 
 describe('StateLog', () => {
-  it('keeps the valid prefix of a log whose tail is torn or corrupt, and truncates the rest', async () => {
+  it('truncates a torn tail; refuses a corrupt complete record unless asked to salvage, and then keeps the valid ones', async () => {
     const dir = await tempStateDir('statelog');
     try {
       const object = { metadata: { name: 'a', namespace: 'n' } };
@@ -108,7 +108,8 @@ describe('StateLog', () => {
       const corrupted = `${lines[0]}\n${lines[1]?.replace('"spec":1', '"spec":7')}\n`;
       writeFileSync(path, corrupted);
       appendFileSync(path, '12345678 {"rv":3');
-      const reopened = StateLog.open(dir);
+      expect(() => StateLog.open(dir)).toThrow(/is corrupt at line 2/);
+      const reopened = StateLog.open(dir, { salvage: true });
       expect(reopened.state.records.map((r) => r.rv)).toEqual([1]);
       expect(reopened.state.rv).toBe(1);
       reopened.log.append({ rv: 2, op: 'delete', type: 't', object });
