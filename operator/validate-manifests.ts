@@ -7,6 +7,9 @@ import { parseYamlDocuments } from './api/manifests.ts';
 import { formatIssue } from './api/schema/validate.ts';
 import { API_VERSION, RESOURCES } from './api/types.ts';
 import { validateAdaptiveRoute, validateContactPlan } from './api/validate.ts';
+import { MAX_OBJECT_BYTES } from './local/http-io.ts';
+import type { StoredMeta } from './local/kube-object.ts';
+import { metaProblems, metaTypeProblem, nameProblems } from './local/object-meta.ts';
 
 export interface ManifestReport {
   file: string;
@@ -22,6 +25,23 @@ const VALIDATORS = {
   [RESOURCES.adaptiveRoute.kind]: validateAdaptiveRoute,
   [RESOURCES.contactPlan.kind]: validateContactPlan,
 } as const;
+
+/**
+ * What the API server checks of every object before its schema: ObjectMeta's types, name,
+ * labels, annotations (256 KiB in all) and finalizers, and the size of the whole object, so
+ * that "valid" here means the server takes it.
+ */
+function serverLimits(doc: unknown): string[] {
+  const d = doc as { metadata?: unknown };
+  const typeProblem = metaTypeProblem(d.metadata);
+  if (typeProblem) return [typeProblem];
+  const meta = (d.metadata ?? {}) as StoredMeta;
+  const causes = [...(typeof meta.name === 'string' ? nameProblems(meta.name, 'dns-subdomain') : []), ...metaProblems(meta)];
+  const problems = causes.map((c) => `${c.field ?? '(object)'}: ${c.message}`);
+  const bytes = Buffer.byteLength(JSON.stringify(doc));
+  if (bytes > MAX_OBJECT_BYTES) problems.push(`(object): Request entity too large: the object is ${bytes} bytes; the limit is ${MAX_OBJECT_BYTES}`);
+  return problems;
+}
 
 /** The YAML/JSON files named by `paths` (a directory contributes its *.yaml, *.yml, *.json). */
 function manifestFiles(paths: string[]): string[] {
@@ -60,7 +80,8 @@ export function validateManifests(paths: string[]): ManifestReport[] {
         return;
       }
       const result = validate(doc);
-      reports.push({ file, object, problems: result.ok ? [] : result.issues.map(formatIssue), skipped: false });
+      const problems = [...serverLimits(doc), ...(result.ok ? [] : result.issues.map(formatIssue))];
+      reports.push({ file, object, problems: [...new Set(problems)], skipped: false });
     });
   }
   return reports;

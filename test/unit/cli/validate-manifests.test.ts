@@ -49,6 +49,18 @@ describe('validateManifests', () => {
     expect(reports.filter((r) => r.problems.length > 0)).toEqual([]);
   });
 
+  it('refuses what the API server would: an oversized annotation, a bad label, a name of the wrong type', async () => {
+    const route = (metadata: Record<string, unknown>) => JSON.stringify({ apiVersion: 'traffic.meshpilot.io/v1alpha1', kind: 'AdaptiveRoute', metadata, spec: { host: 'a.example', destinations: [{ region: 'eu', service: 's' }] } });
+    await writeFile(join(dir, 'limits.json'), route({ name: 'big', annotations: { note: 'x'.repeat(5 * 1024 * 1024) } }));
+    await writeFile(join(dir, 'label.yaml'), route({ name: 'lab', labels: { 'bad key!': 'v' } }));
+    await writeFile(join(dir, 'named.yaml'), route({ name: 12345 }));
+    const reports = validateManifests([join(dir, 'limits.json'), join(dir, 'label.yaml'), join(dir, 'named.yaml')]);
+    expect(reports[0]!.problems).toContain('metadata.annotations: Too long: must have at most 262144 bytes');
+    expect(reports[0]!.problems.join('\n')).toContain('Request entity too large');
+    expect(reports[1]!.problems.join('\n')).toContain('metadata.labels: Invalid value: "bad key!"');
+    expect(reports[2]!.problems).toContain('metadata.name: must be a string, got number 12345');
+  });
+
   it('names a path that does not exist', () => {
     expect(() => validateManifests([join(dir, 'nope')])).toThrow(/nope: no such file or directory/);
   });
