@@ -2,9 +2,11 @@
 // manifests grant every permission the operator uses (and nothing broad), pass the flags and
 // expose the ports the process serves, keep the pod hardened, agree with the Helm chart's
 // values and templates, and the Grafana dashboard queries only metrics meshpilot exports.
-// No helm binary is available here, so templates are only "loosely rendered" (actions
-// dropped) to compare their structure; values.yaml and Chart.yaml are parsed for real.
+// Templates are "loosely rendered" (actions dropped) to compare their structure with the plain
+// manifests, and rendered for real by helm 4 (test/support/provision.sh unpacks it) to check
+// what a cluster would get; the plain manifests' kustomization is built by kubectl 1.35.
 import { execFileSync } from 'node:child_process';
+import { currentKubectl, helmBinary } from '../../support/kubectl.ts';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -671,5 +673,50 @@ describe('every command a manifest runs', () => {
     const help = execFileSync(process.execPath, [script, command, '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
     expect(help).toContain(`Usage: meshpilot ${command}`);
     for (const flag of argv.slice(3).filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!)) expect([flag, help.includes(flag)]).toEqual([flag, true]);
+  });
+});
+
+describe('the chart rendered by helm, and the manifests built by kustomize', () => {
+  const helm = (...args: string[]) => execFileSync(helmBinary(), args, { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: '/tmp/meshpilot-helm-cache', HELM_CONFIG_HOME: '/tmp/meshpilot-helm-config', HELM_DATA_HOME: '/tmp/meshpilot-helm-data' } });
+  const render = (...set: string[]) => parseStream(helm('template', 'meshpilot', CHART, '--namespace', NAMESPACE, '--include-crds', ...set.flatMap((s) => ['--set', s])), 'helm template');
+
+  it('lints clean', () => {
+    expect(helm('lint', CHART)).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('renders the defaults to the plain manifests\' kinds, with the CRDs of crds/', () => {
+    const objects = render();
+    const kinds = (list: K8sObject[]) => list.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    const plain = manifests.filter((o) => o.kind !== 'Namespace');
+    expect(kinds(objects.filter((o) => o.kind !== 'CustomResourceDefinition'))).toEqual(kinds(plain));
+    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name).sort()).toEqual(['adaptiveroutes.traffic.meshpilot.io', 'contactplans.traffic.meshpilot.io']);
+    const d = find<Deployment>(objects, 'Deployment');
+    const c = d.spec.template.spec.containers[0] as Container;
+    expect(c.args).toEqual(container.args);
+    expect(c.command).toBeUndefined();
+  });
+
+  it('renders every opt-in part, each container running a command that exists', () => {
+    const objects = render('training.enabled=true', 'metrics.serviceMonitor.enabled=true', 'grafanaDashboard.enabled=true', 'meshOutputs.istio.enabled=true', 'meshOutputs.gatewayApi.enabled=true');
+    for (const kind of ['CronJob', 'ServiceMonitor', 'ConfigMap', 'PersistentVolumeClaim']) find<K8sObject>(objects, kind);
+    const cron = find<CronJob>(objects, 'CronJob');
+    const trainer = cron.spec.jobTemplate.spec.template.spec.containers[0] as Container;
+    expect(trainer.command).toBeUndefined();
+    expect(trainer.args?.[0]).toBe('train');
+    const help = execFileSync(process.execPath, ['operator/cli.ts', 'train', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    for (const flag of (trainer.args ?? []).filter((a) => a.startsWith('--'))) expect([flag, help.includes(flag)]).toEqual([flag, true]);
+  });
+
+  it('says in NOTES where proxies reach the xDS server', () => {
+    const notes = helm('install', 'meshpilot', CHART, '--namespace', NAMESPACE, '--dry-run=client');
+    expect(notes).toContain(`meshpilot.${NAMESPACE}:${values.xds.port}`);
+    expect(notes.split('NOTES:')[1]).not.toContain('reserved');
+  });
+
+  it('builds deploy/manifests with kustomize to what meshpilot.yaml holds', () => {
+    const built = parseStream(execFileSync(currentKubectl(), ['kustomize', join(DEPLOY, 'manifests')], { encoding: 'utf8', timeout: 60_000 }), 'kustomize');
+    const names = (list: K8sObject[]) => list.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
+    expect(names(built)).toEqual(names(manifests));
+    expect((find<Deployment>(built, 'Deployment').spec.template.spec.containers[0] as Container).image).toBe('meshpilot:0.1.0');
   });
 });
