@@ -17,6 +17,7 @@ const FLAG_HELP_OPERATOR = `
   --identity ID            this replica's identity in the Lease (default: $POD_NAME + random)
   --workers N              concurrent reconciles per controller (default 4)
   --log-level LEVEL        trace|debug|info|warn|error|silent (default info)
+  --log-format FORMAT      json, text, or auto: text when stdout is a terminal (default auto)
   --xds-addr ADDR          serve xDS (Envoy v3 ADS, gRPC) on ADDR (default :18000)
   --envoy-listener-port N  port of the HTTP listener given to Envoy proxies (default 10000)
   --prometheus-url URL     Prometheus for routes that name no telemetry source (default: none)

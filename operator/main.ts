@@ -19,7 +19,7 @@ import { localConfig, operatorConfig, LOG_LEVELS, type LocalConfig, type Operato
 import { localHolderGone } from './process/local-lease-holder.ts';
 import { serveEndpoints } from './process/http-endpoints.ts';
 import { listeningOn } from './process/listen-error.ts';
-import { createLogger, type Logger } from './process/logger.ts';
+import { createLogger, type LogFormat, type Logger } from './process/logger.ts';
 import { Probes } from './process/probes.ts';
 import { Shutdown } from './process/shutdown.ts';
 import { OutputFanout } from './routing/output-fanout.ts';
@@ -30,6 +30,7 @@ import { buildTelemetry } from './telemetry/stack.ts';
 import { systemClock } from './api/clock.ts';
 import { startDemoMesh } from './demo/demo-mesh.ts';
 import { DEMO_LABEL, DEMO_ROUTE } from './demo/demo-manifest.ts';
+import { adaptExampleForLocal, type LocalAddresses } from './demo/local-examples.ts';
 import { applyObject } from './kube/apply.ts';
 import { ADAPTIVE_ROUTES } from './controller/adaptive-route-reconciler.ts';
 import { decisionBatcher } from './controller/decision-batcher.ts';
@@ -156,8 +157,9 @@ export async function startOperator(
   return { manager, xdsPort: xds.port, done };
 }
 
-function operatorLogger(config: { logLevel: string }): Logger {
-  const logger = createLogger(config.logLevel).child({ version: version() });
+function operatorLogger(config: { logLevel: string; logFormat: LogFormat }): Logger {
+  const chosen = config.logFormat === 'auto' ? (process.stdout.isTTY ? 'text' : 'json') : config.logFormat;
+  const logger = createLogger(config.logLevel, 1, chosen).child({ version: version() });
   // grpc-js writes its own errors to stderr as bare "E ..." lines; they belong in the JSON log.
   const grpcLog = logger.child({ component: 'grpc' });
   setGrpcLogger({
@@ -213,16 +215,7 @@ export async function runLocalCommand(args: string[]): Promise<number> {
   const logger = operatorLogger(config);
   const shutdown = new Shutdown(logger);
   shutdown.installSignalHandlers();
-  const { server, operator } = await startOrRelease(shutdown, () => startLocal(config, logger, shutdown));
-  process.stderr.write(
-    [
-      '',
-      `meshpilot local: control plane at ${server.url}, state in ${config.stateDir}`,
-      `  kubectl --kubeconfig ${server.kubeconfigPath} get adaptiveroutes -A`,
-      '  Ctrl-C stops it; the next start resumes from the same state.',
-      '',
-    ].join('\n'),
-  );
+  const { operator } = await startOrRelease(shutdown, () => startLocal(config, logger, shutdown));
   return runUntilStopped(logger, shutdown, operator.done);
 }
 
@@ -238,10 +231,21 @@ async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdow
   );
   shutdown.add('control plane', () => server.close());
   logger.info({ url: server.url, kubeconfig: server.kubeconfigPath }, 'control plane ready');
+  // What a person needs first, before the operator's own lines: where it runs and how to look.
+  process.stderr.write(
+    [
+      '',
+      `meshpilot local: control plane at ${server.url}, state in ${config.stateDir}`,
+      `  kubectl --kubeconfig ${server.kubeconfigPath} get adaptiveroutes -A`,
+      `  ${config.demo ? 'demo mesh: on (3 regions on loopback, route default/demo; --demo false turns it off)' : 'demo mesh: off'}`,
+      '  Ctrl-C stops it; the next start resumes from the same state.',
+      '',
+    ].join('\n'),
+  );
 
   const marker = join(config.stateDir, 'examples-applied');
   if (config.applyExamples && !existsSync(marker)) {
-    const applied = await applyExamples(server.kubeconfigPath, logger);
+    const applied = await applyExamples(server.kubeconfigPath, { prometheusUrl: config.telemetry.prometheusUrl, kafkaBrokers: config.telemetry.kafkaBrokers }, logger);
     writeFileSync(marker, `${applied.join('\n')}\n`);
   }
 
@@ -279,16 +283,17 @@ async function removeDemoRoute(api: KubeApi, logger: Logger): Promise<void> {
 }
 
 /** Creates each object of deploy/examples/ that does not exist yet; returns their names. */
-async function applyExamples(kubeconfigPath: string, logger: Logger): Promise<string[]> {
+async function applyExamples(kubeconfigPath: string, local: LocalAddresses, logger: Logger): Promise<string[]> {
   const objects = KubernetesObjectApi.makeApiClient(loadKubeConfig({ kubeconfigPath }));
   const applied: string[] = [];
   for (const file of readdirSync(EXAMPLES_DIR).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     const docs = parseYamlDocuments(readFileSync(new URL(file, EXAMPLES_DIR), 'utf8'), `deploy/examples/${file}`);
-    for (const doc of docs as KubernetesObject[]) {
-      const name = `${doc.kind}/${doc.metadata?.namespace ?? 'default'}/${doc.metadata?.name}`;
+    for (const raw of docs as KubernetesObject[]) {
+      const { doc, changes } = adaptExampleForLocal(raw as unknown as Record<string, unknown>, local, new Date());
+      const name = `${raw.kind}/${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
       try {
-        await objects.create(doc);
-        logger.info({ object: name, file }, 'applied example');
+        await objects.create(doc as KubernetesObject);
+        logger.info({ object: name, file, ...(changes.length > 0 ? { adapted: changes } : {}) }, changes.length > 0 ? `applied example, adapted to local mode: ${changes.join('; ')}` : 'applied example');
       } catch (e) {
         if ((e as { code?: number }).code !== 409) throw e;
       }

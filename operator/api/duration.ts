@@ -36,6 +36,24 @@ export function parseDuration(text: string): number {
  * it back to the same number. Throws RangeError for a negative, non-finite or too long
  * duration (beyond MAX_DURATION_MS).
  */
+/**
+ * A duration for people, in events and logs: "250 ms", "1.99 s", "2 min 5 s", "1 h 20 min".
+ * Not parseable back: specs keep formatDuration's form.
+ */
+export function humanDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return `${ms} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(2))} s`;
+  const totalSeconds = Math.round(ms / 1000);
+  if (totalSeconds < 3600) {
+    const s = totalSeconds % 60;
+    return `${Math.floor(totalSeconds / 60)} min${s ? ` ${s} s` : ''}`;
+  }
+  const minutes = Math.round(totalSeconds / 60);
+  const m = minutes % 60;
+  return `${Math.floor(minutes / 60)} h${m ? ` ${m} min` : ''}`;
+}
+
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`cannot format duration ${ms}: must be a finite number >= 0`);
   let rest = Math.round(ms);

@@ -6,6 +6,7 @@ import { ConfigError } from '../api/errors.ts';
 import { isDuration, parseDuration } from '../api/duration.ts';
 import type { TelemetryStackConfig } from '../telemetry/stack.ts';
 import { localIdentity } from './local-lease-holder.ts';
+import { LOG_FORMATS, type LogFormat } from './logger.ts';
 
 /** Slots the telemetry window is cut into (the window store's default). */
 export const TELEMETRY_SLOTS = 6;
@@ -58,6 +59,7 @@ const operatorOptions = z.object({
   identity: z.string().optional(),
   workers: z.coerce.number().int().min(1).max(64).default(4),
   'log-level': z.enum(LOG_LEVELS).default('info'),
+  'log-format': z.enum(LOG_FORMATS).default('auto'),
   'xds-addr': address.prefault(':18000'),
   'envoy-listener-port': z.coerce.number().int().min(1).max(65535).default(10000),
   'prometheus-url': httpUrl.optional(),
@@ -92,6 +94,8 @@ export interface OperatorConfig {
   };
   workers: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** json, text, or auto: text when stdout is a terminal. */
+  logFormat: LogFormat;
   /** Where the ADS server listens. */
   xdsAddr: { host: string; port: number };
   /** Port of the HTTP listener the xDS server gives Envoy proxies. */
@@ -131,6 +135,7 @@ export const OPERATOR_FLAGS = {
   identity: { type: 'string' },
   workers: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'xds-addr': { type: 'string' },
   'envoy-listener-port': { type: 'string' },
   'prometheus-url': { type: 'string' },
@@ -261,6 +266,7 @@ function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): Operat
     },
     workers: o.workers,
     logLevel: o['log-level'],
+    logFormat: o['log-format'],
     xdsAddr: o['xds-addr'],
     envoyListenerPort: o['envoy-listener-port'],
     modelsDir: o['models-dir'],

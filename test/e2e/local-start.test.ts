@@ -70,6 +70,12 @@ describe('meshpilot local', () => {
     expect(conditions.TelemetryFresh).toMatchObject({ status: 'True', message: 'scrape: every region reported within staleAfter 30s' });
     // The shipped model steers the demo route.
     expect(conditions.PolicyModel).toMatchObject({ status: 'True', reason: 'ModelLoaded' });
+    // The examples were adapted to local mode instead of warning about what needs a cluster.
+    const checkoutRoute = JSON.parse(await kubectl(kubeconfig, 'get', 'ar', 'checkout', '-o', 'json')) as { metadata: { annotations: Record<string, string> } };
+    expect(checkoutRoute.metadata.annotations['meshpilot.io/local-mode']).toContain('removed spec.telemetry.prometheus');
+    const warnings = child.lines.filter((l) => l.level === 'warn' && typeof l.msg === 'string' && /no Prometheus URL|scrape failed/.test(l.msg));
+    expect(warnings).toEqual([]);
+    expect(child.stderr.join('')).toContain(`kubectl --kubeconfig ${kubeconfig} get adaptiveroutes -A`);
 
     const exit = await child.stop('SIGTERM');
     expect(exit.code).toBe(0);
@@ -91,6 +97,13 @@ describe('meshpilot local', () => {
     const exit = await child.stop('SIGTERM');
     const failures = child.lines.filter((l) => Number(l.level) >= 50 || l.level === 'error' || l.level === 'fatal');
     expect([exit.code, failures, exit.code === 0 ? '' : child.stderr.join('').slice(-3000)]).toEqual([0, [], '']);
+  });
+
+  it('writes its log as text for a person with --log-format text', async () => {
+    const child = startLocal('--demo', 'false', '--log-format', 'text');
+    await child.waitForLine((l) => typeof l.msg === 'string' && / INFO  control plane ready url=https:/.test(l.msg), 30_000, 'a text line');
+    expect(child.lines.filter((l) => !l.unparsed)).toEqual([]);
+    expect((await child.stop('SIGTERM')).code).toBe(0);
   });
 
   it('with the demo off, removes the demo route an earlier run left pointing at its old ports', async () => {

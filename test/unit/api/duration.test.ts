@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration, isDuration, parseDuration } from '../../../operator/api/duration.ts';
+import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration, humanDuration, isDuration, parseDuration } from '../../../operator/api/duration.ts';
 import { ConfigError } from '../../../operator/api/errors.ts';
 
 describe('parseDuration', () => {
@@ -51,5 +51,18 @@ describe('formatDuration', () => {
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, MAX_DURATION_MS + 1])('refuses %d with a RangeError', (ms) => {
     expect(() => formatDuration(ms)).toThrow(RangeError);
+  });
+});
+
+describe('humanDuration', () => {
+  it.each([
+    [250, '250 ms'],
+    [1989, '1.99 s'],
+    [2000, '2 s'],
+    [125_000, '2 min 5 s'],
+    [120_000, '2 min'],
+    [4_800_000, '1 h 20 min'],
+  ])('writes %d ms for people as %s', (ms, text) => {
+    expect(humanDuration(ms)).toBe(text);
   });
 });
