@@ -101,7 +101,7 @@ describe('meshpilot local', () => {
 
   it('writes its log as text for a person with --log-format text', async () => {
     const child = startLocal('--demo', 'false', '--log-format', 'text');
-    await child.waitForLine((l) => typeof l.msg === 'string' && / INFO  control plane ready url=https:/.test(l.msg), 30_000, 'a text line');
+    await child.waitForLine((l) => typeof l.msg === 'string' && / INFO {2}control plane ready url=https:/.test(l.msg), 30_000, 'a text line');
     expect(child.lines.filter((l) => !l.unparsed)).toEqual([]);
     expect((await child.stop('SIGTERM')).code).toBe(0);
   });
