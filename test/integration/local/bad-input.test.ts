@@ -24,6 +24,18 @@ async function send(method: string, path: string, body: unknown, headers: Record
   return { status: r.status, body: r.json() };
 }
 
+/** A namespaced CRD of example.com with one version. */
+function namespacedCrd(singular: string, version: Record<string, unknown>): Record<string, unknown> {
+  const plural = `${singular}s`;
+  const kind = singular[0]!.toUpperCase() + singular.slice(1);
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.example.com` },
+    spec: { group: 'example.com', scope: 'Namespaced', names: { plural, singular, kind }, versions: [version] },
+  };
+}
+
 describe('the embedded control plane, given bad input', () => {
   it.each([
     ['a numeric name', { metadata: { name: 12345 } }, 'metadata.name'],
@@ -94,17 +106,7 @@ describe('the embedded control plane, given bad input', () => {
   });
 
   it('refuses a CRD whose printer columns are not a list of objects, naming the field', async () => {
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'widgets.example.com' },
-      spec: {
-        group: 'example.com',
-        scope: 'Namespaced',
-        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } }, additionalPrinterColumns: 'nope' }],
-      },
-    };
+    const crd = namespacedCrd('widget', { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } }, additionalPrinterColumns: 'nope' });
     const r = await send('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
@@ -112,24 +114,12 @@ describe('the embedded control plane, given bad input', () => {
   });
 
   it('matches a CRD pattern in linear time (RE2 semantics): a catastrophic pattern does not stall the server', async () => {
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'gadgets.example.com' },
-      spec: {
-        group: 'example.com',
-        scope: 'Namespaced',
-        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } } } } } },
-          },
-        ],
-      },
-    };
+    const crd = namespacedCrd('gadget', {
+      name: 'v1',
+      served: true,
+      storage: true,
+      schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } } } } } },
+    });
     expect((await send('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
     const started = Date.now();
     const r = await send('POST', '/apis/example.com/v1/namespaces/default/gadgets', { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g' }, spec: { s: `${'a'.repeat(40)}!` } });
