@@ -34,6 +34,7 @@ import { adaptExampleForLocal, type LocalAddresses } from './demo/local-examples
 import { applyObject } from './kube/apply.ts';
 import { ADAPTIVE_ROUTES } from './controller/adaptive-route-reconciler.ts';
 import { decisionBatcher } from './controller/decision-batcher.ts';
+import { warmUpXds } from './controller/xds-warmup.ts';
 import { ModelRegistry } from './policy/models.ts';
 import { policyMetrics } from './policy/metrics.ts';
 import { PolicyService } from './policy/policy.ts';
@@ -82,6 +83,7 @@ export async function startOperator(
         host: config.xdsAddr.host,
         port: config.xdsAddr.port,
         envoyListenerPort: config.envoyListenerPort,
+        holdUntilLoaded: true,
       }),
     );
   } catch (e) {
@@ -150,6 +152,7 @@ export async function startOperator(
     'starting operator',
   );
   const done = manager.run(stop.signal);
+  void warmUpXds({ routes: manager.routes, xds, logger, signal: stop.signal });
   shutdown.add('manager', async () => {
     stop.abort();
     await done;

@@ -29,6 +29,8 @@ export interface StreamHost {
   readonly clock: Clock;
   readonly logger: Logger;
   snapshot(flavor: NodeFlavor): FlavorSnapshot;
+  /** False while the server holds every response back (XdsServerOptions.holdUntilLoaded). */
+  loaded(): boolean;
   /** The snapshot's own copy of `name` when it has one (one string per name, however many nodes subscribe). */
   intern(name: string): string;
   /** The stream learned its node (first request). */
@@ -362,7 +364,7 @@ export abstract class AdsStream {
 
   /** Sends what every dirty type needs, in make-before-break order. */
   push(): void {
-    if (this.#closed || this.#blocked || !this.node) return;
+    if (this.#closed || this.#blocked || !this.node || !this.host.loaded()) return;
     const snapshot = this.host.snapshot(this.node.flavor);
     for (const type of PUSH_ORDER) {
       const st = this.states.get(type.kind);

@@ -53,6 +53,14 @@ export interface XdsServerOptions {
   requestsPerSecond?: number;
   /** Longest an Envoy route table is held back waiting for its new clusters to be sent (default 2000 ms). */
   holdRoutesMs?: number;
+  /**
+   * Answer nothing until markLoaded() (default false: answer at once). A server that starts
+   * with an empty snapshot and answers at once tells a reconnecting proxy that its listeners
+   * and clusters do not exist; a proxyless gRPC client then drops them (and cancels the watches
+   * that hang off them) before the real configuration arrives. Requests are taken and
+   * subscriptions kept meanwhile; markLoaded() answers every one.
+   */
+  holdUntilLoaded?: boolean;
 }
 
 export interface NodeSummary {
@@ -116,6 +124,7 @@ export class XdsServer implements IntentSink {
   #flushNow = false;
   #closed = false;
   #nextStreamId = 1;
+  #loaded: boolean;
 
   private constructor(options: XdsServerOptions, server: Server, port: number, protos: XdsProtos) {
     this.port = port;
@@ -126,6 +135,7 @@ export class XdsServer implements IntentSink {
     this.#resolver = options.resolver;
     this.#metrics = new XdsMetrics(options.registry);
     this.#debounceMs = options.debounceMs ?? DEFAULTS.debounceMs;
+    this.#loaded = !(options.holdUntilLoaded ?? false);
     this.#versionPrefix = `${this.#clock.now().toString(36)}${randomInt(36 ** 3).toString(36).padStart(3, '0')}`;
     this.#builder = new SnapshotBuilder({
       encoder: new ResourceEncoder(protos),
@@ -190,6 +200,7 @@ export class XdsServer implements IntentSink {
       clock: this.#clock,
       logger: this.#log,
       snapshot: (f) => this.#snapshots[f],
+      loaded: () => this.#loaded,
       intern: (n) => this.#names.get(n) ?? n,
       identified: (s) => this.#sync.addStream(s),
       answered: (s, resources, apply) => this.#sync.answered(s, resources, apply),
@@ -292,6 +303,27 @@ export class XdsServer implements IntentSink {
   /** The snapshot served to `flavor` now (for tools and tests). */
   snapshot(flavor: NodeFlavor): FlavorSnapshot {
     return this.#snapshots[flavor];
+  }
+
+  /** Whether an intent for `routeKey` is published (and not withdrawn). */
+  serves(routeKey: string): boolean {
+    return this.#intents.has(routeKey);
+  }
+
+  /** False until markLoaded() on a server started with holdUntilLoaded. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /**
+   * Ends the hold of XdsServerOptions.holdUntilLoaded: the configuration published so far is
+   * what the server should serve, so every stream gets its answers now. Idempotent.
+   */
+  markLoaded(): void {
+    if (this.#loaded || this.#closed) return;
+    this.#loaded = true;
+    this.#log.info({ streams: this.#streams.size, routes: this.#intents.size, version: this.#snapshots.grpc.version }, 'xDS configuration loaded: answering proxies');
+    for (const stream of this.#streams) stream.push();
   }
 
   /** Ends every stream, stops listening and rejects unfinished publishes. Idempotent. */

@@ -55,7 +55,7 @@ describe('meshpilot local', () => {
 
     const table = await kubectl(kubeconfig, 'get', 'adaptiveroutes', '-A');
     const [header, ...rows] = table.trim().split('\n');
-    expect(header!.split(/\s{2,}/)).toEqual(['NAMESPACE', 'NAME', 'HOST', 'REGIONS', 'WEIGHTS', 'MODE', 'READY', 'AGE']);
+    expect(header!.split(/\s{2,}/)).toEqual(['NAMESPACE', 'NAME', 'HOST', 'REGIONS', 'WEIGHTS', 'MODE', 'READY', 'SYNCED', 'AGE']);
     const checkout = rows.find((r) => r.split(/\s+/)[1] === 'checkout')!.split(/\s+/);
     expect(checkout).toEqual(expect.arrayContaining(['checkout.shop.svc.cluster.local', '3', 'eu-west=60,us-east=40,ap-south=0', 'enforce', 'True']));
 

@@ -116,7 +116,11 @@ export class XdsWorld {
     return this.#port;
   }
 
-  /** Starts the server (again, on the same port once it had one) and publishes the known intents. */
+  /**
+   * Starts the server (again, on the same port once it had one) and publishes the known
+   * intents. As the operator does, it answers proxies only once they are published: a client
+   * reconnecting in between would otherwise be told its listener does not exist.
+   */
   async startServer(): Promise<void> {
     if (this.#server) return;
     this.#server = await XdsServer.start({
@@ -125,11 +129,13 @@ export class XdsWorld {
       resolver: this.resolver,
       host: '127.0.0.1',
       port: this.#port,
+      holdUntilLoaded: true,
       ...(this.#debounceMs === undefined ? {} : { debounceMs: this.#debounceMs }),
     });
     this.#port = this.#server.port;
     for (const intent of this.intents.values()) await this.#server.publish(intent);
     await this.#server.flush();
+    this.#server.markLoaded();
   }
 
   async stopServer(): Promise<void> {

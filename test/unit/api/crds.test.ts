@@ -60,6 +60,7 @@ describe('loadCrds', () => {
       ['Weights', '.status.weightSummary'],
       ['Mode', '.spec.policy.mode'],
       ['Ready', '.status.conditions[?(@.type=="Ready")].status'],
+      ['Synced', '.status.conditions[?(@.type=="XdsSynced")].status'],
       ['Age', '.metadata.creationTimestamp'],
     ]);
     expect(catalog.printerColumns(GROUP, 'contactplans').map((c) => c.name)).toEqual(['Nodes', 'Contacts', 'Horizon', 'Ready', 'Age']);

@@ -256,3 +256,26 @@ describe('flavorOf', () => {
     expect(flavorOf(undefined)).toBe('envoy');
   });
 });
+
+describe('XdsServer holding answers until its configuration is loaded', () => {
+  it('answers a reconnecting proxy nothing before markLoaded, then the listener it asked for, never an empty set', async () => {
+    t = await startServer({ endpoints: endpointsFor(checkout), holdUntilLoaded: true });
+    const c = client('early');
+    c.request(LDS, [listenerName(host)]);
+    await expect(c.next(300)).rejects.toThrow();
+    await t.server.publish(checkout);
+    await t.server.flush();
+    await expect(c.next(300)).rejects.toThrow();
+    expect(t.server.loaded).toBe(false);
+    t.server.markLoaded();
+    const lds = await c.next();
+    expect(lds.resources).toHaveLength(1);
+  });
+
+  it('answers at once without the hold, with the empty set a proxy reads as "does not exist"', async () => {
+    t = await startServer({ endpoints: endpointsFor(checkout) });
+    const c = client('early');
+    c.request(LDS, [listenerName(host)]);
+    expect((await c.next()).resources).toEqual([]);
+  });
+});
