@@ -1,6 +1,7 @@
 // Legacy (v1) discovery documents: /api, /api/v1, /apis, /apis/{group} and
 // /apis/{group}/{version}. kubectl builds its REST mapper (kinds, short names, scope,
-// categories) from these; aggregated discovery is not offered, so clients fall back here.
+// categories) from these, or from aggregated discovery (aggregated-discovery.ts) when it
+// asks for that.
 import type { ResourceRegistry, ResourceType } from './resource-registry.ts';
 import { compareKubeVersions } from './custom-resources.ts';
 

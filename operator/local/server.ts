@@ -24,6 +24,7 @@ import type { KubeObject } from './kube-object.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { apiServerMetrics } from './metrics.ts';
 import { ObjectStore } from './object-store.ts';
+import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, wantsAggregated } from './aggregated-discovery.ts';
 import { openApiV2Json, openApiV2Protobuf, openApiV3Document, openApiV3Index } from './openapi.ts';
 import { ResourceRegistry, storageTypeOf } from './resource-registry.ts';
 import { handleResourceRequest } from './resource-handler.ts';
@@ -305,6 +306,12 @@ function serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL, r
   }
   if (path === '/version') {
     return ok({ ...SERVER_VERSION, gitCommit: '', gitTreeState: 'clean', buildDate: '1970-01-01T00:00:00Z', goVersion: `node${process.versions.node}`, compiler: 'node', platform: `${process.platform}/${process.arch}` });
+  }
+  if ((path === '/api' || path === '/apis') && wantsAggregated(req)) {
+    const body = Buffer.from(JSON.stringify(aggregatedDiscovery(registry, path === '/api')));
+    res.writeHead(200, { 'Content-Type': AGGREGATED_CONTENT_TYPE, 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+    res.end(body);
+    return 200;
   }
   if (path === '/api') return ok(coreVersions(new URL(selfUrl).host));
   if (path === '/apis') return ok(groupList(registry));
