@@ -3,7 +3,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { counterRate } from '../../../operator/telemetry/scrape/counter-rate.ts';
-import { parseExposition } from '../../../operator/telemetry/scrape/exposition-parser.ts';
+import { ExpositionParseError, parseExposition } from '../../../operator/telemetry/scrape/exposition-parser.ts';
+import { readRegionCounters } from '../../../operator/telemetry/scrape/region-counters.ts';
 import { bucketQuantile } from '../../../operator/telemetry/scrape/histogram-quantile.ts';
 import type { BucketSeries, RegionCounters } from '../../../operator/telemetry/scrape/region-counters.ts';
 import { regionSignals } from '../../../operator/telemetry/scrape/region-signals.ts';
@@ -39,6 +40,36 @@ describe('scrape arithmetic', () => {
         for (const [signal, v] of Object.entries(values)) expect([signal, Number.isFinite(v)]).toEqual([signal, true]);
       }),
       { seed: 20261207, numRuns: 2000 },
+    );
+  });
+
+  it('reads any page of the gRPC families into finite signals, or refuses it naming the line', () => {
+    const number = fc.oneof(fc.constantFrom('0', '1', '1e308', '-1', 'NaN', '+Inf', '-Inf', '1e-300', '0x10', '', '1_0'), fc.double().map(String), fc.integer({ min: 0, max: 1e6 }).map(String));
+    const le = fc.constantFrom('0.005', '0.1', '1', '+Inf', '-Inf', 'NaN', 'x', '1e308');
+    const line = fc.oneof(
+      fc.tuple(fc.constantFrom('OK', 'UNAVAILABLE', 'bad"quote'), number).map(([s, v]) => `grpc_server_call_duration_seconds_count{grpc_method="m",grpc_status="${s}"} ${v}`),
+      fc.tuple(le, number).map(([l, v]) => `grpc_server_call_duration_seconds_bucket{grpc_method="m",grpc_status="OK",le="${l}"} ${v}`),
+      fc.tuple(number, fc.constantFrom('', ' 1700000000000', ' 1e306', ' -5', ' x')).map(([v, ts]) => `grpc_server_call_started_total{grpc_method="m"} ${v}${ts}`),
+      fc.string({ maxLength: 40 }),
+    );
+    const page = fc.array(line, { maxLength: 12 }).map((lines) => ['# TYPE grpc_server_call_duration_seconds histogram', '# TYPE grpc_server_call_started_total counter', ...lines, ''].join('\n'));
+    fc.assert(
+      fc.property(page, page, (a, b) => {
+        const read = (text: string) => {
+          try {
+            return readRegionCounters(parseExposition(text), 'unused');
+          } catch (e) {
+            expect(e).toBeInstanceOf(ExpositionParseError);
+            expect((e as Error).message).toMatch(/line \d+/);
+            return undefined;
+          }
+        };
+        const before = read(a);
+        const after = read(b);
+        if (!before || !after) return;
+        for (const [signal, v] of Object.entries(regionSignals({ atMs: 0, counters: before }, { atMs: 10_000, counters: after }))) expect([signal, Number.isFinite(v)]).toEqual([signal, true]);
+      }),
+      { seed: 20261207, numRuns: 1000 },
     );
   });
 
