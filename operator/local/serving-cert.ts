@@ -41,9 +41,16 @@ function oid(dotted: string): Buffer {
   return tlv(0x06, Buffer.from(out));
 }
 
+/**
+ * A DER INTEGER of the unsigned big-endian `bytes`: minimal, so leading zero bytes go (DER
+ * refuses them: OpenSSL reads a serial that starts 00 0x.. as "illegal padding", which one
+ * random 16-byte serial in 512 did), and a zero byte is added when the high bit is set.
+ */
 function positiveInteger(bytes: Buffer): Buffer {
-  const b = (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
-  return tlv(0x02, b);
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const trimmed = bytes.subarray(start);
+  return tlv(0x02, (trimmed[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
 }
 
 function time(d: Date): Buffer {
@@ -69,7 +76,7 @@ function ipBytes(ip: string): Buffer {
 }
 
 /** Issues a self-signed serving certificate for `hosts` (DNS names and IP addresses). */
-export function issueServingCert(hosts: string[], now = Date.now()): ServingCert {
+export function issueServingCert(hosts: string[], now = Date.now(), serial: Buffer = randomBytes(16)): ServingCert {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const sigAlg = seq(oid('1.2.840.10045.4.3.2')); // ecdsa-with-SHA256
   const subject = name('meshpilot-local-apiserver');
@@ -82,7 +89,7 @@ export function issueServingCert(hosts: string[], now = Date.now()): ServingCert
   );
   const tbs = seq(
     tlv(0xa0, positiveInteger(Buffer.from([2]))),
-    positiveInteger(randomBytes(16)),
+    positiveInteger(serial),
     sigAlg,
     subject,
     seq(time(new Date(now - 60 * 60 * 1000)), time(new Date(now + 10 * 365 * 24 * 60 * 60 * 1000))),

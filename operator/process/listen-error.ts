@@ -26,12 +26,17 @@ export function listenFailed(server: string, address: string, flag: string, e: u
   return new MeshpilotError(ERROR_CODES.LISTEN_FAILED, `${server} cannot listen on ${address}: ${why}; choose another address with ${flag}`, { cause: e });
 }
 
-/** Runs `start`; a failure to bind becomes `listenFailed(server, address, flag)`. */
+/**
+ * Runs `start`; a failure to bind (an errno of binding, or a LISTEN_FAILED error) becomes
+ * `listenFailed(server, address, flag)`. Anything else passes through unchanged: a server's
+ * start does more than bind, and only a bind failure is the flag's to fix.
+ */
 export async function listeningOn<T>(server: string, address: { host: string; port: number }, flag: string, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (e) {
-    if (e instanceof MeshpilotError && e.code !== ERROR_CODES.LISTEN_FAILED) throw e;
+    const bind = e instanceof MeshpilotError ? e.code === ERROR_CODES.LISTEN_FAILED : errnoOf(e) !== undefined;
+    if (!bind) throw e;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     throw listenFailed(server, `${host}:${address.port}`, flag, e);
   }
