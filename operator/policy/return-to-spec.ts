@@ -31,16 +31,17 @@ export const CALM_SATURATION = 0.75;
  * Whether `o` shows a calm route: fresh telemetry everywhere, no region failing or more
  * than CALM_SATURATION saturated, and every region carrying traffic measured with its p99
  * and error rate within CALM_HEADROOM of the objectives. A region with no latency data while
- * it carries traffic is not known to be calm. Pure.
+ * it carries traffic is not known to be calm. `headroom` and `saturation` tighten or loosen
+ * those shares (the guard's evidence rule asks for more room). Pure.
  */
-export function isCalm(o: RouteObservation, failing: readonly boolean[]): boolean {
+export function isCalm(o: RouteObservation, failing: readonly boolean[], headroom = CALM_HEADROOM, saturation = CALM_SATURATION): boolean {
   const { latencyP99Ms, maxErrorRate } = o.objectives;
   return o.regions.every((r, i) => {
     if (!r.fresh || failing[i]) return false;
-    if (r.saturation !== null && r.saturation > CALM_SATURATION) return false;
+    if (r.saturation !== null && r.saturation > saturation) return false;
     if (r.weightPercent <= 0) return true;
-    if (r.latencyP99Ms === null || r.latencyP99Ms > CALM_HEADROOM * latencyP99Ms) return false;
-    return r.errorRate === null || r.errorRate <= CALM_HEADROOM * maxErrorRate;
+    if (r.latencyP99Ms === null || r.latencyP99Ms > headroom * latencyP99Ms) return false;
+    return r.errorRate === null || r.errorRate <= headroom * maxErrorRate;
   });
 }
 

@@ -21,10 +21,17 @@ function spec(regions: string[], over: Partial<GuardSpec> = {}): GuardSpec {
   };
 }
 
-/** A guard input: `current` percent per region, `proposed` percent per region. */
+/** p99 of the first region unless a test says otherwise: past EVIDENCE_HEADROOM, so the policy is followed. */
+const BUSY_P99 = 190;
+
+/**
+ * A guard input: `current` percent per region, `proposed` percent per region. The first
+ * region runs at BUSY_P99 (76% of the 250 ms objective), which is evidence to move; the
+ * evidence tests pass quiet regions explicitly.
+ */
 function input(current: number[], proposed: number[], over: { regions?: Partial<RegionObservation>[]; spec?: Partial<GuardSpec>; state?: GuardState; retries?: number; perTry?: number } = {}): GuardInput {
   const names = ['eu-west', 'us-east', 'ap-south', 'sa-east'].slice(0, current.length);
-  const regions = names.map((r, i) => regionObs(r, current[i]!, over.regions?.[i] ?? {}));
+  const regions = names.map((r, i) => regionObs(r, current[i]!, { ...(i === 0 ? { latencyP99Ms: BUSY_P99 } : {}), ...(over.regions?.[i] ?? {}) }));
   const total = proposed.reduce((a, b) => a + b, 0);
   return {
     proposal: { action: { weights: proposed.map((p) => p / total), retryAttempts: over.retries ?? 2, perTryTimeoutMs: over.perTry ?? 500 }, by: 'model default@v1' },
@@ -45,7 +52,7 @@ describe('guard: no intervention', () => {
     expect(r.applied).toBe(true);
     expect(r.rules).toEqual([]);
     expect(r.reason).toBe(
-      'model default@v1: all regions within objectives (worst p99 120ms in eu-west, objective 250ms); ' +
+      'model default@v1: all regions within objectives (worst p99 190ms in eu-west, objective 250ms); ' +
         'moved 5 points from us-east to eu-west (eu-west=55,us-east=45); the guard did not intervene',
     );
   });
@@ -418,5 +425,34 @@ describe('guard: return to spec', () => {
     const dests = [{ region: 'eu-west', weight: 50 }, { region: 'us-east', weight: 50 }];
     expect(guardSpecFrom(makeRoute('r', dests, { policy: { decisionInterval: '30s', returnToSpecAfter: '2m10s' } })).returnAfterDecisions).toBe(5);
     expect(guardSpecFrom(makeRoute('r', dests, { policy: { decisionInterval: '30s' } })).returnAfterDecisions).toBeUndefined();
+  });
+});
+
+describe('guard: evidence before moves', () => {
+  const quiet: Partial<RegionObservation>[] = [{ latencyP99Ms: 120 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }];
+
+  it('holds the weights when every region is fresh and well within its objectives, whatever the proposal', () => {
+    const r = guard(input([50, 30, 20], [90, 5, 5], { regions: quiet }));
+    expect(weightsOf(r)).toEqual([50, 30, 20]);
+    expect(r.rules).toEqual([GUARD_RULES.noEvidence]);
+    expect(r.applied).toBe(true);
+    expect(r.reason).toContain('no evidence to move: every region is within its objectives, so the weights hold (model default@v1 proposed eu-west=90,us-east=5,ap-south=5)');
+  });
+
+  it.each([
+    ['a p99 past 70% of the objective', [{ latencyP99Ms: 180 }, {}, {}]],
+    ['an error rate past 70% of the budget', [{ latencyP99Ms: 120, errorRate: 0.008 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }]],
+    ['a region more than 70% saturated', [{ latencyP99Ms: 120, saturation: 0.72 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }]],
+    ['a p99 rising fast from half the objective', [{ latencyP99Ms: 130, latencyP99Trend: 0.3 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }]],
+    ['load rising fast on a half-saturated region', [{ latencyP99Ms: 120, saturation: 0.55, requestRateTrend: 0.3 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }]],
+  ])('follows the proposal (by bounded steps) given evidence: %s', (_what, regions) => {
+    const r = guard(input([50, 30, 20], [90, 5, 5], { regions: regions as Partial<RegionObservation>[] }));
+    expect(r.rules).not.toContain(GUARD_RULES.noEvidence);
+    expect(weightsOf(r)).toEqual([60, 20, 20]);
+  });
+
+  it('holds a quiet region with a rising p99 that is still far from the objective', () => {
+    const r = guard(input([50, 30, 20], [90, 5, 5], { regions: [{ latencyP99Ms: 100, latencyP99Trend: 0.5 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }] }));
+    expect(r.rules).toEqual([GUARD_RULES.noEvidence]);
   });
 });

@@ -145,7 +145,9 @@ describe('MeshSimEnv episodes', () => {
   });
 
   it('passes actions through serving\'s guard when asked: bounded steps, the floor', () => {
-    const env = new MeshSimEnv(threeRegions({ route: { policy: { maxWeightStep: 10, minWeight: 5 } } }), { guard: 'serving' });
+    // A 120 ms objective puts eu-central's p99 (95 ms) past the guard's evidence headroom, so
+    // the guard follows proposals instead of holding a quiet route.
+    const env = new MeshSimEnv(threeRegions({ route: { objectives: { latencyP99Ms: 120 }, policy: { maxWeightStep: 10, minWeight: 5 } } }), { guard: 'serving' });
     env.reset(1);
     const r = env.step({ weights: [0, 0, 1], retryAttempts: 0, perTryTimeoutMs: 500 });
     expect(r.metrics.weights[2]).toBe(10);
@@ -160,7 +162,8 @@ describe('MeshSimEnv episodes', () => {
     const holdAway: PolicyAction = { weights: [0.9, 0.1, 0], retryAttempts: 2, perTryTimeoutMs: 1000 };
     const lastWeights = (returnToSpecAfterSec?: number) => {
       const policy = { maxWeightStep: 10, minWeight: 5, ...(returnToSpecAfterSec === undefined ? {} : { returnToSpecAfterSec }) };
-      const env = new MeshSimEnv(threeRegions({ route: { policy } }), { guard: 'serving' });
+      // Evidence to move (the far region at 73% of a 200 ms objective), yet calm (within 80%).
+      const env = new MeshSimEnv(threeRegions({ route: { objectives: { latencyP99Ms: 200 }, policy } }), { guard: 'serving' });
       env.reset(1);
       let weights: number[] = [];
       for (let t = 0; t < 12; t++) weights = env.step(holdAway).metrics.weights;
