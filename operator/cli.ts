@@ -48,6 +48,7 @@ Commands:
   train          train a policy with PPO on the simulator's scenarios (writes a model directory)
   evaluate       run a model and the baseline heuristics on the simulator's scenarios
   promote        gate a new model on the decision log and, if it passes, install it atomically
+  scenarios      generate random meshes (scenario files) for training and held-out evaluation
   version        print the version
 
 Run 'meshpilot <command> --help' for the flags of a command.`,
@@ -148,6 +149,18 @@ changed), 2 bad input, 1 other errors. See models/README.md.
   --force                install even when the gate rejects the candidate
   --keep N               versions of NAME to keep, the new and the replaced one always (default 3)
   --recover              only finish or clean up an interrupted promotion`,
+  scenarios: `Usage: meshpilot scenarios generate --seed N --count K --out DIR
+
+Writes K scenario files of random, realistic meshes: 2 to 8 regions placed on a map (round
+trips from the geography), capacities, costs, objectives from tight to loose, demand with or
+without a daily shape, telemetry with or without health checks, and either a calm period
+(about 30%) or one to three incidents from the simulator's event library at random times.
+The same seed always gives the same files, and scenario i of a seed does not depend on K, so
+a held-out set is a seed never used for training. Run them with
+'meshpilot evaluate --scenarios DIR'.
+  --seed N     0 to 2^31-1
+  --count K    1 to 10000
+  --out DIR    created if missing; must hold no scenario of that seed yet`,
   version: `Usage: meshpilot version`,
 } as const;
 
@@ -197,6 +210,9 @@ async function main(argv: string[]): Promise<number> {
         return await (await import('../training/evaluate/main.ts')).runEvaluate(rest);
       case 'promote':
         return await (await import('../training/promote/promote-main.ts')).runPromote(rest);
+      case 'scenarios':
+        if (rest[0] !== 'generate') throw new ConfigError(`scenarios: expected "generate", got ${rest[0] === undefined ? 'nothing' : `"${rest[0]}"`}`);
+        return await (await import('../training/generate/generate-main.ts')).runGenerate(rest.slice(1));
       default:
         return 2;
     }

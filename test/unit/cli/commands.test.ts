@@ -20,7 +20,7 @@ async function meshpilot(...args: string[]): Promise<{ code: number; stdout: str
 }
 
 describe('meshpilot command line', () => {
-  it.each(['run', 'local', 'start', 'control-plane', 'validate', 'xds', 'version'])('prints help for %s', async (command) => {
+  it.each(['run', 'local', 'start', 'control-plane', 'validate', 'xds', 'scenarios', 'version'])('prints help for %s', async (command) => {
     const r = await meshpilot(command, '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Usage: meshpilot ${command}`);

@@ -1,0 +1,65 @@
+// `meshpilot scenarios generate --seed N --count K --out DIR`: writes K generated scenario
+// files (scenario-generator.ts) for training or held-out evaluation. Progress on stderr; the
+// last stdout line is one JSON object with what was written.
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { ConfigError } from '../../operator/api/errors.ts';
+import { failure, processIo, type LineIo } from '../evaluate/cli-io.ts';
+import { validateScenario } from '../sim/scenario-loader.ts';
+import { generateScenario } from './scenario-generator.ts';
+
+export const GENERATE_USAGE = `usage: meshpilot scenarios generate --seed N --count K --out DIR
+  --seed N     0 to 2^31-1; scenarios of one seed never appear in another's set
+  --count K    1 to 10000 scenarios (scenario i of a seed is the same whatever K)
+  --out DIR    where to write gen-<seed>-<i>.yaml; created if missing, must hold no such files yet`;
+
+interface Args {
+  seed: number;
+  count: number;
+  out: string;
+}
+
+function integer(flag: string, text: string | undefined, lo: number, hi: number): number {
+  if (text === undefined) throw new ConfigError(`--${flag} is required\n${GENERATE_USAGE}`);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < lo || n > hi) throw new ConfigError(`--${flag}: "${text}" is not an integer from ${lo} to ${hi}`);
+  return n;
+}
+
+function parse(args: string[]): Args {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' } }, strict: true }));
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${GENERATE_USAGE}`);
+  }
+  if (!values.out) throw new ConfigError(`--out is required\n${GENERATE_USAGE}`);
+  return { seed: integer('seed', values.seed, 0, 2 ** 31 - 1), count: integer('count', values.count, 1, 10_000), out: values.out };
+}
+
+/** Runs the command; resolves with the exit code (0 written, 2 bad input, 1 other errors). */
+export async function runGenerate(argv: string[], io: LineIo = processIo): Promise<number> {
+  try {
+    const args = parse(argv);
+    await mkdir(args.out, { recursive: true });
+    const clash = (await readdir(args.out)).filter((f) => f.startsWith(`gen-${args.seed}-`));
+    if (clash.length > 0) throw new ConfigError(`--out: ${args.out} already holds ${clash.length} scenario(s) of seed ${args.seed} (e.g. ${clash[0]}); use an empty directory`);
+    const regions: Record<number, number> = {};
+    let calm = 0;
+    for (let i = 0; i < args.count; i++) {
+      const g = generateScenario(args.seed, i);
+      // What the loader would refuse is a generator bug: it must never reach a file.
+      const s = validateScenario(g.doc, g.file);
+      regions[s.regions.length] = (regions[s.regions.length] ?? 0) + 1;
+      if (g.calm) calm++;
+      await writeFile(join(args.out, g.file), stringify(g.doc, { lineWidth: 0 }));
+      if ((i + 1) % 50 === 0 || i + 1 === args.count) io.stderr(`scenarios generate: ${i + 1}/${args.count} written to ${args.out}`);
+    }
+    io.stdout(JSON.stringify({ generate: { seed: args.seed, count: args.count, out: args.out, calm, incidents: args.count - calm, regions } }));
+    return 0;
+  } catch (e) {
+    return failure(io, e, 'scenarios generate');
+  }
+}
