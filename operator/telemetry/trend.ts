@@ -7,7 +7,7 @@
  * The least-squares change over `spanMs`, relative to the mean, of the `count` points whose
  * k-th oldest is at index `indexOf(k)` of `times`/`values`, counting only those at or after
  * `since`; null with fewer than two such points, all at one time, or a mean of 0. Finite
- * for any finite points. Pure.
+ * for any finite points. Pure. (`scale` is the function's own: see below.)
  */
 export function leastSquaresTrend(
   times: ArrayLike<number>,
@@ -16,37 +16,16 @@ export function leastSquaresTrend(
   indexOf: (k: number) => number,
   since: number,
   spanMs: number,
+  scale = 1,
 ): number | null {
-  const trend = trendOf(times, values, count, indexOf, since, spanMs, 1);
-  if (trend === null || Number.isFinite(trend)) return trend;
-  // Values near the top of float64 overflow the sums. The trend is relative to the mean, so
-  // it does not change when every value is divided by the largest: recompute that way. (Only
-  // then: ordinary values keep the exact float64 result both paths agree on.)
-  let largest = 0;
-  for (let k = 0; k < count; k++) {
-    const i = indexOf(k);
-    if (times[i]! >= since) largest = Math.max(largest, Math.abs(values[i]!));
-  }
-  const scaled = trendOf(times, values, count, indexOf, since, spanMs, 1 / largest);
-  return scaled !== null && Number.isFinite(scaled) ? scaled : null;
-}
-
-function trendOf(
-  times: ArrayLike<number>,
-  values: ArrayLike<number>,
-  count: number,
-  indexOf: (k: number) => number,
-  since: number,
-  spanMs: number,
-  scale: number,
-): number | null {
-  let n = 0, st = 0, sv = 0;
+  let n = 0, st = 0, sv = 0, largest = 0;
   for (let k = 0; k < count; k++) {
     const i = indexOf(k);
     if (times[i]! < since) continue;
     n++;
     st += times[i]!;
     sv += values[i]! * scale;
+    largest = Math.max(largest, Math.abs(values[i]!));
   }
   if (n < 2) return null;
   const mt = st / n, mv = sv / n;
@@ -59,5 +38,10 @@ function trendOf(
     vt += dt * dt;
   }
   if (vt === 0 || mv === 0) return null;
-  return ((cov / vt) * spanMs) / mv;
+  const trend = ((cov / vt) * spanMs) / mv;
+  if (Number.isFinite(trend)) return trend;
+  // Values near the top of float64 overflow the sums. The trend is relative to the mean, so
+  // it does not change when every value is divided by the largest: recompute that way, once.
+  // (Only then: ordinary values keep the exact float64 result both paths agree on.)
+  return scale === 1 && largest > 0 ? leastSquaresTrend(times, values, count, indexOf, since, spanMs, 1 / largest) : null;
 }
