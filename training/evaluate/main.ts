@@ -15,6 +15,7 @@ import type { EvalPolicy } from '../policy.ts';
 import { loadScenarios } from '../sim/scenario-loader.ts';
 import { bestPolicy, evaluatePolicies, type EvaluationResult } from './evaluate.ts';
 import { evaluateJson, evaluateTable } from './report.ts';
+import { describeSummary, modelSummary } from './model-summary.ts';
 import { scenarioSvg } from './svg-plot.ts';
 import { failure, processIo, type LineIo } from './cli-io.ts';
 
@@ -111,7 +112,8 @@ export async function runEvaluate(args: string[], io: EvaluateIo = processIo): P
       policies,
       onProgress: (p) => io.stderr(`evaluate: [${p.done}/${p.total}] ${p.scenario} ${p.policy} (${((performance.now() - started) / 1000).toFixed(1)} s)`),
     });
-    const json = evaluateJson(result, modelName);
+    const summary = a.model !== undefined ? modelSummary(result, scenarios) : undefined;
+    const json = evaluateJson(result, modelName, summary);
     if (a.out !== undefined) {
       await mkdir(a.out, { recursive: true });
       await writeFile(join(a.out, 'evaluate.json'), `${JSON.stringify(json, null, 2)}\n`);
@@ -119,6 +121,7 @@ export async function runEvaluate(args: string[], io: EvaluateIo = processIo): P
       io.stderr(`evaluate: wrote evaluate.json and ${result.scenarios.length} plots to ${a.out}`);
     }
     if (!a.json) io.stdout(evaluateTable(result));
+    if (!a.json && summary) io.stdout(describeSummary(summary));
     io.stdout(JSON.stringify(json));
     return 0;
   } catch (e) {

@@ -1,11 +1,14 @@
 // The evaluation's outputs in words and numbers: the one-line JSON object `meshpilot evaluate`
 // ends with (the shape issue 5 fixes) and a table for people.
 import type { EvaluationResult, PolicySummary } from './evaluate.ts';
+import type { ModelSummary } from './model-summary.ts';
 
 export interface EvaluateJson {
   evaluate: {
     model: string;
     scenarios: { name: string; policies: Record<string, PolicySummary> }[];
+    /** With a model: how it fares over the whole set (model-summary.ts). */
+    summary?: ModelSummary;
   };
 }
 
@@ -22,7 +25,7 @@ function rounded(p: PolicySummary): PolicySummary {
 }
 
 /** The result as the JSON object evaluation prints last. `model` names the evaluated model ("none" without one). */
-export function evaluateJson(result: EvaluationResult, model: string): EvaluateJson {
+export function evaluateJson(result: EvaluationResult, model: string, summary?: ModelSummary): EvaluateJson {
   return {
     evaluate: {
       model,
@@ -30,6 +33,7 @@ export function evaluateJson(result: EvaluationResult, model: string): EvaluateJ
         name: s.name,
         policies: Object.fromEntries(Object.entries(s.policies).map(([name, p]) => [name, rounded(p)])),
       })),
+      ...(summary ? { summary } : {}),
     },
   };
 }
