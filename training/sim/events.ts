@@ -43,6 +43,14 @@ export function newEffects(n: number): Effects {
   };
 }
 
+/**
+ * How much of an event's severity is in force `sinceMs` after it began: it grows linearly
+ * over `rampSec` (a creeping degradation: a leak, a filling disk), at once without a ramp.
+ */
+function rising(rampSec: number, sinceMs: number): number {
+  return rampSec > 0 ? Math.min(1, sinceMs / (rampSec * 1000)) : 1;
+}
+
 export class EventTimeline {
   readonly #events: TimedEvent[];
 
@@ -74,16 +82,19 @@ export class EventTimeline {
       const r = t.region;
       const e = t.event;
       switch (e.kind) {
-        case 'brownout':
-          fx.capacityFactor[r]! *= e.capacityFactor;
-          fx.serviceFactor[r]! *= e.latencyFactor;
-          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.errorRate);
+        case 'brownout': {
+          const k = rising(e.rampSec, tMs - t.startMs);
+          // At full severity the factors themselves, to the last bit (1 - (1 - 0.3) is not 0.3).
+          fx.capacityFactor[r]! *= k === 1 ? e.capacityFactor : 1 - (1 - e.capacityFactor) * k;
+          fx.serviceFactor[r]! *= k === 1 ? e.latencyFactor : 1 + (e.latencyFactor - 1) * k;
+          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.errorRate * k);
           break;
+        }
         case 'errorBurst':
-          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.errorRate);
+          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.errorRate * rising(e.rampSec, tMs - t.startMs));
           break;
         case 'latencySpike':
-          fx.addedMs[r]! += e.addedMs;
+          fx.addedMs[r]! += e.addedMs * rising(e.rampSec, tMs - t.startMs);
           break;
         case 'outage':
           fx.down[r] = Math.max(fx.down[r]!, e.mode === 'blackhole' ? DOWN_BLACKHOLE : DOWN_REFUSE);

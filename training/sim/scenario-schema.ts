@@ -70,6 +70,9 @@ const window = {
   durationSec: positiveSeconds(),
   startJitterSec: seconds().default(0),
 };
+/** A creeping degradation reaches full severity within its event, or it would never. */
+const rampWithin = (e: { rampSec: number; durationSec: number }) => e.rampSec <= e.durationSec;
+const rampWithinIssue = { message: 'must be at most durationSec', path: ['rampSec'] };
 const OUTAGE_MODES = ['refuse', 'blackhole'] as const;
 /** stale: nothing new arrives, what was known ages; missing: what was known is lost too (an operator restart, an expired window). */
 const TELEMETRY_LOSS_MODES = ['stale', 'missing'] as const;
@@ -78,16 +81,19 @@ const outageMode = z.enum(OUTAGE_MODES, { error: `must be one of ${OUTAGE_MODES.
 const event = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({
-      kind: z.literal('brownout'),
-      ...window,
-      capacityFactor: num().refine((v) => v > 0 && v <= 1, 'must be > 0 and <= 1'),
-      latencyFactor: num().refine((v) => v >= 1, 'must be >= 1').default(1),
-      errorRate: fraction().default(0),
-    }),
+    z
+      .strictObject({
+        kind: z.literal('brownout'),
+        ...window,
+        capacityFactor: num().refine((v) => v > 0 && v <= 1, 'must be > 0 and <= 1'),
+        latencyFactor: num().refine((v) => v >= 1, 'must be >= 1').default(1),
+        errorRate: fraction().default(0),
+        rampSec: seconds().default(0),
+      })
+      .refine(rampWithin, rampWithinIssue),
     z.strictObject({ kind: z.literal('outage'), ...window, mode: outageMode }),
-    z.strictObject({ kind: z.literal('latencySpike'), ...window, addedMs: ms('positive') }),
-    z.strictObject({ kind: z.literal('errorBurst'), ...window, errorRate: fraction() }),
+    z.strictObject({ kind: z.literal('latencySpike'), ...window, addedMs: ms('positive'), rampSec: seconds().default(0) }).refine(rampWithin, rampWithinIssue),
+    z.strictObject({ kind: z.literal('errorBurst'), ...window, errorRate: fraction(), rampSec: seconds().default(0) }).refine(rampWithin, rampWithinIssue),
     z.strictObject({
       kind: z.literal('flashCrowd'),
       ...window,
