@@ -221,16 +221,10 @@ async function main(argv: string[]): Promise<number> {
       console.error(`meshpilot ${word}: ${e.message}\nRun 'meshpilot ${word} --help' for usage.`);
       return 2;
     }
-    console.error(`meshpilot ${word}: ${fatalMessage(e, stackWanted(rest))}`);
+    const { stackTracesWanted } = await import('./process/config.ts');
+    console.error(`meshpilot ${word}: ${fatalMessage(e, stackTracesWanted(rest, process.env))}`);
     return 1;
   }
-}
-
-/** Stack traces only when asked for: `--log-level debug|trace` or MESHPILOT_LOG_LEVEL. */
-function stackWanted(args: string[]): boolean {
-  const i = args.findIndex((a) => a === '--log-level' || a.startsWith('--log-level='));
-  const level = i < 0 ? process.env.MESHPILOT_LOG_LEVEL : args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1];
-  return level === 'debug' || level === 'trace';
 }
 
 /**

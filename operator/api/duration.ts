@@ -40,7 +40,7 @@ export function parseDuration(text: string): number {
  * A duration for people, in events and logs: "250 ms", "1.99 s", "2 min 5 s", "1 h 20 min".
  * Not parseable back: specs keep formatDuration's form.
  */
-export function humanDuration(ms: number): string {
+export function durationInWords(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return `${ms} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${Number((ms / 1000).toFixed(2))} s`;

@@ -7,7 +7,7 @@
 import type { Clock } from '../api/clock.ts';
 import { systemClock } from '../api/clock.ts';
 import { setCondition } from '../api/conditions.ts';
-import { formatDuration, humanDuration } from '../api/duration.ts';
+import { formatDuration, durationInWords } from '../api/duration.ts';
 import { MeshpilotError, toMeshpilotError } from '../api/errors.ts';
 import { formatIssue } from '../api/schema/validate.ts';
 import { API_VERSION, RESOURCES, GROUP, VERSION } from '../api/types.ts';
@@ -118,7 +118,7 @@ function decisionReason(route: AdaptiveRoute): string {
 function describeIntent(intent: RouteIntent): string {
   return (
     `weights ${weightSummary(intent.destinations)}; ${intent.retries.attempts} ${intent.retries.attempts === 1 ? 'retry' : 'retries'} of ` +
-    `${humanDuration(intent.retries.perTryTimeoutMs)} each; timeout ${humanDuration(intent.timeoutMs)}`
+    `${durationInWords(intent.retries.perTryTimeoutMs)} each; timeout ${durationInWords(intent.timeoutMs)}`
   );
 }
 

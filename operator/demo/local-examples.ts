@@ -15,8 +15,9 @@ export interface LocalAddresses {
   kafkaBrokers: string[] | undefined;
 }
 
+import { isObject } from '../api/schema/json-value.ts';
+
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function clusterOnly(url: unknown): boolean {
   try {

@@ -4,9 +4,9 @@
 // A client asks for it in its Accept header; the answer says what it is in Content-Type.
 import type { IncomingMessage } from 'node:http';
 import { compareKubeVersions } from './custom-resources.ts';
+import { ALL_VERBS } from './discovery.ts';
 import type { ResourceRegistry, ResourceType } from './resource-registry.ts';
 
-const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
 /** True when `req` accepts an APIGroupDiscoveryList (v2; v2beta1 is not offered). */

@@ -5,7 +5,8 @@
 import type { ResourceRegistry, ResourceType } from './resource-registry.ts';
 import { compareKubeVersions } from './custom-resources.ts';
 
-const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+/** What every served resource allows unless its type says otherwise; aggregated discovery lists the same. */
+export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 /** GET /api */
 export function coreVersions(serverAddress: string): Record<string, unknown> {

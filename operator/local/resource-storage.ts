@@ -196,13 +196,10 @@ export class ResourceStorage {
   }
 
   /**
-   * What etcd would refuse (an object over its request limit) or the validators could not walk
-   * (nesting past MAX_BODY_NESTING, as a JSON patch's copies build) is refused before anything
-   * walks the object.
+   * What etcd would refuse: an object over its request limit. (Nesting is checked where a value
+   * comes in: request bodies in decodeBody, patched objects in patch().)
    */
-  #checkStorable(type: ResourceType, o: KubeObject): void {
-    const shape = plainValueProblem(o, MAX_BODY_NESTING);
-    if (shape) throw invalid(kindName(type), String(o.metadata?.name ?? ''), [{ reason: 'FieldValueInvalid', field: '', message: `Invalid value: ${shape}` }]);
+  #checkStorable(o: KubeObject): void {
     const bytes = Buffer.byteLength(JSON.stringify(o));
     if (bytes > MAX_OBJECT_BYTES) {
       throw new ApiError(failure(413, 'RequestEntityTooLarge', `Request entity too large: the object is ${bytes} bytes; the limit is ${MAX_OBJECT_BYTES}`));
@@ -247,7 +244,7 @@ export class ResourceStorage {
       throw invalid(kindName(type), '', [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
     }
     if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
-    this.#checkStorable(type, o);
+    this.#checkStorable(o);
     const warnings = type.custom ? decodeCustomResource(type, scope.version, o, scope.fieldValidation) : [];
     this.#requireNamespace(scope, meta.name);
     meta.uid = randomUUID();
@@ -290,6 +287,9 @@ export class ResourceStorage {
   patch(scope: RequestScope, name: string, contentType: string, patchBody: unknown): WriteResult {
     const old = this.get(scope, name);
     const patched = applyPatch(this.served(scope.type, scope.version, cloneObject(old)), contentType, patchBody, !scope.type.custom);
+    // A JSON patch's copies can nest the object deeper than any body could arrive.
+    const shape = plainValueProblem(patched, MAX_BODY_NESTING);
+    if (shape) throw invalid(kindName(scope.type), name, [{ reason: 'FieldValueInvalid', field: '', message: `Invalid value: ${shape}` }]);
     const o = this.#checkEnvelope(scope, patched);
     if (o.metadata.name !== name) throw badRequest(`the name of the object (${String(o.metadata.name)}) does not match the name on the URL (${name})`);
     return this.#applyUpdate(scope, old, o);
@@ -297,7 +297,7 @@ export class ResourceStorage {
 
   #applyUpdate(scope: RequestScope, old: KubeObject, incoming: KubeObject): WriteResult {
     const type = scope.type;
-    this.#checkStorable(type, incoming);
+    this.#checkStorable(incoming);
     const warnings = type.custom ? decodeCustomResource(type, scope.version, incoming, scope.fieldValidation) : [];
     const rv = incoming.metadata.resourceVersion;
     if (rv && rv !== old.metadata.resourceVersion) throw conflict(resourceName(type), old.metadata.name ?? '', STALE_OBJECT);

@@ -21,7 +21,7 @@
 //                  recovered region gets its declared share back (by bounded steps, like any
 //                  move) and keeps it while the calm lasts; a return that ends the calm
 //                  doubles the wait for the next;
-//   evidence       with every region fresh, well within its objectives (EVIDENCE_HEADROOM),
+//   evidence       (evidence.ts) with every region fresh, well within its objectives,
 //                  not saturated, not failing or on probation and nothing rising towards
 //                  trouble, there is no reason to move: the weights hold, whatever the
 //                  policy proposes (a guess that moves 75-98% onto one region overloads it);
@@ -37,6 +37,7 @@ import { describeMove, describeSituation, formatFraction, formatMs, weightList }
 import type { GuardState } from './guard-state.ts';
 import type { CurrentIntent } from './observe.ts';
 import { nextProbation, onProbation } from './probation.ts';
+import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
 import type { PolicyAction, RouteObservation } from './spec.ts';
@@ -270,31 +271,6 @@ function rollbackDue(state: GuardState, slo: SloStatus, input: GuardInput, regio
   return percentOf(state.lastGood.weights, regions);
 }
 
-/**
- * Evidence before moves: the policy is followed only when some region is failing, on
- * probation, past EVIDENCE_HEADROOM of an objective or EVIDENCE_SATURATION saturated, or
- * rising() towards that. Tuned on the named scenario suite (0.8 cost mixture-peak-brownout
- * 33% against istio; 0.6 never held the suite's busy regions); to be checked on held-out meshes.
- */
-export const EVIDENCE_HEADROOM = 0.7;
-export const EVIDENCE_SATURATION = 0.7;
-/**
- * Trouble on its way, though every region is still within the headroom: a region carrying
- * traffic whose p99 climbs RISING_TREND over a window while already past RISING_FROM of the
- * objective, or whose load climbs as fast while it is past RISING_FROM saturated. A policy may
- * move ahead of such trouble; that is evidence too.
- */
-export const RISING_TREND = 0.25;
-export const RISING_FROM = 0.5;
-function rising(o: RouteObservation): boolean {
-  return o.regions.some(
-    (r) =>
-      r.weightPercent > 0 &&
-      ((r.latencyP99Trend !== null && r.latencyP99Trend >= RISING_TREND && r.latencyP99Ms !== null && r.latencyP99Ms >= RISING_FROM * o.objectives.latencyP99Ms) ||
-        (r.requestRateTrend !== null && r.requestRateTrend >= RISING_TREND && r.saturation !== null && r.saturation >= RISING_FROM)),
-  );
-}
-
 function sloWords(slo: SloStatus): string {
   const parts: string[] = [];
   if (slo.p99Ms !== null) parts.push(`p99 ${formatMs(slo.p99Ms)} of ${formatMs(slo.objectiveP99Ms)}`);
@@ -347,7 +323,7 @@ export function guard(input: GuardInput): GuardResult {
     const base = withoutDisallowed(before, e.allowed);
     const home = after === undefined ? undefined : staticWeights(spec, regions);
     const calmNow = isCalm(o, e.failing) && !probation.some((p) => p);
-    const quiet = !probation.some((p) => p) && isCalm(o, e.failing, EVIDENCE_HEADROOM, EVIDENCE_SATURATION) && !rising(o);
+    const quiet = !evidenceToMove(o, e.failing, probation);
     if (home && after !== undefined) {
       calm = calmNow ? (state.calm ?? 0) + 1 : 0;
       needed = calmNeeded(after, state.calmNeeded, state.returning === true, calmNow, same(home, base));

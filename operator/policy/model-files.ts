@@ -34,7 +34,7 @@ export interface WeightSpec {
 const DTYPE_BYTES = { float32: 4, int32: 4, bool: 1 } as const;
 const QUANTIZED_BYTES = { uint8: 1, uint16: 2, float16: 2 } as const;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   let text: string;

@@ -5,7 +5,7 @@
 // preserving Activation/Dropout) layers from OBSERVATION_SIZE inputs to ACTION_SIZE outputs;
 // every weight the layers imply must be in the weights manifest with that exact shape, and
 // none else; and the whole is bounded in size.
-import type { WeightSpec } from './model-files.ts';
+import { isObject, type WeightSpec } from './model-files.ts';
 import { ModelLoadError } from './model-load-error.ts';
 import { ACTION_SIZE, OBSERVATION_SIZE } from './spec.ts';
 
@@ -14,7 +14,6 @@ export const MAX_UNITS = 4096;
 export const MAX_PARAMETERS = 4_000_000;
 
 const SHAPE_PRESERVING = new Set(['Activation', 'Dropout']);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Checks `topology` (model.json's modelTopology) against `weights` (its manifest). Throws

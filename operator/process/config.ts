@@ -162,6 +162,16 @@ export const LOCAL_FLAGS = {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Whether a fatal error should print its stack trace: asked for with `--log-level debug|trace`
+ * (or MESHPILOT_LOG_LEVEL). Read from raw argv, because the error may be that parsing failed.
+ */
+export function stackTracesWanted(args: string[], env: Env): boolean {
+  const i = args.findIndex((a) => a === '--log-level' || a.startsWith('--log-level='));
+  const level = i < 0 ? env[envName('log-level')] : args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1];
+  return level === 'debug' || level === 'trace';
+}
+
 /** The environment variable a flag falls back to: --lease-name → MESHPILOT_LEASE_NAME. */
 export function envName(flag: string): string {
   return `MESHPILOT_${flag.toUpperCase().replace(/-/g, '_')}`;

@@ -18,14 +18,13 @@ export function leastSquaresTrend(
   spanMs: number,
   scale = 1,
 ): number | null {
-  let n = 0, st = 0, sv = 0, largest = 0;
+  let n = 0, st = 0, sv = 0;
   for (let k = 0; k < count; k++) {
     const i = indexOf(k);
     if (times[i]! < since) continue;
     n++;
     st += times[i]!;
     sv += values[i]! * scale;
-    largest = Math.max(largest, Math.abs(values[i]!));
   }
   if (n < 2) return null;
   const mt = st / n, mv = sv / n;
@@ -43,5 +42,11 @@ export function leastSquaresTrend(
   // Values near the top of float64 overflow the sums. The trend is relative to the mean, so
   // it does not change when every value is divided by the largest: recompute that way, once.
   // (Only then: ordinary values keep the exact float64 result both paths agree on.)
-  return scale === 1 && largest > 0 ? leastSquaresTrend(times, values, count, indexOf, since, spanMs, 1 / largest) : null;
+  if (scale !== 1) return null;
+  let largest = 0;
+  for (let k = 0; k < count; k++) {
+    const i = indexOf(k);
+    if (times[i]! >= since) largest = Math.max(largest, Math.abs(values[i]!));
+  }
+  return largest > 0 ? leastSquaresTrend(times, values, count, indexOf, since, spanMs, 1 / largest) : null;
 }

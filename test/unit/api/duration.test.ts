@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration, humanDuration, isDuration, parseDuration } from '../../../operator/api/duration.ts';
+import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration, durationInWords, isDuration, parseDuration } from '../../../operator/api/duration.ts';
 import { ConfigError } from '../../../operator/api/errors.ts';
 
 describe('parseDuration', () => {
@@ -54,7 +54,7 @@ describe('formatDuration', () => {
   });
 });
 
-describe('humanDuration', () => {
+describe('durationInWords', () => {
   it.each([
     [250, '250 ms'],
     [1989, '1.99 s'],
@@ -63,6 +63,6 @@ describe('humanDuration', () => {
     [120_000, '2 min'],
     [4_800_000, '1 h 20 min'],
   ])('writes %d ms for people as %s', (ms, text) => {
-    expect(humanDuration(ms)).toBe(text);
+    expect(durationInWords(ms)).toBe(text);
   });
 });

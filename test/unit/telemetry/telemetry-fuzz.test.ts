@@ -9,7 +9,8 @@ import { encodeObservation } from '../../../operator/policy/spec.ts';
 import { observationFromSnapshot } from '../../../operator/policy/observe.ts';
 import { parseEvent } from '../../../operator/telemetry/kafka/events.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
-import type { RequestObservation, RouteTarget } from '../../../operator/telemetry/types.ts';
+import type { RequestObservation } from '../../../operator/telemetry/types.ts';
+import { routeTarget } from './route-target.ts';
 import { WindowStore } from '../../../operator/telemetry/window-store.ts';
 import { makeRoute } from '../policy/fixtures.ts';
 
@@ -21,18 +22,7 @@ const route = makeRoute('checkout', [
   { region: 'us-east', weight: 40 },
 ]);
 
-function target(): RouteTarget {
-  return {
-    key: KEY,
-    namespace: 'shop',
-    name: 'checkout',
-    host: 'checkout.shop',
-    regions: REGIONS.map((region) => ({ region, service: `checkout.${region}`, port: 8080, cluster: `meshpilot|shop|checkout|${region}` })),
-    telemetry: { staleAfter: '30s' },
-    decisionIntervalMs: 10_000,
-    staleAfterMs: 30_000,
-  };
-}
+const target = () => routeTarget(REGIONS);
 
 /** Finite numbers a buggy producer sends: ordinary ones, and the edges of float64. */
 const finite = fc.oneof(

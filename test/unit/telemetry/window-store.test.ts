@@ -1,24 +1,14 @@
 import { Registry } from 'prom-client';
 import { ManualClock } from '../../../operator/api/clock.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
-import type { RequestObservation, RouteTarget } from '../../../operator/telemetry/types.ts';
+import type { RequestObservation } from '../../../operator/telemetry/types.ts';
+import { routeTarget } from './route-target.ts';
 import { WindowStore } from '../../../operator/telemetry/window-store.ts';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const KEY = 'shop/checkout';
 
-function target(regions = ['eu-west', 'us-east'], staleAfterMs = 30_000): RouteTarget {
-  return {
-    key: KEY,
-    namespace: 'shop',
-    name: 'checkout',
-    host: 'checkout.shop',
-    regions: regions.map((region) => ({ region, service: `checkout.${region}`, port: 8080, cluster: `meshpilot|shop|checkout|${region}` })),
-    telemetry: { staleAfter: `${staleAfterMs / 1000}s` },
-    decisionIntervalMs: 10_000,
-    staleAfterMs,
-  };
-}
+const target = routeTarget;
 
 function setup(regions?: string[]) {
   const clock = new ManualClock(T0);

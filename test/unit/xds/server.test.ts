@@ -262,14 +262,17 @@ describe('XdsServer holding answers until its configuration is loaded', () => {
     t = await startServer({ endpoints: endpointsFor(checkout), holdUntilLoaded: true });
     const c = client('early');
     c.request(LDS, [listenerName(host)]);
-    await expect(c.next(300)).rejects.toThrow();
+    // The request is taken (the subscription is there) and nothing is sent, before or after a publish.
+    await until('the subscription', () => (t.server.nodes()[0]?.resources[LDS]?.subscribed.length === 1 ? true : undefined));
     await t.server.publish(checkout);
     await t.server.flush();
-    await expect(c.next(300)).rejects.toThrow();
+    expect(t.server.nodes()[0]!.resources[LDS]!.sentVersion).toBeUndefined();
+    expect(await metric(t.registry, 'meshpilot_xds_pushes_total')).toBe(0);
     expect(t.server.loaded).toBe(false);
     t.server.markLoaded();
     const lds = await c.next();
     expect(lds.resources).toHaveLength(1);
+    expect(c.received).toHaveLength(1);
   });
 
   it('answers at once without the hold, with the empty set a proxy reads as "does not exist"', async () => {
