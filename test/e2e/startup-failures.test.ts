@@ -14,14 +14,12 @@ import { adaptiveRoute, clientsFor, routeRef, startLocal } from '../support/loca
 interface Exit {
   code: number | null;
   stderr: string;
-  ms: number;
 }
 
 function meshpilot(args: string[], timeoutMs = 60_000): Promise<Exit> {
-  const started = Date.now();
   return new Promise((resolve) => {
     execFile(nodeBinary, [CLI, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, _stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr, ms: Date.now() - started });
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr });
     });
   });
 }
