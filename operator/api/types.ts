@@ -83,6 +83,11 @@ export interface PolicySpec {
   mode: PolicyMode;
   /** A model under models/ (by directory name); absent means the heuristic policy. */
   modelRef?: { name: string };
+  /**
+   * A model that decides beside the policy that serves, in shadow: its decisions are guarded
+   * and reported (status.policy.shadow, the decision log, metrics) and never served.
+   */
+  shadowModelRef?: { name: string };
   decisionInterval: Duration;
   /** Largest change of any one region's weight per decision, in percentage points (1..100). */
   maxWeightStep: number;
@@ -207,6 +212,22 @@ export interface PolicyStatus {
   proposedWeights?: RegionWeight[];
   fallbackReason?: string;
   /** The guard's state (operator/policy/guard-state.ts), kept as opaque JSON here. */
+  guard?: Record<string, unknown>;
+  /** With spec.policy.shadowModelRef: the shadow model's last decision, never served. */
+  shadow?: ShadowPolicyStatus;
+}
+
+export interface ShadowPolicyStatus {
+  /** The shadow model's version, when it decided (absent: it could not; see fallbackReason). */
+  modelVersion?: string;
+  /** What it would serve, in percent. */
+  weights?: RegionWeight[];
+  retryAttempts?: number;
+  reason?: string;
+  rules?: string[];
+  /** Why the shadow model could not decide (the heuristic's shadow decision is reported instead). */
+  fallbackReason?: string;
+  /** Its own guard state: a shadow trajectory, starting from its previous shadow decision. */
   guard?: Record<string, unknown>;
 }
 

@@ -339,6 +339,15 @@ export class AdaptiveRouteReconciler implements Reconciler {
       applied: d ? d.applied : true,
       reason: d ? d.reason : (decided as string),
       intervalMs: parseDuration(route.spec.policy.decisionInterval),
+      ...(d?.shadow
+        ? {
+            shadow: {
+              modelVersion: d.shadow.model?.version ?? null,
+              action: { weights: d.shadow.weights.map((w) => ({ ...w })), retryAttempts: d.shadow.retryAttempts, perTryTimeoutMs: d.shadow.perTryTimeoutMs },
+              reason: d.shadow.reason,
+            },
+          }
+        : {}),
     });
   }
 

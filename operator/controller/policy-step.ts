@@ -4,7 +4,7 @@
 // the same thing and decides again on the same schedule. What the guard remembers between
 // decisions lives in status too (status.policy.guard): nothing is kept only in memory.
 import { parseDuration } from '../api/duration.ts';
-import type { AdaptiveRoute, AdaptiveRouteStatus, Condition, RegionWeight } from '../api/types.ts';
+import type { AdaptiveRoute, AdaptiveRouteStatus, Condition, RegionWeight, ShadowPolicyStatus } from '../api/types.ts';
 import type { CurrentIntent } from '../policy/observe.ts';
 import { parseGuardState } from '../policy/guard-state.ts';
 import type { Decision } from '../policy/policy.ts';
@@ -84,7 +84,8 @@ export async function policyStep(input: PolicyStepInput): Promise<PolicyStep> {
     const decidedBy = before.policy?.decidedBy ?? 'spec';
     return { intent: route.spec.policy.mode === 'shadow' ? base : serving(base, current, decidedBy), requeueAfterMs: dueIn };
   }
-  const decision = await input.decide({ key: input.key, route, snapshot: input.snapshot, current, state: guard.state });
+  const shadowGuard = route.spec.policy.shadowModelRef ? parseGuardState(before.policy?.shadow?.guard, 'status.policy.shadow.guard') : undefined;
+  const decision = await input.decide({ key: input.key, route, snapshot: input.snapshot, current, state: guard.state, ...(shadowGuard ? { shadowState: shadowGuard.state } : {}) });
   let intent: RouteIntent;
   if (decision.applied) intent = serving(base, { weights: decision.weights, retryAttempts: decision.retryAttempts, perTryTimeoutMs: decision.perTryTimeoutMs }, decision.decidedBy);
   else if (route.spec.policy.mode === 'shadow') intent = base;
@@ -108,7 +109,7 @@ const percent = (weights: readonly number[], regions: readonly RegionWeight[]): 
 /** Writes what `decision` says into status (decision fields, guard state, model version). */
 export function recordDecisionInStatus(status: AdaptiveRouteStatus, decision: Decision, nowIso: string): void {
   status.lastDecisionTime = nowIso;
-  status.lastDecisionReason = decision.reason.length > MAX_REASON ? `${decision.reason.slice(0, MAX_REASON - 1)}…` : decision.reason;
+  status.lastDecisionReason = clip(decision.reason);
   if (decision.model) status.modelVersion = decision.model.version;
   else delete status.modelVersion;
   status.policy = {
@@ -118,13 +119,40 @@ export function recordDecisionInStatus(status: AdaptiveRouteStatus, decision: De
     ...(decision.proposal ? { proposedWeights: percent(decision.proposal.weights, decision.weights) } : {}),
     ...(decision.fallback ? { fallbackReason: decision.fallback.reason.slice(0, MAX_REASON) } : {}),
     guard: decision.state as unknown as Record<string, unknown>,
+    ...(decision.shadow ? { shadow: shadowStatus(decision.shadow) } : {}),
   };
 }
 
-/** The PolicyModel condition for a route that references a model; undefined when it references none. */
+const clip = (text: string) => (text.length > MAX_REASON ? `${text.slice(0, MAX_REASON - 1)}…` : text);
+
+/** status.policy.shadow from the shadow model's decision. */
+function shadowStatus(d: Decision): ShadowPolicyStatus {
+  return {
+    ...(d.model ? { modelVersion: d.model.version } : {}),
+    weights: d.weights.map((w) => ({ ...w })),
+    retryAttempts: d.retryAttempts,
+    reason: clip(d.reason),
+    rules: [...d.rules],
+    ...(d.fallback ? { fallbackReason: clip(d.fallback.reason) } : {}),
+    guard: d.state as unknown as Record<string, unknown>,
+  };
+}
+
+/**
+ * The PolicyModel condition for a route that references a model (modelRef, else
+ * shadowModelRef); undefined when it references none.
+ */
 export function policyModelCondition(route: AdaptiveRoute, decision: Decision): Pick<Condition, 'type' | 'status' | 'reason' | 'message'> | undefined {
+  if (route.spec.policy.mode === 'static') return undefined;
   const ref = route.spec.policy.modelRef?.name;
-  if (ref === undefined || route.spec.policy.mode === 'static') return undefined;
+  if (ref === undefined) {
+    const shadow = route.spec.policy.shadowModelRef?.name;
+    const d = decision.shadow;
+    if (shadow === undefined || !d) return undefined;
+    if (d.fallback) return { type: POLICY_MODEL, status: 'False', reason: POLICY_REASONS.refused, message: `shadow ${d.fallback.reason}; the heuristic serves` };
+    if (d.model) return { type: POLICY_MODEL, status: 'True', reason: POLICY_REASONS.loaded, message: `model "${shadow}" version ${d.model.version} decides in shadow (status.policy.shadow, never served); the heuristic serves` };
+    return undefined;
+  }
   if (decision.fallback) {
     return { type: POLICY_MODEL, status: 'False', reason: POLICY_REASONS.refused, message: `${decision.fallback.reason}; the heuristic decides instead` };
   }

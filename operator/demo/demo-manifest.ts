@@ -1,9 +1,11 @@
 // The AdaptiveRoute the demo mesh is steered by. Its ports are the backends' ephemeral ports,
 // so it is built fresh at every start and applied (created or updated) by whoever runs the
 // demo. Only what the demo needs is set; the API server's defaulting (or validateAdaptiveRoute)
-// fills in the rest from the CRD. The shipped model decides, and the route returns to the
-// spec's weights after a minute of calm, so that `npm start` shows a brownout being steered
-// around and traffic coming back after it.
+// fills in the rest from the CRD. The heuristic serves behind the guard and the shipped model
+// decides beside it in shadow (status.policy.shadow): the model does not yet pass its
+// held-out figures (models/default/MODEL_CARD.md), and a demo must not show a policy that
+// harms traffic. The route returns to the spec's weights after a minute of calm, so that
+// `npm start` shows a brownout being steered around and traffic coming back after it.
 import { API_VERSION, type AdaptiveRoute, type AdaptiveRouteSpec, type PolicySpec } from '../api/types.ts';
 
 export const DEMO_ROUTE = { namespace: 'default', name: 'demo' } as const;
@@ -42,7 +44,7 @@ export function demoManifest(regions: readonly DemoRegionEndpoints[]): DemoRoute
     spec: {
       host: DEMO_HOST,
       destinations: regions.map((r) => ({ region: r.region, service: '127.0.0.1', port: r.port, weight: r.weight, priority: 0 })),
-      policy: { mode: 'enforce', modelRef: { name: 'default' }, decisionInterval: '10s', returnToSpecAfter: '1m' },
+      policy: { mode: 'enforce', shadowModelRef: { name: 'default' }, decisionInterval: '10s', returnToSpecAfter: '1m' },
       telemetry: {
         scrape: { targets: regions.map((r) => ({ region: r.region, url: r.metricsUrl })), interval: DEMO_SCRAPE_INTERVAL },
         staleAfter: DEMO_STALE_AFTER,

@@ -11,10 +11,19 @@
 //                  the SLO is breached: restore the last weights and retry settings under
 //                  which it was met (at once, not step by step), then hold them for
 //                  ROLLBACK_HOLD_DECISIONS decisions so the policy cannot undo it at once;
-//   floor          every healthy eligible region keeps at least minWeight percent, so a
-//                  recovering region keeps being probed; except on probation: for a while
-//                  after failing its health check, doubling with each relapse (probation.ts),
-//                  so that a flapping region is not force-fed traffic;
+//   spread         when every region looks failing, traffic is spread over all of them
+//                  rather than concentrated on one, which would collapse it too;
+//   failover       (serving-group.ts) the route is served by its lowest priority group with
+//                  a region not failing; a later group is opened only while the groups before
+//                  it cannot be relied on (none measured within the objective, or one carrying
+//                  traffic past the evidence headroom, saturated or rising); a closed group is
+//                  drained by bounded steps;
+//   floor          every healthy eligible region of the serving group keeps at least
+//                  minWeight percent, so a recovering region keeps being probed; not failover
+//                  regions, not a region whose latency alone breaks the objective, and not on
+//                  probation: for a while after failing (its health check or its error rate),
+//                  doubling with each relapse (probation.ts), so that a flapping region is
+//                  not force-fed traffic;
 //   return to spec (only with spec.policy.returnToSpecAfter) after that long calm (every
 //                  region fresh, well within its objectives, none failing or on probation:
 //                  return-to-spec.ts), the spec's weights replace the proposal's, so a
@@ -25,8 +34,15 @@
 //                  not saturated, not failing or on probation and nothing rising towards
 //                  trouble, there is no reason to move: the weights hold, whatever the
 //                  policy proposes (a guess that moves 75-98% onto one region overloads it);
+//   capacity       (capacity.ts) no move adds more load to a region than its measured
+//                  headroom takes, nor any to one whose p99 climbs or that is on probation;
+//                  a region that failed recently gets a trickle (minWeight) until it is
+//                  measured again: recovery is observed before it is trusted;
 //   bounded step   no region's weight moves more than maxWeightStep points per decision (the
 //                  floor yields to this: a region far below it climbs one step at a time);
+//   retry budget   (retry-budget.ts) retries are cut to what keeps the expected retries
+//                  within 20% of requests + 10/s, and to the spec's minimum while a region
+//                  carrying traffic is saturated, so retries cannot amplify an overload;
 //   shadow mode    all of the above is computed and reported, nothing is applied, and the
 //                  next shadow decision starts from this one.
 // Weights come out as integer percents summing to exactly 100 (largest remainder); retries and
@@ -36,7 +52,10 @@ import type { AdaptiveRoute, PolicyMode, RegionWeight } from '../api/types.ts';
 import { describeMove, describeSituation, formatFraction, formatMs, weightList } from './explain.ts';
 import type { GuardState } from './guard-state.ts';
 import type { CurrentIntent } from './observe.ts';
-import { nextProbation, onProbation } from './probation.ts';
+import { nextProbation, onProbation, recentlyFailed } from './probation.ts';
+import { capacityCaps, type CapacityCaps } from './capacity.ts';
+import { retryBudget } from './retry-budget.ts';
+import { groupView, priorities, type GroupView } from './serving-group.ts';
 import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
@@ -58,6 +77,10 @@ export const GUARD_RULES = {
   retriesClamped: 'RetriesClamped',
   returnToSpec: 'ReturnToSpec',
   noEvidence: 'NoEvidence',
+  failoverClosed: 'FailoverClosed',
+  spread: 'SpreadWhenAllFailing',
+  capacity: 'Capacity',
+  retryBudget: 'RetryBudget',
 } as const;
 export type GuardRule = (typeof GUARD_RULES)[keyof typeof GUARD_RULES];
 
@@ -173,20 +196,30 @@ function withoutDisallowed(weights: readonly number[], allowed: readonly boolean
 
 interface Eligibility {
   allowed: boolean[];
-  /** Healthy (not failing) and allowed: kept at the floor. */
+  /** Kept at the floor: allowed, not failing, not on probation, in the serving group, and not too slow by itself. */
   floored: boolean[];
   failing: boolean[];
   ineligible: boolean[];
   healthyExists: boolean;
+  groups: GroupView;
 }
 
-function eligibility(o: RouteObservation, spec: GuardSpec, probation: readonly boolean[]): Eligibility {
+/**
+ * Failing: its health check fails, or its fresh error rate is FAILING_ERROR_RATE or more
+ * (health checks lag; the errors are measured now).
+ */
+function failingRegions(o: RouteObservation): boolean[] {
+  return o.regions.map((r) => r.healthy === false || (r.fresh && (r.errorRate ?? 0) >= FAILING_ERROR_RATE));
+}
+
+function eligibility(o: RouteObservation, spec: GuardSpec, failing: readonly boolean[], probation: readonly boolean[]): Eligibility {
   const anyHome = o.regions.some((r) => !r.remote);
   const ineligible = o.regions.map((r) => r.remote && !spec.failoverEnabled && anyHome);
-  const failing = o.regions.map((r) => r.healthy === false || (r.fresh && (r.errorRate ?? 0) >= FAILING_ERROR_RATE));
   const healthyExists = o.regions.some((_, i) => !ineligible[i] && !failing[i]);
   const allowed = o.regions.map((_, i) => !ineligible[i] && (!failing[i] || !healthyExists));
-  return { allowed, floored: allowed.map((a, i) => a && !failing[i] && !probation[i]), failing, ineligible, healthyExists };
+  const groups = groupView(o, priorities(o, spec.destinations), allowed, failing);
+  const floored = allowed.map((a, i) => a && !failing[i] && !probation[i] && groups.priority[i] === groups.serving && !groups.tooSlow[i]);
+  return { allowed, floored, failing: [...failing], ineligible, healthyExists, groups };
 }
 
 /** Notes (and rules) for what the health and eligibility rules took away from `before` or `wanted`. */
@@ -212,10 +245,22 @@ interface Shaped {
   notes: string[];
 }
 
-/** The proposal's weights through the floor and the step bound, from `base` (which already obeys the health rules). */
-function shape(proposed: readonly number[], base: readonly number[], e: Eligibility, spec: GuardSpec, regions: readonly string[], rules: Set<GuardRule>): Shaped {
+/** The proposal's weights through the groups, the floor, capacity and the step bound, from `base` (which already obeys the health rules). */
+function shape(proposed: readonly number[], base: readonly number[], e: Eligibility, caps: CapacityCaps, spec: GuardSpec, regions: readonly string[], rules: Set<GuardRule>): Shaped {
   const notes: string[] = [];
-  const wanted = proposed.map((w, i) => (e.allowed[i] && Number.isFinite(w) ? Math.max(0, w) : 0));
+  const open = e.allowed.map((a, i) => a && e.groups.open[i]!);
+  let wanted = proposed.map((w, i) => (open[i] && Number.isFinite(w) ? Math.max(0, w) : 0));
+  const closed = regions.filter((_, i) => e.allowed[i] && !open[i] && (proposed[i]! >= 0.5 || base[i]! > 0));
+  if (closed.length > 0) {
+    rules.add(GUARD_RULES.failoverClosed);
+    notes.push(`no traffic to ${closed.join(', ')} (failover group: the groups before it meet the objectives)`);
+  }
+  if (!e.healthyExists && e.allowed.some((a) => a)) {
+    // Every region looks failing: concentrating on one would collapse it too; spread over all.
+    rules.add(GUARD_RULES.spread);
+    notes.push('every region looks failing: spread over all of them rather than concentrated');
+    wanted = open.map((a) => (a ? 1 : 0));
+  }
   let target = wanted.some((w) => w > 0) ? normalise(wanted) : [...base];
   const floors = e.floored.map((f) => (f ? spec.minWeight : 0));
   const floored = raiseToFloors(target, floors);
@@ -227,7 +272,13 @@ function shape(proposed: readonly number[], base: readonly number[], e: Eligibil
   target = floored;
   const step = spec.maxWeightStep;
   const lo = base.map((b, i) => (e.allowed[i] ? Math.max(0, b - step) : 0));
-  const hi = base.map((b, i) => (e.allowed[i] ? Math.min(100, b + step) : 0));
+  const stepHi = base.map((b, i) => (e.allowed[i] ? Math.min(100, b + step) : 0));
+  const hi = withinCapacity(stepHi, caps.cap);
+  const capped = regions.filter((_, i) => target[i]! > hi[i]! + 0.5 && hi[i]! < stepHi[i]! && caps.why[i]);
+  if (capped.length > 0) {
+    rules.add(GUARD_RULES.capacity);
+    notes.push(`capacity: ${capped.map((r) => `${r} held to ${Math.round(hi[regions.indexOf(r)]!)}% (${caps.why[regions.indexOf(r)]})`).join(', ')}`);
+  }
   // The floor is a lower bound where the step allows it; if floors and step bounds together
   // ask for more than 100, the floors give way (the step bound never does).
   let loF = lo.map((l, i) => Math.min(Math.max(l, floors[i]!), hi[i]!));
@@ -251,6 +302,20 @@ function shape(proposed: readonly number[], base: readonly number[], e: Eligibil
     notes.push(`step capped: ${regions[worst]} would have moved ${Math.round(worstMove)} points, maxWeightStep is ${step}`);
   }
   return { weights: largestRemainder(fitted), notes };
+}
+
+/**
+ * The step's upper bounds cut to capacity, where that leaves room for all the traffic; when
+ * it does not (every region near capacity), the capacity caps give way in proportion to the
+ * room they took, since the traffic has to go somewhere.
+ */
+function withinCapacity(stepHi: readonly number[], cap: readonly number[]): number[] {
+  const hi = stepHi.map((h, i) => Math.min(h, cap[i]!));
+  const short = 100 - hi.reduce((a, b) => a + b, 0);
+  if (short <= 0) return hi;
+  const taken = stepHi.map((h, i) => h - hi[i]!);
+  const total = taken.reduce((a, b) => a + b, 0);
+  return total > 0 ? hi.map((h, i) => h + (taken[i]! * Math.min(short, total)) / total) : hi;
 }
 
 function retryNotes(before: CurrentIntent, attempts: number, perTryMs: number): string[] {
@@ -313,8 +378,10 @@ export function guard(input: GuardInput): GuardResult {
     if (!proposal) throw new TypeError(`guard: mode ${spec.mode} needs a proposal`);
     const shadowBase = spec.mode === 'shadow' ? percentOf(state.shadowWeights, regions) : undefined;
     const before = shadowBase ?? served;
-    const probation = onProbation(nextProbation(state.probation, regions, o.regions.map((r) => r.healthy === false), step), regions, step);
-    const e = eligibility(o, spec, probation);
+    const failingNow = failingRegions(o);
+    const records = nextProbation(state.probation, regions, failingNow, step);
+    const probation = onProbation(records, regions, step);
+    const e = eligibility(o, spec, failingNow, probation);
     const probed = regions.filter((_, i) => probation[i] && e.allowed[i] && !e.failing[i]);
     if (probed.length > 0) {
       rules.add(GUARD_RULES.probation);
@@ -375,7 +442,11 @@ export function guard(input: GuardInput): GuardResult {
         target = home;
         returning = !same(home, base);
       }
-      const shaped = shape(target, base, e, spec, regions, rules);
+      // With every region failing, all are on probation: holding each at its share would
+      // keep the traffic concentrated where it is, so probation gives way to the spread.
+      const held = e.healthyExists ? probation : probation.map(() => false);
+      const caps = capacityCaps(o, base, { onProbation: held, recovering: recentlyFailed(records, regions) }, spec.minWeight);
+      const shaped = shape(target, base, e, caps, spec, regions, rules);
       weights = shaped.weights;
       notes.push(...forced, ...shaped.notes);
       attempts = clampRetries(proposal.action.retryAttempts);
@@ -383,6 +454,12 @@ export function guard(input: GuardInput): GuardResult {
       if (attempts !== Math.round(proposal.action.retryAttempts) || perTryMs !== Math.round(proposal.action.perTryTimeoutMs)) {
         rules.add(GUARD_RULES.retriesClamped);
         notes.push('retries clamped into the spec bounds');
+      }
+      const budget = retryBudget(o, weights);
+      if (attempts > budget.maxAttempts) {
+        rules.add(GUARD_RULES.retryBudget);
+        notes.push(`retry budget: ${attempts}→${budget.maxAttempts} attempts (${budget.why})`);
+        attempts = budget.maxAttempts;
       }
       if (notes.length === 0) notes.push('the guard did not intervene');
     }
@@ -413,7 +490,7 @@ export function guard(input: GuardInput): GuardResult {
   if (needed !== undefined && needed !== after) next.calmNeeded = needed;
   if (returning && applied) next.returning = true;
   if (spec.mode === 'shadow') next.shadowWeights = result.map((w) => ({ ...w }));
-  const probation = nextProbation(state.probation, regions, o.regions.map((r) => r.healthy === false), step);
+  const probation = nextProbation(state.probation, regions, failingRegions(o), step);
   if (probation.length > 0) next.probation = probation;
   return { weights: result, retryAttempts: attempts, perTryTimeoutMs: perTryMs, applied, rules: [...rules], reason, slo, state: next };
 }

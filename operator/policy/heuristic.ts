@@ -21,6 +21,8 @@ export interface HeuristicDecision {
 
 /** A region failing this share of its requests takes no traffic (failure accrual's "dead"). */
 const DEAD_ERROR_RATE = 0.5;
+/** The share an unmeasured region is given to be measured (a probe), while a measured region is usable. */
+const PROBE_SHARE = 0.05;
 /** Fraction of the way to the target per decision. */
 const DAMPING = 0.5;
 /** Saturation at which retries go to the minimum. */
@@ -94,7 +96,13 @@ export function heuristicAction(o: RouteObservation): HeuristicDecision {
     return r.remote ? s * costDiscount : s;
   });
   if (scores.every((s) => s <= 0)) return hold(o, 'no region is usable (health failing or half the requests failing everywhere)');
-  const target = normalise(scores);
+  // A region never measured is an unknown, not a region without errors: while a measured one
+  // is usable, an unmeasured one gets only a probe's share until it has shown how it does.
+  const measuredUsable = scores.some((s, i) => s > 0 && latencies[i] !== null);
+  const probes = scores.map((s, i) => (s > 0 && latencies[i] === null && measuredUsable ? 1 : 0));
+  const probeShare = Math.min(PROBE_SHARE * probes.filter((p) => p > 0).length, 0.5);
+  const measuredTarget = normalise(scores.map((s, i) => (probes[i] ? 0 : s)), 1 - (probeShare > 0 ? probeShare : 0));
+  const target = probeShare > 0 ? measuredTarget.map((t, i) => (probes[i] ? probeShare / probes.filter((p) => p > 0).length : t)) : normalise(scores);
   const currentRaw = o.regions.map((r) => (Number.isFinite(r.weightPercent) ? r.weightPercent : 0));
   const current = currentRaw.some((w) => w > 0) ? normalise(currentRaw) : target;
   const next = current.map((c, i) => c + DAMPING * ((target[i] ?? 0) - c));

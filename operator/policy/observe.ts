@@ -1,11 +1,12 @@
 // From what telemetry delivers (a RouteSnapshot) and what the route serves now to what the
-// policy reads (a RouteObservation): regions in the spec's order, each value the last one
-// known (stale data keeps its value but marks the region not fresh; never-seen data is null,
-// never 0), bounds and objectives from the spec.
+// policy reads (a RouteObservation): regions in the spec's order; in a live region each value
+// is what is known of now (a reading past staleAfter, or an idle region's error rate and
+// latency, is null: unknown), in a stale region the last known one (fail-static keeps the
+// weights then); never-seen data is null, never 0; bounds and objectives from the spec.
 import { parseDuration } from '../api/duration.ts';
 import { ConfigError } from '../api/errors.ts';
 import type { AdaptiveRoute, RegionWeight } from '../api/types.ts';
-import type { RegionSnapshot, RouteSnapshot } from '../telemetry/types.ts';
+import type { Reading, RegionSnapshot, RouteSnapshot } from '../telemetry/types.ts';
 import type { RegionObservation, RouteObservation } from './spec.ts';
 
 /** What the route serves now: the weights in force (percent) and the retry settings. */
@@ -41,21 +42,35 @@ function absentRegion(region: string, weightPercent: number, remote: boolean): R
   };
 }
 
+/**
+ * A reading as the present: in a live region a value that is no longer fresh says nothing about
+ * now (a drained region keeps its last error rate for ever otherwise, and is never given
+ * traffic back), so it is unknown; a stale region keeps its last values, which only fail-static
+ * reads.
+ */
+const present = (r: Reading, regionFresh: boolean) => (!regionFresh || r.fresh ? r.value : null);
+
 function fromSnapshot(s: RegionSnapshot, weightPercent: number, remote: boolean): RegionObservation {
+  const now = (r: Reading) => present(r, s.fresh);
+  const requestRate = now(s.signals.requestRate);
+  // No requests, no error rate and no latency: what the region measured while it had traffic
+  // is history (it was drained for a reason), not its condition now.
+  const idle = s.fresh && requestRate === 0;
+  const served = (r: Reading) => (idle ? null : now(r));
   return {
     region: s.region,
-    latencyP50Ms: s.signals.latencyP50.value,
-    latencyP90Ms: s.signals.latencyP90.value,
-    latencyP99Ms: s.signals.latencyP99.value,
-    errorRate: s.signals.errorRate.value,
-    requestRate: s.signals.requestRate.value,
-    saturation: s.signals.saturation.value,
+    latencyP50Ms: served(s.signals.latencyP50),
+    latencyP90Ms: served(s.signals.latencyP90),
+    latencyP99Ms: served(s.signals.latencyP99),
+    errorRate: served(s.signals.errorRate),
+    requestRate,
+    saturation: now(s.signals.saturation),
     weightPercent,
     healthy: s.health.healthy,
     remote,
     fresh: s.fresh,
-    requestRateTrend: s.trends.requestRate,
-    latencyP99Trend: s.trends.latencyP99,
+    requestRateTrend: idle ? null : s.trends.requestRate,
+    latencyP99Trend: idle ? null : s.trends.latencyP99,
   };
 }
 

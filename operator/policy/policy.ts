@@ -48,6 +48,8 @@ export interface DecisionRequest {
   current: CurrentIntent;
   /** What the previous decision returned as `state` (undefined: the first decision). */
   state?: GuardState;
+  /** With spec.policy.shadowModelRef: what the previous shadow decision returned as `state`. */
+  shadowState?: GuardState;
 }
 
 /** What proposed the action: a model, the heuristic, or nothing (static mode serves the spec). */
@@ -83,6 +85,8 @@ export interface Decision {
   /** See the module comment. */
   actionProbability: number;
   logActionProbability: number;
+  /** With spec.policy.shadowModelRef: the shadow model's decision (mode shadow, never applied). */
+  shadow?: Decision;
 }
 
 export interface PolicyServiceOptions {
@@ -142,6 +146,20 @@ export class PolicyService {
    * Leaves no tensors behind.
    */
   async decide(requests: readonly DecisionRequest[]): Promise<Decision[]> {
+    // A shadow model decides as a route of its own in shadow mode, from its own shadow
+    // trajectory, in the same batch as everything else; its decision rides on the route's.
+    const shadows = requests.map((r) => shadowRequest(r));
+    const all = [...requests, ...shadows.filter((r): r is DecisionRequest => r !== undefined)];
+    const decisions = await this.#decideAll(all);
+    let k = requests.length;
+    return requests.map((_, i) => {
+      const d = decisions[i]!;
+      if (shadows[i]) d.shadow = decisions[k++]!;
+      return d;
+    });
+  }
+
+  async #decideAll(requests: readonly DecisionRequest[]): Promise<Decision[]> {
     const nowMs = this.#clock.now();
     const names = new Set<string>();
     for (const r of requests) {
@@ -181,6 +199,15 @@ export class PolicyService {
     if (this.#metrics) count(this.#metrics, decisions);
     return decisions;
   }
+}
+
+/** The request of `r`'s shadow model, as a route in shadow mode whose model is the shadow one; undefined without one. */
+function shadowRequest(r: DecisionRequest): DecisionRequest | undefined {
+  const policy = r.route.spec.policy;
+  if (policy.shadowModelRef === undefined || policy.mode === 'static') return undefined;
+  const { shadowModelRef, ...rest } = policy;
+  const route = { ...r.route, spec: { ...r.route.spec, policy: { ...rest, mode: 'shadow' as const, modelRef: shadowModelRef } } };
+  return { key: r.key, route, snapshot: r.snapshot, current: r.current, ...(r.shadowState ? { state: r.shadowState } : {}) };
 }
 
 /** Encodes the group's observations into one batch, runs the model once and decodes each row; failures become fallbacks. */

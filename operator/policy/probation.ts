@@ -46,3 +46,9 @@ export function onProbation(entries: readonly ProbationEntry[], regions: readonl
     return e !== undefined && step < e.untilStep;
   });
 }
+
+/** Whether each region failed recently enough that probation still keeps its record. */
+export function recentlyFailed(entries: readonly ProbationEntry[], regions: readonly string[]): boolean[] {
+  const failed = new Set(entries.map((e) => e.region));
+  return regions.map((r) => failed.has(r));
+}

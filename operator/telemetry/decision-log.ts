@@ -39,6 +39,8 @@ export interface DecisionRecord {
   /** Whether the action went to the data plane (false in shadow mode or when the guard held). */
   applied: boolean;
   reason: string;
+  /** With spec.policy.shadowModelRef: what the shadow model decided beside it (never served). */
+  shadow?: { modelVersion: string | null; action: Omit<DecisionAction, 'timeoutMs'>; reason: string };
 }
 
 export interface OutcomeRecord {

@@ -63,13 +63,17 @@ describe('meshpilot local', () => {
     await readyRoutes(child, ['demo']);
     await child.waitForLine((l) => l.key === 'default/demo' && l.msg === 'telemetry fresh', 30_000, 'demo telemetry fresh');
     const demo = JSON.parse(await kubectl(kubeconfig, 'get', 'ar', 'demo', '-o', 'json')) as {
-      status: { conditions: { type: string; status: string; message: string }[] };
+      status: { conditions: { type: string; status: string; message: string }[]; policy: { decidedBy: string; shadow?: { modelVersion?: string; rules: string[] } } };
     };
     const conditions = Object.fromEntries(demo.status.conditions.map((c) => [c.type, c]));
     expect(conditions.XdsSynced).toMatchObject({ status: 'True' });
     expect(conditions.TelemetryFresh).toMatchObject({ status: 'True', message: 'scrape: every region reported within staleAfter 30s' });
-    // The shipped model steers the demo route.
+    // The heuristic serves the demo route; the shipped model decides beside it in shadow
+    // until it passes its held-out figures (models/default/MODEL_CARD.md).
     expect(conditions.PolicyModel).toMatchObject({ status: 'True', reason: 'ModelLoaded' });
+    expect(conditions.PolicyModel!.message).toContain('decides in shadow (status.policy.shadow, never served); the heuristic serves');
+    expect(demo.status.policy.decidedBy).toBe('heuristic');
+    expect(demo.status.policy.shadow).toMatchObject({ modelVersion: expect.any(String), rules: expect.arrayContaining(['ShadowMode']) });
     // The examples were adapted to local mode instead of warning about what needs a cluster.
     const checkoutRoute = JSON.parse(await kubectl(kubeconfig, 'get', 'ar', 'checkout', '-o', 'json')) as { metadata: { annotations: Record<string, string> } };
     expect(checkoutRoute.metadata.annotations['meshpilot.io/local-mode']).toContain('removed spec.telemetry.prometheus');

@@ -9,3 +9,8 @@ export const heuristicPolicy: Baseline<null> = {
   start: () => null,
   decide: (observation) => heuristicAction(observation).action,
 };
+
+export const GUARDED_HEURISTIC = 'heuristic-guarded';
+
+/** The fallback as the operator serves it: behind the safety guard, like a model. */
+export const guardedHeuristicPolicy: Baseline<null> = { ...heuristicPolicy, name: GUARDED_HEURISTIC, guarded: true };

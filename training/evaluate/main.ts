@@ -11,6 +11,7 @@ import { ConfigError } from '../../operator/api/errors.ts';
 import { loadModel } from '../../operator/policy/model.ts';
 import { decodeAction, encodeObservation, OBSERVATION_SIZE, ACTION_SIZE, type PolicyAction, type RouteObservation } from '../../operator/policy/spec.ts';
 import { baselines } from '../baselines/baselines.ts';
+import { GUARDED_HEURISTIC, guardedHeuristicPolicy } from '../baselines/heuristic.ts';
 import type { EvalPolicy } from '../policy.ts';
 import { loadScenarios } from '../sim/scenario-loader.ts';
 import { bestPolicy, evaluatePolicies, type EvaluationResult } from './evaluate.ts';
@@ -19,8 +20,9 @@ import { describeSummary, modelSummary } from './model-summary.ts';
 import { scenarioSvg } from './svg-plot.ts';
 import { failure, processIo, type LineIo } from './cli-io.ts';
 
-export const EVALUATE_USAGE = `usage: meshpilot evaluate [--model DIR] [--scenarios DIR] [--seeds N] [--json] [--out DIR]
+export const EVALUATE_USAGE = `usage: meshpilot evaluate [--model DIR] [--heuristic] [--scenarios DIR] [--seeds N] [--json] [--out DIR]
   --model DIR       a model directory (model.json, weights, meshpilot-model.json) to evaluate against the baselines
+  --heuristic       also evaluate the operator's fallback heuristic behind the serving guard, as a route without a model is served
   --scenarios DIR   scenario files (*.yaml) to run (default: training/scenarios)
   --seeds N         seeds per scenario and policy (default 5)
   --json            print only the JSON result on stdout (no table)
@@ -32,6 +34,7 @@ export type EvaluateIo = LineIo;
 
 interface Args {
   model: string | undefined;
+  heuristic: boolean;
   scenarios: string;
   seeds: number;
   json: boolean;
@@ -45,6 +48,7 @@ function parse(args: string[]): Args {
       args,
       options: {
         model: { type: 'string' },
+        heuristic: { type: 'boolean' },
         scenarios: { type: 'string' },
         seeds: { type: 'string' },
         json: { type: 'boolean' },
@@ -58,7 +62,7 @@ function parse(args: string[]): Args {
   }
   const seeds = values.seeds === undefined ? 5 : Number(values.seeds);
   if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000) throw new ConfigError(`--seeds: must be an integer from 1 to 1000, got ${JSON.stringify(values.seeds)}`);
-  return { model: values.model, scenarios: values.scenarios ?? DEFAULT_SCENARIOS, seeds, json: values.json ?? false, out: values.out };
+  return { model: values.model, heuristic: values.heuristic ?? false, scenarios: values.scenarios ?? DEFAULT_SCENARIOS, seeds, json: values.json ?? false, out: values.out };
 }
 
 /** The model in `dir` as a policy: one batched forward pass per interval for every seed, the action mean decoded. */
@@ -98,6 +102,7 @@ export async function runEvaluate(args: string[], io: EvaluateIo = processIo): P
     const scenarios = await loadScenarios(a.scenarios);
     const policies: EvalPolicy[] = baselines();
     let modelName = 'none';
+    if (a.heuristic) policies.unshift(guardedHeuristicPolicy);
     if (a.model !== undefined) {
       const m = await modelPolicy(a.model);
       policies.unshift(m.policy);
@@ -113,7 +118,8 @@ export async function runEvaluate(args: string[], io: EvaluateIo = processIo): P
       onProgress: (p) => io.stderr(`evaluate: [${p.done}/${p.total}] ${p.scenario} ${p.policy} (${((performance.now() - started) / 1000).toFixed(1)} s)`),
     });
     const summary = a.model !== undefined ? modelSummary(result, scenarios) : undefined;
-    const json = evaluateJson(result, modelName, summary);
+    const heuristicSummary = a.heuristic ? modelSummary(result, scenarios, GUARDED_HEURISTIC) : undefined;
+    const json = evaluateJson(result, modelName, summary, heuristicSummary);
     if (a.out !== undefined) {
       await mkdir(a.out, { recursive: true });
       await writeFile(join(a.out, 'evaluate.json'), `${JSON.stringify(json, null, 2)}\n`);
@@ -122,6 +128,7 @@ export async function runEvaluate(args: string[], io: EvaluateIo = processIo): P
     }
     if (!a.json) io.stdout(evaluateTable(result));
     if (!a.json && summary) io.stdout(describeSummary(summary));
+    if (!a.json && heuristicSummary) io.stdout(describeSummary(heuristicSummary, GUARDED_HEURISTIC));
     io.stdout(JSON.stringify(json));
     return 0;
   } catch (e) {

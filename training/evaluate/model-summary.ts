@@ -2,6 +2,7 @@
 // 12 judges a policy by: SLO seconds summed against the best baseline of each scenario, the
 // distribution of (model - best) per scenario, how often and how badly it loses, and, on calm
 // scenarios (no incident), whether it costs more than doing nothing (static routing).
+import { BASELINE_NAMES } from '../baselines/baselines.ts';
 import type { ScenarioSpec } from '../sim/scenario-schema.ts';
 import type { EvaluationResult } from './evaluate.ts';
 
@@ -26,17 +27,18 @@ export interface ModelSummary {
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
 /**
- * The summary of policy `model` in `result` over `scenarios` (matched by name); undefined
- * when the result has no such policy or no baseline to compare with. Pure.
+ * The summary of policy `model` in `result` over `scenarios` (matched by name), against the
+ * policies named in `baselineNames` (other candidates, such as the guarded heuristic, are not
+ * baselines); undefined when the result has no such policy or no baseline to compare with. Pure.
  */
-export function modelSummary(result: EvaluationResult, scenarios: readonly ScenarioSpec[], model = 'model'): ModelSummary | undefined {
+export function modelSummary(result: EvaluationResult, scenarios: readonly ScenarioSpec[], model = 'model', baselineNames: readonly string[] = BASELINE_NAMES): ModelSummary | undefined {
   const specs = new Map(scenarios.map((s) => [s.name, s]));
   let modelSlo = 0, best = 0, big = 0, over60 = 0, worseStatic = 0, calmN = 0, calmSlo = 0, calmCost = 0;
   const diffs: number[] = [];
   const losses: ModelSummary['losses'] = [];
   for (const s of result.scenarios) {
     const m = s.policies[model];
-    const baselines = Object.entries(s.policies).filter(([name]) => name !== model);
+    const baselines = Object.entries(s.policies).filter(([name]) => name !== model && baselineNames.includes(name));
     if (!m || baselines.length === 0) return undefined;
     const [bestName, bestPolicy] = baselines.reduce((a, b) => (b[1].sloViolationSec < a[1].sloViolationSec ? b : a));
     const b = bestPolicy.sloViolationSec;
@@ -75,11 +77,11 @@ export function modelSummary(result: EvaluationResult, scenarios: readonly Scena
 }
 
 /** The summary in a few lines for a person. */
-export function describeSummary(s: ModelSummary): string {
+export function describeSummary(s: ModelSummary, who = 'model'): string {
   const verdict = s.fewerPct >= 0 ? `${s.fewerPct}% fewer` : `${-s.fewerPct}% more`;
   return [
-    `model over ${s.scenarios} scenarios: ${s.modelSloSec} SLO-violation seconds against ${s.bestBaselineSloSec} for the best baseline of each (${verdict})`,
-    `  model minus best per scenario: median ${s.modelMinusBest.median} s, p90 ${s.modelMinusBest.p90} s, worst ${s.modelMinusBest.worst} s`,
+    `${who} over ${s.scenarios} scenarios: ${s.modelSloSec} SLO-violation seconds against ${s.bestBaselineSloSec} for the best baseline of each (${verdict})`,
+    `  ${who} minus best per scenario: median ${s.modelMinusBest.median} s, p90 ${s.modelMinusBest.p90} s, worst ${s.modelMinusBest.worst} s`,
     `  worse by >5% and 10 s: ${s.worseByMoreThan5pctAnd10s}; by >60 s: ${s.worseByMoreThan60s}; worse than static: ${s.worseThanStatic}`,
     `  calm scenarios: ${s.calm.scenarios}; above static + 1% of the episode: ${s.calm.sloAboveStaticPlus1pct}; cost above 1.1x static: ${s.calm.costAbove1_1xStatic}`,
     ...s.losses.slice(0, 5).map((l) => `  loses on ${l.scenario}: ${l.model} s against ${l.baseline} ${l.best} s`),

@@ -9,6 +9,8 @@ export interface EvaluateJson {
     scenarios: { name: string; policies: Record<string, PolicySummary> }[];
     /** With a model: how it fares over the whole set (model-summary.ts). */
     summary?: ModelSummary;
+    /** With --heuristic: how the operator's fallback behind the serving guard fares, the same way. */
+    heuristicSummary?: ModelSummary;
   };
 }
 
@@ -25,7 +27,7 @@ function rounded(p: PolicySummary): PolicySummary {
 }
 
 /** The result as the JSON object evaluation prints last. `model` names the evaluated model ("none" without one). */
-export function evaluateJson(result: EvaluationResult, model: string, summary?: ModelSummary): EvaluateJson {
+export function evaluateJson(result: EvaluationResult, model: string, summary?: ModelSummary, heuristicSummary?: ModelSummary): EvaluateJson {
   return {
     evaluate: {
       model,
@@ -34,6 +36,7 @@ export function evaluateJson(result: EvaluationResult, model: string, summary?: 
         policies: Object.fromEntries(Object.entries(s.policies).map(([name, p]) => [name, rounded(p)])),
       })),
       ...(summary ? { summary } : {}),
+      ...(heuristicSummary ? { heuristicSummary } : {}),
     },
   };
 }

@@ -191,6 +191,20 @@ describe('validateAdaptiveRoute', () => {
     ]);
   });
 
+  it('forbids a shadow model in static mode, and one that is also the serving model', () => {
+    const stat = route((s) => (s.policy = { mode: 'static', shadowModelRef: { name: 'm' } }));
+    expect(issuesOf(stat)).toEqual([
+      {
+        type: 'FieldValueForbidden',
+        field: 'spec.policy.shadowModelRef',
+        message: 'Forbidden: policy.shadowModelRef must not be set in static mode, which never consults a model',
+      },
+    ]);
+    const same = route((s) => (s.policy = { mode: 'enforce', modelRef: { name: 'm' }, shadowModelRef: { name: 'm' } }));
+    expect(messagesOf(same)).toEqual(['spec.policy.shadowModelRef.name: Invalid value: "object": policy.shadowModelRef must name another model than policy.modelRef (a model cannot serve and shadow itself)']);
+    expect(messagesOf(route((s) => (s.policy = { mode: 'enforce', shadowModelRef: { name: 'm' } })))).toEqual([]);
+  });
+
   it('refuses a route with every output disabled', () => {
     const r = route((s) => (s.outputs = { xds: { enabled: false }, istio: { enabled: false } }));
     expect(messagesOf(r)).toEqual(['spec.outputs: Invalid value: "object": at least one output (xds, gatewayApi or istio) must be enabled']);

@@ -18,7 +18,7 @@ export const fullRoute: Full<Omit<AdaptiveRoute, 'metadata'>> & { metadata: Obje
       { region: 'us-east', service: 'checkout.us-east.svc.cluster.local', port: 8080, weight: 30, priority: 1 },
     ],
     objectives: { latencyP99: '300ms', maxErrorRate: 0.02, crossRegionCostWeight: 0.5 },
-    policy: { mode: 'enforce', modelRef: { name: 'mesh-ppo-v1' }, decisionInterval: '20s', maxWeightStep: 15, minWeight: 10, returnToSpecAfter: '2m' },
+    policy: { mode: 'enforce', modelRef: { name: 'mesh-ppo-v1' }, shadowModelRef: { name: 'mesh-ppo-v2' }, decisionInterval: '20s', maxWeightStep: 15, minWeight: 10, returnToSpecAfter: '2m' },
     retries: {
       attempts: { min: 1, max: 4 },
       perTryTimeout: { min: '100ms', max: '1s' },
@@ -93,6 +93,18 @@ export const fullRoute: Full<Omit<AdaptiveRoute, 'metadata'>> & { metadata: Obje
       ],
       fallbackReason: 'model "broken" refused: weights.bin is truncated',
       guard: { step: 4, sloBefore: 'met' },
+      shadow: {
+        modelVersion: 'mesh-ppo-v2@1',
+        weights: [
+          { region: 'eu-west', weight: 60 },
+          { region: 'us-east', weight: 40 },
+        ],
+        retryAttempts: 1,
+        reason: 'shadow mode, nothing applied: moved 10 points',
+        rules: ['ShadowMode'],
+        fallbackReason: 'model "mesh-ppo-v2" refused: not found',
+        guard: { step: 4 },
+      },
     },
     xds: { version: 'lx4k2-17', nodes: 3, acked: 2, nacked: 1, pending: 0 },
   },

@@ -1,49 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { prng } from '../../../operator/api/random.ts';
-import { FAILING_ERROR_RATE, GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom, type GuardInput, type GuardSpec } from '../../../operator/policy/guard.ts';
+import { FAILING_ERROR_RATE, GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom } from '../../../operator/policy/guard.ts';
 import { parseGuardState, type GuardState } from '../../../operator/policy/guard-state.ts';
 import { CALM_HEADROOM, CALM_SATURATION } from '../../../operator/policy/return-to-spec.ts';
 import type { RegionObservation } from '../../../operator/policy/spec.ts';
 import { largestRemainder } from '../../../operator/policy/weights.ts';
-import { makeRoute, regionObs, routeObs } from './fixtures.ts';
+import { makeRoute } from './fixtures.ts';
+import { NOW, input, spec, weightsOf } from './guard-fixtures.ts';
 
-const NOW = Date.parse('2026-03-01T12:00:00Z');
 
-function spec(regions: string[], over: Partial<GuardSpec> = {}): GuardSpec {
-  return {
-    mode: 'enforce',
-    maxWeightStep: 10,
-    minWeight: 5,
-    failoverEnabled: true,
-    decisionIntervalMs: 30_000,
-    destinations: regions.map((region) => ({ region, weight: 100, priority: 0 })),
-    ...over,
-  };
-}
-
-/** p99 of the first region unless a test says otherwise: past EVIDENCE_HEADROOM, so the policy is followed. */
-const BUSY_P99 = 190;
-
-/**
- * A guard input: `current` percent per region, `proposed` percent per region. The first
- * region runs at BUSY_P99 (76% of the 250 ms objective), which is evidence to move; the
- * evidence tests pass quiet regions explicitly.
- */
-function input(current: number[], proposed: number[], over: { regions?: Partial<RegionObservation>[]; spec?: Partial<GuardSpec>; state?: GuardState; retries?: number; perTry?: number } = {}): GuardInput {
-  const names = ['eu-west', 'us-east', 'ap-south', 'sa-east'].slice(0, current.length);
-  const regions = names.map((r, i) => regionObs(r, current[i]!, { ...(i === 0 ? { latencyP99Ms: BUSY_P99 } : {}), ...(over.regions?.[i] ?? {}) }));
-  const total = proposed.reduce((a, b) => a + b, 0);
-  return {
-    proposal: { action: { weights: proposed.map((p) => p / total), retryAttempts: over.retries ?? 2, perTryTimeoutMs: over.perTry ?? 500 }, by: 'model default@v1' },
-    observation: routeObs(regions),
-    current: { weights: names.map((region, i) => ({ region, weight: current[i]! })), retryAttempts: 2, perTryTimeoutMs: 500 },
-    spec: spec(names, over.spec),
-    ...(over.state ? { state: over.state } : {}),
-    nowMs: NOW,
-  };
-}
-
-const weightsOf = (r: ReturnType<typeof guard>) => r.weights.map((w) => w.weight);
 
 describe('guard: no intervention', () => {
   it('applies a proposal within every bound as it is, and says the guard did not intervene', () => {
@@ -122,12 +87,14 @@ describe('guard: hard health override', () => {
     expect(r.reason).toContain('eu-west health failing');
   });
 
-  it('singles out no region when every one fails', () => {
+  it('singles out no region when every one fails, and spreads over all of them rather than concentrating', () => {
     const failing = { healthy: false };
-    const r = guard(input([50, 50], [60, 40], { regions: [failing, failing] }));
-    expect(weightsOf(r)).toEqual([60, 40]);
+    const r = guard(input([80, 20], [95, 5], { regions: [failing, failing] }));
+    expect(weightsOf(r)).toEqual([70, 30]);
     expect(r.rules).not.toContain(GUARD_RULES.healthOverride);
+    expect(r.rules).toContain(GUARD_RULES.spread);
     expect(r.reason).toContain('every region fails its health check: none is singled out');
+    expect(r.reason).toContain('every region looks failing: spread over all of them rather than concentrated');
   });
 
   it('sends nothing to remote regions when failover is disabled', () => {
@@ -361,7 +328,7 @@ describe('guard: return to spec', () => {
     let state: GuardState | undefined;
     const seen: number[][] = [];
     for (let k = 0; k < CALM_DECISIONS + 5; k++) {
-      const r = guard(input(current, [98, 2], { spec: returning, ...(state ? { state } : {}) }));
+      const r = guard(input(current, [98, 2], { spec: returning, regions: [{}, { saturation: 0.02 }], ...(state ? { state } : {}) }));
       if (k < CALM_DECISIONS - 1) {
         expect(r.rules).not.toContain(GUARD_RULES.returnToSpec);
         expect(weightsOf(r)).toEqual([95, 5]);
@@ -372,7 +339,7 @@ describe('guard: return to spec', () => {
     }
     expect(seen.slice(-2)).toEqual([[50, 50], [50, 50]]);
     for (let i = 1; i < seen.length; i++) expect(Math.abs(seen[i]![1]! - seen[i - 1]![1]!)).toBeLessThanOrEqual(10);
-    const turn = guard(input([95, 5], [98, 2], { spec: returning, state: { step: 9, calm: CALM_DECISIONS - 1 } }));
+    const turn = guard(input([95, 5], [98, 2], { spec: returning, regions: [{}, { saturation: 0.02 }], state: { step: 9, calm: CALM_DECISIONS - 1 } }));
     expect(turn.rules).toContain(GUARD_RULES.returnToSpec);
     expect(turn.reason).toContain(`calm for ${CALM_DECISIONS} decisions: returning towards the spec's weights (eu-west=50,us-east=50) instead of model default@v1's`);
     expect(weightsOf(turn)).toEqual([85, 15]);
@@ -442,8 +409,8 @@ describe('guard: evidence before moves', () => {
   it.each([
     ['a p99 past 70% of the objective', [{ latencyP99Ms: 180 }, {}, {}]],
     ['an error rate past 70% of the budget', [{ latencyP99Ms: 120, errorRate: 0.008 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }]],
-    ['a region more than 70% saturated', [{ latencyP99Ms: 120, saturation: 0.72 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }]],
-    ['a p99 rising fast from half the objective', [{ latencyP99Ms: 130, latencyP99Trend: 0.3 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }]],
+    ['a region more than 70% saturated', [{ latencyP99Ms: 120 }, { latencyP99Ms: 110, saturation: 0.72 }, { latencyP99Ms: 100 }]],
+    ['a p99 rising fast from half the objective', [{ latencyP99Ms: 120 }, { latencyP99Ms: 130, latencyP99Trend: 0.3 }, { latencyP99Ms: 100 }]],
     ['load rising fast on a half-saturated region', [{ latencyP99Ms: 120, saturation: 0.55, requestRateTrend: 0.3 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }]],
   ])('follows the proposal (by bounded steps) given evidence: %s', (_what, regions) => {
     const r = guard(input([50, 30, 20], [90, 5, 5], { regions: regions as Partial<RegionObservation>[] }));

@@ -77,6 +77,16 @@ describe('observationFromSnapshot', () => {
     expect(o.regions[1]!.fresh).toBe(true);
   });
 
+  it('reads a live region as it is now: a stale reading is unknown, and a drained region has no error rate or latency', () => {
+    const snapshot = makeSnapshot('shop/checkout', [{ region: 'eu-west' }, { region: 'us-east', requestRate: 0, errorRate: 0.6, p99: 900, saturation: 0 }, { region: 'ap-south' }]);
+    // A drained region (rate 0, still reported) keeps no error rate from when it had traffic.
+    const stale = { ...snapshot.regions[0]!.signals.errorRate, fresh: false, ageMs: 120_000 };
+    snapshot.regions[0]!.signals.errorRate = stale;
+    const o = observationFromSnapshot(route, snapshot, current);
+    expect(o.regions[0]).toMatchObject({ errorRate: null, latencyP99Ms: 120, fresh: true });
+    expect(o.regions[1]).toMatchObject({ requestRate: 0, errorRate: null, latencyP99Ms: null, latencyP50Ms: null, saturation: 0, latencyP99Trend: null, fresh: true });
+  });
+
   it('makes absent readings null, never 0, and a region missing from the snapshot absent and stale', () => {
     const snapshot = makeSnapshot('shop/checkout', [
       { region: 'eu-west', p99: null, errorRate: null, saturation: null },

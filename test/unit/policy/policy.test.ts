@@ -148,6 +148,31 @@ describe('PolicyService', () => {
     expect(d!.state.shadowWeights).toEqual(d!.weights);
   });
 
+  it('decides a shadow model beside the serving policy: guarded in shadow from its own trajectory, never applied', async () => {
+    const withShadow = (shadow: string, state?: DecisionRequest['shadowState']): DecisionRequest => {
+      const r = request('a', 3, undefined, 4);
+      r.route.spec.policy.shadowModelRef = { name: shadow };
+      return state ? { ...r, shadowState: state } : r;
+    };
+    const [d] = await service.decide([withShadow('default')]);
+    const [alone] = await service.decide([request('a', 3, undefined, 4)]);
+    // The serving decision is the heuristic's, exactly as without a shadow.
+    expect({ ...d!, shadow: undefined }).toEqual({ ...alone!, shadow: undefined });
+    expect(d!.decidedBy).toBe('heuristic');
+    const shadow = d!.shadow!;
+    expect(shadow).toMatchObject({ mode: 'shadow', decidedBy: 'model', applied: false, model: { name: 'default', version: 'default-seed1' } });
+    expect(shadow.rules).toContain(GUARD_RULES.shadow);
+    expect(shadow.state.shadowWeights).toEqual(shadow.weights);
+    // The next shadow decision starts from the previous shadow decision, not from what is served.
+    const [next] = await service.decide([withShadow('default', shadow.state)]);
+    expect(next!.shadow!.state.step).toBe(2);
+    // A shadow model that cannot decide: the heuristic's shadow decision, and why.
+    const [broken] = await service.decide([withShadow('broken')]);
+    expect(broken!.shadow!.fallback?.reason).toMatch(/^model "broken" refused: /);
+    expect(broken!.decidedBy).toBe('heuristic');
+    expect(broken!.applied).toBe(d!.applied);
+  });
+
   it('holds when there is no telemetry, and when the route cannot be observed', async () => {
     const blind = { ...request('a', 2, 'default', 1), snapshot: undefined };
     const foreign = { ...request('b', 2, 'default', 1), snapshot: makeSnapshot('shop/else', []) as RouteSnapshot };

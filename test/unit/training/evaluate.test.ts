@@ -154,6 +154,20 @@ describe('runEvaluate', () => {
     expect(json.evaluate.scenarios[0].policies.model.sloViolationSec).toBeGreaterThanOrEqual(0);
   });
 
+  it('with --heuristic, also evaluates the operator\'s fallback behind the serving guard, summarised against the baselines only', async () => {
+    const io = capture();
+    expect(await runEvaluate(['--scenarios', dir, '--seeds', '1', '--heuristic'], io)).toBe(0);
+    const json = JSON.parse(io.out.at(-1)!);
+    expect(Object.keys(json.evaluate.scenarios[0].policies)).toEqual(['heuristic-guarded', 'static', 'istio', 'linkerd']);
+    const s = json.evaluate.heuristicSummary;
+    const best = json.evaluate.scenarios.reduce(
+      (sum: number, x: { policies: Record<string, { sloViolationSec: number }> }) => sum + Math.min(x.policies.static!.sloViolationSec, x.policies.istio!.sloViolationSec, x.policies.linkerd!.sloViolationSec),
+      0,
+    );
+    expect(s.bestBaselineSloSec).toBeCloseTo(best, 0);
+    expect(io.out.join('\n')).toContain('heuristic-guarded over');
+  });
+
   it('exits 2 with a message for bad arguments, scenarios and models', async () => {
     for (const [args, message] of [
       [['--seeds', 'many'], /--seeds: must be an integer/],

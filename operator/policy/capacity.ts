@@ -1,0 +1,67 @@
+// Capacity: a move never puts more load on a region than its observed headroom takes. A
+// region's saturation is its load over its capacity, so the share it can carry at
+// CAPACITY_TARGET is its measured share × CAPACITY_TARGET / saturation; a proposal above that
+// (a guess that piles 75-98% onto one region) is cut to it, and a region whose p99 climbs
+// towards the objective gets no more than it has, and so does one on probation (probation.ts).
+// A region that failed recently and has no
+// measurement since (it was drained) gets at most a trickle, minWeight, until it shows how it
+// does: recovery is observed before it is trusted. Only adding load is capped: the policy may
+// always take load away.
+import { RISING_FROM, RISING_TREND } from './evidence.ts';
+import type { RouteObservation } from './spec.ts';
+
+/** The saturation a move may fill a region to: queueing delay grows steeply beyond it. */
+export const CAPACITY_TARGET = 0.85;
+/** Below this saturation the measurement is too small to extrapolate a capacity from. */
+const MEASURABLE_SATURATION = 0.02;
+
+export interface CapacityCaps {
+  /** Per region, the most percent it may carry after this decision (never below what it carries). */
+  cap: number[];
+  /** Why each capped region is capped, in words (empty when it is not). */
+  why: string[];
+}
+
+/** What probation knows of each region: on probation now, or failed recently (a record is kept). */
+export interface Recovery {
+  onProbation: readonly boolean[];
+  recovering: readonly boolean[];
+}
+
+/**
+ * Caps per region for `o`, given the weights served now (`base`, percent), what probation
+ * knows (a region on probation gets no more than it has) and the floor `minWeight`. Pure.
+ */
+export function capacityCaps(o: RouteObservation, base: readonly number[], recovery: Recovery, minWeight: number): CapacityCaps {
+  const rates = o.regions.map((r) => r.requestRate);
+  const total = rates.reduce<number>((a, r) => a + (r ?? 0), 0);
+  const measuredShares = rates.every((r) => r !== null) && total > 0;
+  const cap: number[] = [];
+  const why: string[] = [];
+  o.regions.forEach((r, i) => {
+    const now = base[i] ?? 0;
+    const share = measuredShares ? (100 * rates[i]!) / total : now;
+    let limit = Infinity;
+    let reason = '';
+    if (r.saturation !== null && r.saturation >= MEASURABLE_SATURATION && share > 0) {
+      limit = (share * CAPACITY_TARGET) / r.saturation;
+      reason = `${Math.round(100 * r.saturation)}% saturated at ${Math.round(share)}% of the load`;
+    }
+    const climbing = r.latencyP99Trend !== null && r.latencyP99Trend >= RISING_TREND && r.latencyP99Ms !== null && r.latencyP99Ms >= RISING_FROM * o.objectives.latencyP99Ms;
+    if (climbing && now > 0 && now < limit) {
+      limit = now;
+      reason = 'its p99 is climbing';
+    }
+    const unmeasured = r.latencyP99Ms === null && r.errorRate === null;
+    if (recovery.onProbation[i] && now < limit) {
+      limit = now;
+      reason = 'on probation';
+    } else if (recovery.recovering[i] && unmeasured && minWeight < limit) {
+      limit = minWeight;
+      reason = 'failed recently and not measured since: a trickle first';
+    }
+    cap.push(Math.max(now, limit));
+    why.push(limit < 100 && Math.max(now, limit) < 100 ? reason : '');
+  });
+  return { cap, why };
+}
