@@ -33,5 +33,5 @@ export function rising(o: RouteObservation): boolean {
 
 /** Whether `o` gives a reason to move: the negation of "quiet" described above. Pure. */
 export function evidenceToMove(o: RouteObservation, failing: readonly boolean[], probation: readonly boolean[]): boolean {
-  return probation.some((p) => p) || !isCalm(o, failing, EVIDENCE_HEADROOM, EVIDENCE_SATURATION) || rising(o);
+  return probation.some((p) => p) || !isCalm(o, failing, EVIDENCE_HEADROOM, EVIDENCE_SATURATION, false) || rising(o);
 }

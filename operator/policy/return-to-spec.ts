@@ -31,15 +31,20 @@ export const CALM_SATURATION = 0.75;
  * Whether `o` shows a calm route: fresh telemetry everywhere, no region failing or more
  * than CALM_SATURATION saturated, and every region carrying traffic measured with its p99
  * and error rate within CALM_HEADROOM of the objectives. A region with no latency data while
- * it carries traffic is not known to be calm. `headroom` and `saturation` tighten or loosen
- * those shares (the guard's evidence rule asks for more room). Pure.
+ * it carries traffic is not known to be calm; one without traffic is calm unless measured out
+ * of the headroom (`judgeIdle`, off for the evidence rule: an idle far region is no reason to
+ * move). `headroom` and `saturation` tighten or loosen those shares (the guard's evidence rule
+ * asks for more room). Pure.
  */
-export function isCalm(o: RouteObservation, failing: readonly boolean[], headroom = CALM_HEADROOM, saturation = CALM_SATURATION): boolean {
+export function isCalm(o: RouteObservation, failing: readonly boolean[], headroom = CALM_HEADROOM, saturation = CALM_SATURATION, judgeIdle = true): boolean {
   const { latencyP99Ms, maxErrorRate } = o.objectives;
   return o.regions.every((r, i) => {
     if (!r.fresh || failing[i]) return false;
     if (r.saturation !== null && r.saturation > saturation) return false;
-    if (r.weightPercent <= 0) return true;
+    // A region without traffic is calm unless it is measured and out of its headroom: a return
+    // to the spec must not refill a region whose readings still show it bad.
+    if (r.weightPercent <= 0 && (!judgeIdle || (r.latencyP99Ms === null && r.errorRate === null))) return true;
+    if (r.weightPercent <= 0) return (r.latencyP99Ms === null || r.latencyP99Ms <= headroom * latencyP99Ms) && (r.errorRate === null || r.errorRate <= headroom * maxErrorRate);
     if (r.latencyP99Ms === null || r.latencyP99Ms > headroom * latencyP99Ms) return false;
     return r.errorRate === null || r.errorRate <= headroom * maxErrorRate;
   });
