@@ -369,6 +369,10 @@ export function guard(input: GuardInput): GuardResult {
   let needed = after === undefined ? undefined : (state.calmNeeded ?? after);
   let returning = false;
 
+  const failingNow = failingRegions(o);
+  // Probation's records after this decision: read by the rules below and persisted in the state.
+  const records = nextProbation(state.probation, regions, failingNow, step);
+
   if (spec.mode === 'static') {
     rules.add(GUARD_RULES.static);
     weights = staticWeights(spec, regions);
@@ -378,8 +382,6 @@ export function guard(input: GuardInput): GuardResult {
     if (!proposal) throw new TypeError(`guard: mode ${spec.mode} needs a proposal`);
     const shadowBase = spec.mode === 'shadow' ? percentOf(state.shadowWeights, regions) : undefined;
     const before = shadowBase ?? served;
-    const failingNow = failingRegions(o);
-    const records = nextProbation(state.probation, regions, failingNow, step);
     const probation = onProbation(records, regions, step);
     const e = eligibility(o, spec, failingNow, probation);
     const probed = regions.filter((_, i) => probation[i] && e.allowed[i] && !e.failing[i]);
@@ -490,7 +492,6 @@ export function guard(input: GuardInput): GuardResult {
   if (needed !== undefined && needed !== after) next.calmNeeded = needed;
   if (returning && applied) next.returning = true;
   if (spec.mode === 'shadow') next.shadowWeights = result.map((w) => ({ ...w }));
-  const probation = nextProbation(state.probation, regions, failingRegions(o), step);
-  if (probation.length > 0) next.probation = probation;
+  if (records.length > 0) next.probation = records;
   return { weights: result, retryAttempts: attempts, perTryTimeoutMs: perTryMs, applied, rules: [...rules], reason, slo, state: next };
 }

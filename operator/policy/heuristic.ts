@@ -99,10 +99,10 @@ export function heuristicAction(o: RouteObservation): HeuristicDecision {
   // A region never measured is an unknown, not a region without errors: while a measured one
   // is usable, an unmeasured one gets only a probe's share until it has shown how it does.
   const measuredUsable = scores.some((s, i) => s > 0 && latencies[i] !== null);
-  const probes = scores.map((s, i) => (s > 0 && latencies[i] === null && measuredUsable ? 1 : 0));
-  const probeShare = Math.min(PROBE_SHARE * probes.filter((p) => p > 0).length, 0.5);
-  const measuredTarget = normalise(scores.map((s, i) => (probes[i] ? 0 : s)), 1 - (probeShare > 0 ? probeShare : 0));
-  const target = probeShare > 0 ? measuredTarget.map((t, i) => (probes[i] ? probeShare / probes.filter((p) => p > 0).length : t)) : normalise(scores);
+  const probes = scores.map((s, i) => s > 0 && latencies[i] === null && measuredUsable);
+  const probed = probes.filter((p) => p).length;
+  const probeShare = Math.min(PROBE_SHARE * probed, 0.5);
+  const target = probed > 0 ? normalise(scores.map((s, i) => (probes[i] ? 0 : s)), 1 - probeShare).map((t, i) => (probes[i] ? probeShare / probed : t)) : normalise(scores);
   const currentRaw = o.regions.map((r) => (Number.isFinite(r.weightPercent) ? r.weightPercent : 0));
   const current = currentRaw.some((w) => w > 0) ? normalise(currentRaw) : target;
   const next = current.map((c, i) => c + DAMPING * ((target[i] ?? 0) - c));
