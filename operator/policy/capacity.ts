@@ -12,6 +12,8 @@ import type { RouteObservation } from './spec.ts';
 
 /** The saturation a move may fill a region to: queueing delay grows steeply beyond it. */
 export const CAPACITY_TARGET = 0.85;
+/** At this saturation a region is past its capacity: load is taken off it, not only refused. */
+export const OVERLOADED = 1;
 /** Below this saturation the measurement is too small to extrapolate a capacity from. */
 const MEASURABLE_SATURATION = 0.02;
 
@@ -60,8 +62,13 @@ export function capacityCaps(o: RouteObservation, base: readonly number[], recov
       limit = minWeight;
       reason = 'failed recently and not measured since: a trickle first';
     }
-    cap.push(Math.max(now, limit));
-    why.push(limit < 100 && Math.max(now, limit) < 100 ? reason : '');
+    // Past capacity, the region sheds load itself (errors, queueing): take load off it, down
+    // to what it can carry (by bounded steps), rather than only refusing it more.
+    const overloaded = r.saturation !== null && r.saturation >= OVERLOADED && Number.isFinite(limit) && limit < now;
+    const c = overloaded ? limit : Math.max(now, limit);
+    if (overloaded) reason = `overloaded: ${reason}`;
+    cap.push(c);
+    why.push(limit < 100 && c < 100 ? reason : '');
   });
   return { cap, why };
 }

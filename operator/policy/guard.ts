@@ -40,6 +40,9 @@
 //                  measured again: recovery is observed before it is trusted;
 //   bounded step   no region's weight moves more than maxWeightStep points per decision (the
 //                  floor yields to this: a region far below it climbs one step at a time);
+//   per-try floor  the per-try timeout is never below the latency objective (within the
+//                  spec's bounds): a try cut earlier would have been a good answer, and a
+//                  far region whose round trip exceeds the timeout would fail every try;
 //   retry budget   (retry-budget.ts) retries are cut to what keeps the expected retries
 //                  within 20% of requests + 10/s, and to the spec's minimum while a region
 //                  carrying traffic is saturated, so retries cannot amplify an overload;
@@ -53,13 +56,13 @@ import { describeMove, describeSituation, formatFraction, formatMs, weightList }
 import type { GuardState } from './guard-state.ts';
 import type { CurrentIntent } from './observe.ts';
 import { nextProbation, onProbation, recentlyFailed } from './probation.ts';
-import { capacityCaps, type CapacityCaps } from './capacity.ts';
+import { capacityCaps, OVERLOADED, type CapacityCaps } from './capacity.ts';
 import { retryBudget } from './retry-budget.ts';
 import { groupView, priorities, type GroupView } from './serving-group.ts';
 import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
-import type { PolicyAction, RouteObservation } from './spec.ts';
+import type { PolicyAction, RegionObservation, RouteObservation } from './spec.ts';
 import { fitToBounds, largestRemainder, normalise, raiseToFloors } from './weights.ts';
 
 /** How the guard intervened, as CamelCase reasons (for metrics and conditions). */
@@ -81,6 +84,7 @@ export const GUARD_RULES = {
   spread: 'SpreadWhenAllFailing',
   capacity: 'Capacity',
   retryBudget: 'RetryBudget',
+  perTryFloor: 'PerTryTimeoutFloor',
 } as const;
 export type GuardRule = (typeof GUARD_RULES)[keyof typeof GUARD_RULES];
 
@@ -209,7 +213,11 @@ interface Eligibility {
  * (health checks lag; the errors are measured now).
  */
 function failingRegions(o: RouteObservation): boolean[] {
-  return o.regions.map((r) => r.healthy === false || (r.fresh && (r.errorRate ?? 0) >= FAILING_ERROR_RATE));
+  // A region shedding load past its capacity is overloaded, not broken: draining it at once
+  // moves its overload onto the next region, which then fails too (a cascade); the capacity
+  // rule takes load off it step by step instead.
+  const overloaded = (r: RegionObservation) => r.saturation !== null && r.saturation >= OVERLOADED;
+  return o.regions.map((r) => r.healthy === false || (r.fresh && (r.errorRate ?? 0) >= FAILING_ERROR_RATE && !overloaded(r)));
 }
 
 function eligibility(o: RouteObservation, spec: GuardSpec, failing: readonly boolean[], probation: readonly boolean[]): Eligibility {
@@ -273,7 +281,7 @@ function shape(proposed: readonly number[], base: readonly number[], e: Eligibil
   const step = spec.maxWeightStep;
   const lo = base.map((b, i) => (e.allowed[i] ? Math.max(0, b - step) : 0));
   const stepHi = base.map((b, i) => (e.allowed[i] ? Math.min(100, b + step) : 0));
-  const hi = withinCapacity(stepHi, caps.cap);
+  const hi = withinCapacity(stepHi, caps.cap).map((h, i) => Math.max(h, lo[i]!));
   const capped = regions.filter((_, i) => target[i]! > hi[i]! + 0.5 && hi[i]! < stepHi[i]! && caps.why[i]);
   if (capped.length > 0) {
     rules.add(GUARD_RULES.capacity);
@@ -456,6 +464,14 @@ export function guard(input: GuardInput): GuardResult {
       if (attempts !== Math.round(proposal.action.retryAttempts) || perTryMs !== Math.round(proposal.action.perTryTimeoutMs)) {
         rules.add(GUARD_RULES.retriesClamped);
         notes.push('retries clamped into the spec bounds');
+      }
+      const floorMs = clampPerTry(o.objectives.latencyP99Ms);
+      if (perTryMs < floorMs) {
+        // A try cut before the latency objective would have been a good answer; and a region
+        // whose round trip alone exceeds the timeout fails every try it gets.
+        rules.add(GUARD_RULES.perTryFloor);
+        notes.push(`per-try timeout ${formatMs(perTryMs)}→${formatMs(floorMs)} (not below the ${formatMs(o.objectives.latencyP99Ms)} objective)`);
+        perTryMs = floorMs;
       }
       const budget = retryBudget(o, weights);
       if (attempts > budget.maxAttempts) {

@@ -6,9 +6,11 @@
 // is within the objectives; only then do remote regions take a share, discounted by the
 // route's cross-region cost weight. Weights move halfway to that target per decision (an EWMA
 // over decisions), retries drop to the minimum when a region saturates (retries amplify load)
-// and rise by one when errors are over budget with capacity to spare. The guard still bounds
+// and rise by one when errors are over budget with capacity to spare; the per-try timeout
+// follows 1.5 × the route's p99, never below the latency objective. The guard still bounds
 // every step. Deterministic: the action's probability is 1.
 import { formatMs, weightList } from './explain.ts';
+import { errorAfterRetries } from './retry-budget.ts';
 import { sloStatus } from './slo.ts';
 import type { PolicyAction, RegionObservation, RouteObservation } from './spec.ts';
 import { largestRemainder, normalise } from './weights.ts';
@@ -43,9 +45,13 @@ function usable(r: RegionObservation): boolean {
   return r.healthy !== false && !(known(r.errorRate) && r.errorRate >= DEAD_ERROR_RATE);
 }
 
-function score(r: RegionObservation, latency: number, budget: number): number {
+/** The region's error rate as requests see it after the retries in force (telemetry counts tries). */
+const requestErrors = (r: RegionObservation, attempts: number) => (known(r.errorRate) ? errorAfterRetries(r.errorRate, attempts) : null);
+
+function score(r: RegionObservation, latency: number, budget: number, attempts: number): number {
   let s = 1 / Math.max(latency, 1);
-  if (known(r.errorRate) && r.errorRate > budget) s *= budget > 0 ? budget / r.errorRate : 0;
+  const e = requestErrors(r, attempts);
+  if (e !== null && e > budget) s *= budget > 0 ? budget / e : 0;
   if (known(r.saturation) && r.saturation > 1) s /= r.saturation;
   return s;
 }
@@ -72,10 +78,12 @@ function retries(o: RouteObservation, errorRate: number | null): { attempts: num
 
 function perTry(o: RouteObservation, p99Ms: number | null): { ms: number; note?: string } {
   const { min, max } = o.perTryBoundsMs;
-  const current = clampInt(o.perTryTimeoutMs, min, max);
+  // Never below the latency objective: the guard would raise it anyway (its per-try floor).
+  const floor = Math.min(max, Math.max(min, o.objectives.latencyP99Ms));
+  const current = clampInt(Math.max(o.perTryTimeoutMs, floor), min, max);
   if (p99Ms === null || (current >= PER_TRY_BAND.low * p99Ms && current <= PER_TRY_BAND.high * p99Ms)) return { ms: current };
-  const next = clampInt(PER_TRY_BAND.target * p99Ms, min, max);
-  return next === current ? { ms: current } : { ms: next, note: `per-try timeout ${formatMs(current)}→${formatMs(next)} (1.5 × p99)` };
+  const next = clampInt(Math.max(PER_TRY_BAND.target * p99Ms, floor), min, max);
+  return next === current ? { ms: current } : { ms: next, note: `per-try timeout ${formatMs(current)}→${formatMs(next)} (1.5 × p99, not below the objective)` };
 }
 
 /** The heuristic's action for `o`. Pure and deterministic; non-finite values count as unknown. */
@@ -87,12 +95,12 @@ export function heuristicAction(o: RouteObservation): HeuristicDecision {
   // An unmeasured region is assumed as slow as the worst measured one (or the objective): probing it is the floor's job.
   const pessimistic = Math.max(o.objectives.latencyP99Ms, ...knownLatencies);
   const within = (r: RegionObservation, i: number) =>
-    usable(r) && (latencies[i] ?? pessimistic) <= o.objectives.latencyP99Ms && !(known(r.errorRate) && r.errorRate > budget);
+    usable(r) && (latencies[i] ?? pessimistic) <= o.objectives.latencyP99Ms && !((requestErrors(r, o.retryAttempts) ?? 0) > budget);
   const homeOk = o.regions.some((r, i) => !r.remote && within(r, i));
   const costDiscount = 1 - 0.5 * o.objectives.crossRegionCostWeight;
   const scores = o.regions.map((r, i) => {
     if (!usable(r) || (homeOk && r.remote)) return 0;
-    const s = score(r, latencies[i] ?? pessimistic, budget);
+    const s = score(r, latencies[i] ?? pessimistic, budget, o.retryAttempts);
     return r.remote ? s * costDiscount : s;
   });
   if (scores.every((s) => s <= 0)) return hold(o, 'no region is usable (health failing or half the requests failing everywhere)');
@@ -102,7 +110,8 @@ export function heuristicAction(o: RouteObservation): HeuristicDecision {
   const probes = scores.map((s, i) => s > 0 && latencies[i] === null && measuredUsable);
   const probed = probes.filter((p) => p).length;
   const probeShare = Math.min(PROBE_SHARE * probed, 0.5);
-  const target = probed > 0 ? normalise(scores.map((s, i) => (probes[i] ? 0 : s)), 1 - probeShare).map((t, i) => (probes[i] ? probeShare / probed : t)) : normalise(scores);
+  // In percent, like `current` below.
+  const target = probed > 0 ? normalise(scores.map((s, i) => (probes[i] ? 0 : s)), 100 * (1 - probeShare)).map((t, i) => (probes[i] ? (100 * probeShare) / probed : t)) : normalise(scores);
   const currentRaw = o.regions.map((r) => (Number.isFinite(r.weightPercent) ? r.weightPercent : 0));
   const current = currentRaw.some((w) => w > 0) ? normalise(currentRaw) : target;
   const next = current.map((c, i) => c + DAMPING * ((target[i] ?? 0) - c));

@@ -20,6 +20,16 @@ export interface RetryBudget {
   why: string;
 }
 
+/**
+ * The share of requests that still fail after `attempts` retries when a share `e` of tries
+ * fails (independent tries): what a client sees, and what an error objective is about.
+ * Telemetry counts tries, so a region failing 0.2% of tries with 3 retries fails almost no
+ * requests.
+ */
+export function errorAfterRetries(e: number, attempts: number): number {
+  return Math.min(1, Math.max(0, e)) ** (1 + Math.max(0, attempts));
+}
+
 /** Expected extra tries per request with `n` attempts when a share `e` of tries fails. */
 export function expectedRetries(e: number, n: number): number {
   let sum = 0;

@@ -6,6 +6,7 @@
 // nothing, and one whose round trip alone breaks the latency objective breaks the SLO every
 // second with those few percent.
 import { EVIDENCE_HEADROOM, EVIDENCE_SATURATION, rising } from './evidence.ts';
+import { errorAfterRetries } from './retry-budget.ts';
 import type { RegionObservation, RouteObservation } from './spec.ts';
 
 export interface GroupView {
@@ -43,7 +44,7 @@ function inTrouble(o: RouteObservation, inGroup: readonly boolean[], usable: rea
       r.weightPercent > 0 &&
       (!r.fresh ||
         past(r.latencyP99Ms, EVIDENCE_HEADROOM * latencyP99Ms) ||
-        past(r.errorRate, EVIDENCE_HEADROOM * maxErrorRate) ||
+        past(r.errorRate === null ? null : errorAfterRetries(r.errorRate, o.retryAttempts), EVIDENCE_HEADROOM * maxErrorRate) ||
         past(r.saturation, EVIDENCE_SATURATION)),
   );
   return strained || rising({ ...o, regions: members });

@@ -80,9 +80,30 @@ describe('guard: capacity', () => {
     expect(weightsOf(r)).toEqual([0, 100]);
   });
 
+  it('takes load off an overloaded region by bounded steps, and does not drain it at once as failing', () => {
+    // us-east sheds a third of its tries at 130% saturation: overloaded, not broken. Draining it
+    // at once would put its overload on eu-west; it carries 50 × 0.85 / 1.3 ≈ 33% at most.
+    const r = guard(input([50, 50], [50, 50], { regions: [{ saturation: 0.3 }, { saturation: 1.3, errorRate: 0.33 }] }));
+    expect(weightsOf(r)).toEqual([60, 40]);
+    expect(r.rules).not.toContain(GUARD_RULES.healthOverride);
+    expect(r.state.probation ?? []).toEqual([]);
+    // The same errors without the overload: failing, drained at once.
+    expect(weightsOf(guard(input([50, 50], [50, 50], { regions: [{ saturation: 0.3 }, { saturation: 0.5, errorRate: 0.33 }] })))).toEqual([100, 0]);
+  });
+
   it('always lets the policy take load away', () => {
     const r = guard(input([50, 50], [60, 40], { regions: [{}, { saturation: 0.99 }] }));
     expect(weightsOf(r)).toEqual([60, 40]);
+  });
+});
+
+describe('guard: per-try timeout floor', () => {
+  it('never lets the per-try timeout fall below the latency objective (within the spec bounds), and says so', () => {
+    const r = guard(input([50, 50], [50, 50], { perTry: 120 }));
+    expect(r.perTryTimeoutMs).toBe(250);
+    expect(r.rules).toContain(GUARD_RULES.perTryFloor);
+    expect(r.reason).toContain('per-try timeout 120ms→250ms (not below the 250ms objective)');
+    expect(guard(input([50, 50], [50, 50], { perTry: 400 })).perTryTimeoutMs).toBe(400);
   });
 });
 

@@ -228,11 +228,11 @@ describe('guard: modes', () => {
 
 describe('guard: retries', () => {
   it('clamps retries and the per-try timeout into the spec bounds and says so', () => {
-    const r = guard(input([50, 50], [50, 50], { retries: 9, perTry: 20 }));
+    const r = guard(input([50, 50], [50, 50], { retries: 9, perTry: 5_000 }));
     expect(r.retryAttempts).toBe(3);
-    expect(r.perTryTimeoutMs).toBe(100);
+    expect(r.perTryTimeoutMs).toBe(2_000);
     expect(r.rules).toEqual([GUARD_RULES.retriesClamped]);
-    expect(r.reason).toContain('retries 2→3, per-try timeout 500ms→100ms');
+    expect(r.reason).toContain('retries 2→3, per-try timeout 500ms→2s');
   });
 });
 

@@ -15,13 +15,27 @@ describe('heuristicAction', () => {
   });
 
   it('cuts a region over the error budget by how far over it is, and gives none to one failing half its requests', () => {
-    const accrual = heuristicAction(routeObs([regionObs('eu-west', 50), regionObs('us-east', 50, { errorRate: 0.05 })]));
-    // Same latency; us-east at 5x the 1% budget scores 1/5: target 5/6 : 1/6.
+    // Without retries a try's error is the request's: same latency, us-east at 5x the 1% budget scores 1/5, target 5/6 : 1/6.
+    const accrual = heuristicAction(routeObs([regionObs('eu-west', 50), regionObs('us-east', 50, { errorRate: 0.05 })], { retryAttempts: 0 }));
     expect(accrual.action.weights[0]).toBeCloseTo((0.5 + 5 / 6) / 2, 6);
+    // With two retries in force only 0.05³ of requests fail: within the budget, nothing to cut.
+    const retried = heuristicAction(routeObs([regionObs('eu-west', 50), regionObs('us-east', 50, { errorRate: 0.05 })]));
+    expect(retried.action.weights[0]).toBeCloseTo(0.5, 6);
     const dead = heuristicAction(routeObs([regionObs('eu-west', 50), regionObs('us-east', 50, { errorRate: 0.6 })]));
     expect(dead.action.weights[1]).toBeCloseTo(0.25, 6);
     const unhealthy = heuristicAction(routeObs([regionObs('eu-west', 50), regionObs('us-east', 50, { healthy: false })]));
     expect(unhealthy.action.weights[1]).toBeCloseTo(0.25, 6);
+  });
+
+  it('gives a region never measured only a probe share while a measured one is usable, and keeps the per-try timeout at the objective or above', () => {
+    const unknown = { latencyP50Ms: null, latencyP90Ms: null, latencyP99Ms: null, errorRate: null };
+    const o = routeObs([regionObs('eu-west', 100, { latencyP99Ms: 300 }), regionObs('us-east', 0, unknown)], { perTryTimeoutMs: 150 });
+    const { action } = heuristicAction(o);
+    // Target 95 : 5, half way from 100 : 0.
+    expect(action.weights[1]).toBeCloseTo(0.025, 6);
+    expect(action.perTryTimeoutMs).toBe(450);
+    const fast = routeObs([regionObs('eu-west', 100, { latencyP99Ms: 40 })], { perTryTimeoutMs: 150 });
+    expect(heuristicAction(fast).action.perTryTimeoutMs).toBe(250);
   });
 
   it('keeps traffic home while a home region meets the objectives, and spills to remote regions only when none does', () => {
