@@ -31,24 +31,44 @@ export interface Recovery {
 }
 
 /**
+ * Per region, the share (percent) it can carry at CAPACITY_TARGET, from its measured share of
+ * the load and its saturation (Infinity where that cannot be measured), and the share it
+ * carries. `base`: the weights served now, standing in for the load when rates are unknown.
+ */
+export function capacityShares(o: RouteObservation, base: readonly number[]): { limit: number[]; share: number[] } {
+  const rates = o.regions.map((r) => r.requestRate);
+  const total = rates.reduce<number>((a, r) => a + (r ?? 0), 0);
+  const measuredShares = rates.every((r) => r !== null) && total > 0;
+  const share = o.regions.map((_, i) => (measuredShares ? (100 * rates[i]!) / total : (base[i] ?? 0)));
+  const limit = o.regions.map((r, i) => (r.saturation !== null && r.saturation >= MEASURABLE_SATURATION && share[i]! > 0 ? (share[i]! * CAPACITY_TARGET) / r.saturation : Infinity));
+  return { limit, share };
+}
+
+/**
+ * Whether the regions other than `from` have the headroom to take `load` percent: what a
+ * region failing by its overload may be drained onto at once without overloading the rest.
+ */
+export function othersCanTake(o: RouteObservation, base: readonly number[], usable: readonly boolean[], from: number, load: number): boolean {
+  const { limit, share } = capacityShares(o, base);
+  let room = 0;
+  for (let i = 0; i < limit.length; i++) if (i !== from && usable[i]) room += Math.max(0, limit[i]! - share[i]!);
+  return room >= load;
+}
+
+/**
  * Caps per region for `o`, given the weights served now (`base`, percent), what probation
  * knows (a region on probation gets no more than it has) and the floor `minWeight`. Pure.
  */
 export function capacityCaps(o: RouteObservation, base: readonly number[], recovery: Recovery, minWeight: number): CapacityCaps {
-  const rates = o.regions.map((r) => r.requestRate);
-  const total = rates.reduce<number>((a, r) => a + (r ?? 0), 0);
-  const measuredShares = rates.every((r) => r !== null) && total > 0;
+  const shares = capacityShares(o, base);
   const cap: number[] = [];
   const why: string[] = [];
   o.regions.forEach((r, i) => {
     const now = base[i] ?? 0;
-    const share = measuredShares ? (100 * rates[i]!) / total : now;
-    let limit = Infinity;
+    const share = shares.share[i]!;
+    let limit = shares.limit[i]!;
     let reason = '';
-    if (r.saturation !== null && r.saturation >= MEASURABLE_SATURATION && share > 0) {
-      limit = (share * CAPACITY_TARGET) / r.saturation;
-      reason = `${Math.round(100 * r.saturation)}% saturated at ${Math.round(share)}% of the load`;
-    }
+    if (Number.isFinite(limit)) reason = `${Math.round(100 * r.saturation!)}% saturated at ${Math.round(share)}% of the load`;
     const climbing = r.latencyP99Trend !== null && r.latencyP99Trend >= RISING_TREND && r.latencyP99Ms !== null && r.latencyP99Ms >= RISING_FROM * o.objectives.latencyP99Ms;
     if (climbing && now > 0 && now < limit) {
       limit = now;

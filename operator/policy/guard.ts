@@ -56,13 +56,13 @@ import { describeMove, describeSituation, formatFraction, formatMs, weightList }
 import type { GuardState } from './guard-state.ts';
 import type { CurrentIntent } from './observe.ts';
 import { nextProbation, onProbation, recentlyFailed } from './probation.ts';
-import { capacityCaps, OVERLOADED, type CapacityCaps } from './capacity.ts';
+import { capacityCaps, othersCanTake, OVERLOADED, type CapacityCaps } from './capacity.ts';
 import { retryBudget } from './retry-budget.ts';
 import { groupView, priorities, type GroupView } from './serving-group.ts';
 import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
-import type { PolicyAction, RegionObservation, RouteObservation } from './spec.ts';
+import type { PolicyAction, RouteObservation } from './spec.ts';
 import { fitToBounds, largestRemainder, normalise, raiseToFloors } from './weights.ts';
 
 /** How the guard intervened, as CamelCase reasons (for metrics and conditions). */
@@ -94,6 +94,10 @@ export type GuardRule = (typeof GUARD_RULES)[keyof typeof GUARD_RULES];
  * errors are measured now. Outlier detection reasons the same way.
  */
 export const FAILING_ERROR_RATE = 0.25;
+
+/** Spreading when every region fails: the least share of success a region counts with, and the error rate assumed where none is measured. */
+const SPREAD_MIN_SUCCESS = 0.02;
+const SPREAD_UNKNOWN_ERRORS = 0.5;
 
 /** A breach later than this many decision intervals after a decision is not blamed on it. */
 export const ROLLBACK_WINDOW_INTERVALS = 2;
@@ -210,14 +214,17 @@ interface Eligibility {
 
 /**
  * Failing: its health check fails, or its fresh error rate is FAILING_ERROR_RATE or more
- * (health checks lag; the errors are measured now).
+ * (health checks lag; the errors are measured now). A region erring because it is past its
+ * capacity is failing too when the others have the headroom to take its load at once; when
+ * they do not, draining it would move the overload onto them and they would fail next (a
+ * cascade), so it stays and the capacity rule takes load off it step by step instead.
  */
-function failingRegions(o: RouteObservation): boolean[] {
-  // A region shedding load past its capacity is overloaded, not broken: draining it at once
-  // moves its overload onto the next region, which then fails too (a cascade); the capacity
-  // rule takes load off it step by step instead.
-  const overloaded = (r: RegionObservation) => r.saturation !== null && r.saturation >= OVERLOADED;
-  return o.regions.map((r) => r.healthy === false || (r.fresh && (r.errorRate ?? 0) >= FAILING_ERROR_RATE && !overloaded(r)));
+function failingRegions(o: RouteObservation, served: readonly number[]): boolean[] {
+  const erring = o.regions.map((r) => r.fresh && (r.errorRate ?? 0) >= FAILING_ERROR_RATE);
+  const broken = o.regions.map((r, i) => r.healthy === false || (erring[i]! && !(r.saturation !== null && r.saturation >= OVERLOADED)));
+  const usable = broken.map((b) => !b);
+  // Only a region carrying traffic is held: one without any is no place to send traffic to.
+  return o.regions.map((_, i) => broken[i]! || (erring[i]! && ((served[i] ?? 0) <= 0 || othersCanTake(o, served, usable, i, served[i]!))));
 }
 
 function eligibility(o: RouteObservation, spec: GuardSpec, failing: readonly boolean[], probation: readonly boolean[]): Eligibility {
@@ -254,7 +261,7 @@ interface Shaped {
 }
 
 /** The proposal's weights through the groups, the floor, capacity and the step bound, from `base` (which already obeys the health rules). */
-function shape(proposed: readonly number[], base: readonly number[], e: Eligibility, caps: CapacityCaps, spec: GuardSpec, regions: readonly string[], rules: Set<GuardRule>): Shaped {
+function shape(proposed: readonly number[], base: readonly number[], e: Eligibility, caps: CapacityCaps, spec: GuardSpec, regions: readonly string[], errorRates: readonly (number | null)[], rules: Set<GuardRule>): Shaped {
   const notes: string[] = [];
   const open = e.allowed.map((a, i) => a && e.groups.open[i]!);
   let wanted = proposed.map((w, i) => (open[i] && Number.isFinite(w) ? Math.max(0, w) : 0));
@@ -264,10 +271,11 @@ function shape(proposed: readonly number[], base: readonly number[], e: Eligibil
     notes.push(`no traffic to ${closed.join(', ')} (failover group: the groups before it meet the objectives)`);
   }
   if (!e.healthyExists && e.allowed.some((a) => a)) {
-    // Every region looks failing: concentrating on one would collapse it too; spread over all.
+    // Every region looks failing: concentrating on one would collapse it too; spread over all,
+    // in proportion to the share of requests each still answers (a dead region gets little).
     rules.add(GUARD_RULES.spread);
-    notes.push('every region looks failing: spread over all of them rather than concentrated');
-    wanted = open.map((a) => (a ? 1 : 0));
+    notes.push('every region looks failing: spread over all of them rather than concentrated, by the share of requests each still answers');
+    wanted = open.map((a, i) => (a ? Math.max(SPREAD_MIN_SUCCESS, 1 - (errorRates[i] ?? SPREAD_UNKNOWN_ERRORS)) : 0));
   }
   let target = wanted.some((w) => w > 0) ? normalise(wanted) : [...base];
   const floors = e.floored.map((f) => (f ? spec.minWeight : 0));
@@ -377,7 +385,7 @@ export function guard(input: GuardInput): GuardResult {
   let needed = after === undefined ? undefined : (state.calmNeeded ?? after);
   let returning = false;
 
-  const failingNow = failingRegions(o);
+  const failingNow = failingRegions(o, served);
   // Probation's records after this decision: read by the rules below and persisted in the state.
   const records = nextProbation(state.probation, regions, failingNow, step);
 
@@ -456,7 +464,7 @@ export function guard(input: GuardInput): GuardResult {
       // keep the traffic concentrated where it is, so probation gives way to the spread.
       const held = e.healthyExists ? probation : probation.map(() => false);
       const caps = capacityCaps(o, base, { onProbation: held, recovering: recentlyFailed(records, regions) }, spec.minWeight);
-      const shaped = shape(target, base, e, caps, spec, regions, rules);
+      const shaped = shape(target, base, e, caps, spec, regions, o.regions.map((r) => r.errorRate), rules);
       weights = shaped.weights;
       notes.push(...forced, ...shaped.notes);
       attempts = clampRetries(proposal.action.retryAttempts);

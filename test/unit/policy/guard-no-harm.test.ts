@@ -60,6 +60,15 @@ describe('guard: floors and failover within priority groups', () => {
   });
 });
 
+describe('guard: when every region fails', () => {
+  it('spreads by the share of requests each still answers: a dead region gets little', () => {
+    const r = guard(input([50, 50], [100, 0], { spec: { maxWeightStep: 100 }, regions: [{ healthy: false, errorRate: 0.98 }, { healthy: false, errorRate: 0.4 }] }));
+    // 0.02 : 0.6 of the traffic.
+    expect(weightsOf(r)).toEqual([3, 97]);
+    expect(r.rules).toContain(GUARD_RULES.spread);
+  });
+});
+
 describe('guard: capacity', () => {
   it('puts no more load on a region than its headroom takes: share × 85% / saturation', () => {
     // us-east carries 40% of the load at 60% saturation: it can carry 40 × 0.85 / 0.6 ≈ 57%.
@@ -80,15 +89,19 @@ describe('guard: capacity', () => {
     expect(weightsOf(r)).toEqual([0, 100]);
   });
 
-  it('takes load off an overloaded region by bounded steps, and does not drain it at once as failing', () => {
-    // us-east sheds a third of its tries at 130% saturation: overloaded, not broken. Draining it
-    // at once would put its overload on eu-west; it carries 50 × 0.85 / 1.3 ≈ 33% at most.
-    const r = guard(input([50, 50], [50, 50], { regions: [{ saturation: 0.3 }, { saturation: 1.3, errorRate: 0.33 }] }));
+  it('takes load off an overloaded region by bounded steps when the others cannot take its load at once', () => {
+    // us-east sheds a third of its tries at 130% saturation; eu-west, 70% saturated at half the
+    // load, has room for about 11 points more. Draining us-east at once would overload eu-west
+    // (a cascade): us-east keeps traffic, 10 points come off it, and eu-west takes them.
+    const overloaded = { saturation: 1.3, errorRate: 0.33 };
+    const r = guard(input([50, 50], [50, 50], { regions: [{ saturation: 0.7 }, overloaded] }));
     expect(weightsOf(r)).toEqual([60, 40]);
     expect(r.rules).not.toContain(GUARD_RULES.healthOverride);
     expect(r.state.probation ?? []).toEqual([]);
-    // The same errors without the overload: failing, drained at once.
-    expect(weightsOf(guard(input([50, 50], [50, 50], { regions: [{ saturation: 0.3 }, { saturation: 0.5, errorRate: 0.33 }] })))).toEqual([100, 0]);
+    // When eu-west has the room (30% saturated), us-east is failing and drained at once.
+    const roomy = guard(input([50, 50], [50, 50], { regions: [{ saturation: 0.3 }, overloaded] }));
+    expect(weightsOf(roomy)).toEqual([100, 0]);
+    expect(roomy.rules).toContain(GUARD_RULES.healthOverride);
   });
 
   it('always lets the policy take load away', () => {
