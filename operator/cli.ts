@@ -77,7 +77,10 @@ Flags:
   --examples BOOL          apply deploy/examples/ on first start (default true)
   --demo BOOL              run the demo mesh: gRPC backends in 3 regions on loopback, a
                            proxyless client sending load through the xDS server, and the
-                           route default/demo steering it, read by direct scrape (default true)${FLAG_HELP_OPERATOR}`,
+                           route default/demo steering it, read by direct scrape (default true)
+  --demo-brownout-every D  how often one demo region browns out; the first comes 30s after
+                           the start (default 4m)
+  --demo-brownout-for D    how long each brownout lasts (default 1m)${FLAG_HELP_OPERATOR}`,
   'control-plane': `Usage: meshpilot control-plane [flags]
 
 Runs only the embedded control plane, for running the operator (or kubectl) against it

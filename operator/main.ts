@@ -265,7 +265,7 @@ async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdow
   reportRoutes(operator.manager, logger);
   const api = new KubeApi(loadKubeConfig({ kubeconfigPath: server.kubeconfigPath }));
   if (config.demo) {
-    mesh = await startDemoMesh({ xdsPort: operator.xdsPort, logger });
+    mesh = await startDemoMesh({ xdsPort: operator.xdsPort, logger, brownout: config.demoBrownout });
     const result = await applyObject(api, ADAPTIVE_ROUTES, mesh.manifest as unknown as AdaptiveRoute);
     logger.info({ route: `${DEMO_ROUTE.namespace}/${DEMO_ROUTE.name}` }, `demo route ${result}`);
   } else {

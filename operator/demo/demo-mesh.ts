@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../api/clock.ts';
 import { DemoBackend, type BackendCounts } from './demo-backend.ts';
 import { DemoLoad, type DemoStats } from './demo-load.ts';
 import { DEMO_HOST, demoManifest, type DemoRouteManifest } from './demo-manifest.ts';
-import { DEMO_REGIONS, DemoProfile } from './demo-profile.ts';
+import { DEFAULT_SCHEDULE, DEMO_REGIONS, DemoProfile } from './demo-profile.ts';
 
 export interface DemoMeshOptions {
   /** The operator's xDS server on 127.0.0.1. */
@@ -20,12 +20,14 @@ export interface DemoMeshOptions {
   seed?: number;
   /** Calls per second of the load (default 20). */
   ratePerSecond?: number;
+  /** How often the brownout comes back and how long it lasts (default every 4 minutes for 1); the first comes 30 s after the start. */
+  brownout?: { periodMs: number; durationMs: number };
 }
 
 export interface DemoMesh {
   /** The AdaptiveRoute to create or update (default/demo); fresh at every start, its ports are ephemeral. */
   manifest: DemoRouteManifest;
-  /** The region that browns out for a minute every few minutes. */
+  /** The region that browns out on the schedule. */
   brownoutRegion: string;
   /** What the client saw. */
   stats(): DemoStats;
@@ -43,7 +45,7 @@ export interface DemoMesh {
  */
 export async function startDemoMesh(options: DemoMeshOptions): Promise<DemoMesh> {
   const clock = options.clock ?? systemClock;
-  const profile = new DemoProfile(options.seed ?? 1);
+  const profile = new DemoProfile(options.seed ?? 1, clock.now(), { ...DEFAULT_SCHEDULE, ...options.brownout });
   const log = options.logger.child({ component: 'demo' });
   const backends: DemoBackend[] = [];
   let load: DemoLoad | undefined;

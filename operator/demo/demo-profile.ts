@@ -1,6 +1,7 @@
 // How each demo region behaves over time, deterministic from a seed and the clock, so that
 // the demo has something to show: every region's latency drifts slowly, and one region has a
-// brownout (latency up several-fold, a share of calls failing) for a minute every few minutes.
+// brownout (latency up several-fold, a share of calls failing) for a minute every four, the
+// first half a minute after the demo starts (a schedule `meshpilot local` can shorten).
 import { hashString, prng } from '../api/random.ts';
 
 /** The demo's regions, their usual latency and their share of the route. */
@@ -27,6 +28,16 @@ export const BROWNOUT = {
   errorFraction: 0.3,
 } as const;
 
+/** When brownouts happen: the first `firstAfterMs` after the start, then one every `periodMs`, each `durationMs` long. */
+export interface BrownoutSchedule {
+  periodMs: number;
+  durationMs: number;
+  firstAfterMs: number;
+}
+
+/** Calm first, so that a new user sees the route hold its spec before the first brownout. */
+export const DEFAULT_SCHEDULE: BrownoutSchedule = { periodMs: BROWNOUT.periodMs, durationMs: BROWNOUT.durationMs, firstAfterMs: 30_000 };
+
 const BASE_ERROR_FRACTION = 0.002;
 const JITTER = 0.35;
 /** Latency drifts by up to +-25% over this period. */
@@ -45,20 +56,25 @@ export function drawLatencyMs(condition: RegionCondition, random: () => number):
 export class DemoProfile {
   readonly seed: number;
   readonly brownoutRegion: string;
-  readonly #brownoutOffsetMs: number;
+  readonly schedule: BrownoutSchedule;
+  readonly #startMs: number;
 
-  constructor(seed = 1) {
+  /** The script for `seed`, its brownouts on `schedule` counted from `startMs` (epoch ms). Throws RangeError for a schedule that is not one. */
+  constructor(seed = 1, startMs = 0, schedule: BrownoutSchedule = DEFAULT_SCHEDULE) {
+    if (!(schedule.durationMs > 0 && schedule.durationMs < schedule.periodMs && schedule.firstAfterMs >= 0)) {
+      throw new RangeError(`demo brownout schedule: the duration (${schedule.durationMs} ms) must be above 0 and below the period (${schedule.periodMs} ms)`);
+    }
     this.seed = seed;
-    const random = prng(seed);
-    this.brownoutRegion = DEMO_REGIONS[Math.floor(random() * DEMO_REGIONS.length)]!.region;
-    this.#brownoutOffsetMs = Math.floor(random() * BROWNOUT.periodMs);
+    this.brownoutRegion = DEMO_REGIONS[Math.floor(prng(seed)() * DEMO_REGIONS.length)]!.region;
+    this.schedule = schedule;
+    this.#startMs = startMs;
   }
 
   /** Whether `region` is in a brownout at `nowMs` (epoch ms). */
   inBrownout(region: string, nowMs: number): boolean {
     if (region !== this.brownoutRegion) return false;
-    const phase = (((nowMs - this.#brownoutOffsetMs) % BROWNOUT.periodMs) + BROWNOUT.periodMs) % BROWNOUT.periodMs;
-    return phase < BROWNOUT.durationMs;
+    const since = nowMs - this.#startMs - this.schedule.firstAfterMs;
+    return since >= 0 && since % this.schedule.periodMs < this.schedule.durationMs;
   }
 
   /** How `region` treats calls at `nowMs`. Throws RangeError for a region the demo does not have. */

@@ -114,6 +114,8 @@ export interface LocalConfig extends OperatorConfig {
   applyExamples: boolean;
   /** Run the demo mesh (backends, load, and its route) beside the operator. */
   demo: boolean;
+  /** How often the demo's brownout comes back, and how long it lasts (ms). */
+  demoBrownout: { periodMs: number; durationMs: number };
   /** Start from a corrupt state log, keeping every valid record and a copy of the original. */
   salvageState: boolean;
   /** This host's name, as lease identities carry it. */
@@ -157,6 +159,8 @@ export const LOCAL_FLAGS = {
   'api-port': { type: 'string' },
   examples: { type: 'string' },
   demo: { type: 'string' },
+  'demo-brownout-every': { type: 'string' },
+  'demo-brownout-for': { type: 'string' },
   'salvage-state': { type: 'boolean' },
 } as const;
 
@@ -221,6 +225,8 @@ const localOptions = operatorOptions.extend({
   'api-port': z.coerce.number().int().min(0).max(65535).default(0),
   examples: booleanFlag.default(true),
   demo: booleanFlag.default(true),
+  'demo-brownout-every': duration.prefault('4m'),
+  'demo-brownout-for': duration.prefault('1m'),
   'salvage-state': booleanFlag.default(false),
 });
 
@@ -231,6 +237,9 @@ const localOptions = operatorOptions.extend({
  */
 export function localConfig(args: string[], env: Env, pid: number = process.pid): LocalConfig {
   const o = parseWith(localOptions, readFlags(args, LOCAL_FLAGS, env));
+  if (o['demo-brownout-for'] < 1000 || o['demo-brownout-for'] >= o['demo-brownout-every']) {
+    throw new ConfigError('invalid configuration: --demo-brownout-for must be at least 1s and shorter than --demo-brownout-every');
+  }
   const operator = toOperatorConfig(o, env);
   if (o.identity === undefined) operator.leaderElection.identity = localIdentity(hostOf(env), pid, Math.random().toString(36).slice(2, 10));
   return {
@@ -239,6 +248,7 @@ export function localConfig(args: string[], env: Env, pid: number = process.pid)
     apiPort: o['api-port'],
     applyExamples: o.examples,
     demo: o.demo,
+    demoBrownout: { periodMs: o['demo-brownout-every'], durationMs: o['demo-brownout-for'] },
     salvageState: o['salvage-state'],
     host: hostOf(env),
   };

@@ -4,11 +4,11 @@
 // /metrics. Nothing here asserts on time.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock, systemClock } from '../../../operator/api/clock.ts';
+import { systemClock } from '../../../operator/api/clock.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
 import { telemetryTarget } from '../../../operator/controller/telemetry-target.ts';
-import { BROWNOUT, DEMO_REGIONS, DemoProfile } from '../../../operator/demo/demo-profile.ts';
+import { BROWNOUT, DEFAULT_SCHEDULE, DEMO_REGIONS, DemoProfile } from '../../../operator/demo/demo-profile.ts';
 import { startDemoMesh, type DemoMesh } from '../../../operator/demo/demo-mesh.ts';
 import { registerDemoXdsClient } from '../../../operator/demo/xds-registration.ts';
 import { intentFromSpec } from '../../../operator/routing/route-intent.ts';
@@ -111,23 +111,31 @@ describe('demo mesh', () => {
     expect(mesh.stats().sent).toBe(after.sent);
   });
 
-  it('scripts the same brownout for the same seed: one region, one minute in every period', () => {
-    const a = new DemoProfile(42);
-    const b = new DemoProfile(42);
-    const clock = new ManualClock(1_700_000_000_000);
+  it('scripts the same brownout for the same seed: one region, calm first, then on its schedule', () => {
+    const start = 1_700_000_000_000;
+    const a = new DemoProfile(42, start);
+    const b = new DemoProfile(42, start);
     let brownoutMs = 0;
+    let first: number | undefined;
     const stepMs = 1_000;
-    for (let t = 0; t < BROWNOUT.periodMs * 3; t += stepMs) {
-      const now = clock.now() + t;
+    for (let t = 0; t < DEFAULT_SCHEDULE.firstAfterMs + BROWNOUT.periodMs * 3; t += stepMs) {
+      const now = start + t;
       for (const { region } of DEMO_REGIONS) {
         const condition = a.condition(region, now);
         expect(b.condition(region, now)).toEqual(condition);
         expect(condition.brownout).toBe(region === a.brownoutRegion && a.inBrownout(region, now));
         expect(condition.errorFraction).toBe(condition.brownout ? BROWNOUT.errorFraction : 0.002);
       }
-      if (a.inBrownout(a.brownoutRegion, now)) brownoutMs += stepMs;
+      if (a.inBrownout(a.brownoutRegion, now)) {
+        brownoutMs += stepMs;
+        first ??= t;
+      }
     }
+    expect(first).toBe(DEFAULT_SCHEDULE.firstAfterMs);
     expect(brownoutMs).toBe(BROWNOUT.durationMs * 3);
+    const short = new DemoProfile(42, start, { periodMs: 60_000, durationMs: 10_000, firstAfterMs: 5_000 });
+    expect([4_999, 5_000, 14_999, 15_000, 65_000].map((t) => short.inBrownout(short.brownoutRegion, start + t))).toEqual([false, true, true, false, true]);
+    expect(() => new DemoProfile(1, start, { periodMs: 10_000, durationMs: 10_000, firstAfterMs: 0 })).toThrow(RangeError);
     const regions = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => new DemoProfile(seed).brownoutRegion));
     expect(regions.size).toBeGreaterThan(1);
   });

@@ -49,4 +49,11 @@ describe('localConfig', () => {
     expect(c).toMatchObject({ stateDir: '.state/local', apiPort: 0, applyExamples: true });
     expect(localConfig(['--examples', 'false', '--state-dir', '/tmp/x'], {})).toMatchObject({ stateDir: '/tmp/x', applyExamples: false });
   });
+
+  it('runs the demo brownout for 1m every 4m unless told otherwise, and refuses one that never ends', () => {
+    expect(localConfig([], {}).demoBrownout).toEqual({ periodMs: 240_000, durationMs: 60_000 });
+    expect(localConfig(['--demo-brownout-every', '90s', '--demo-brownout-for', '20s'], {}).demoBrownout).toEqual({ periodMs: 90_000, durationMs: 20_000 });
+    expect(() => localConfig(['--demo-brownout-every', '30s', '--demo-brownout-for', '30s'], {})).toThrow('--demo-brownout-for must be at least 1s and shorter than --demo-brownout-every');
+    expect(() => localConfig(['--demo-brownout-for', 'soon'], {})).toThrow(/demo-brownout-for/);
+  });
 });
