@@ -46,6 +46,17 @@ const range = (min: number, max: number, unit: string) =>
     .strictObject({ min: int(min, max), max: int(min, max) })
     .refine((r) => r.min <= r.max, { message: `min must be <= max (${unit})`, path: ['min'] });
 
+/** Capacity that scales with load after a delay, as a HorizontalPodAutoscaler does: absent, capacity is fixed. */
+const autoscale = z
+  .strictObject({
+    targetUtilization: num().refine((v) => v > 0 && v <= 1, 'must be > 0 and <= 1').default(0.7),
+    delaySec: seconds().default(60),
+    stepFactor: num().refine((v) => v > 1 && v <= 10, 'must be > 1 and <= 10').default(1.5),
+    maxFactor: num().refine((v) => v >= 1 && v <= 100, 'must be from 1 to 100').default(3),
+    cooldownSec: seconds().default(300),
+  })
+  .refine((a) => a.stepFactor <= a.maxFactor, { message: 'must be at most maxFactor', path: ['stepFactor'] });
+
 const region = z.strictObject({
   name: name(),
   priority: int(0, 7).default(0),
@@ -56,6 +67,7 @@ const region = z.strictObject({
   baseErrorRate: fraction().default(0.0005),
   clientRps: rps('nonNegative').default(0),
   loadPhaseSec: phase().default(0),
+  autoscale: autoscale.optional(),
 });
 
 const link = z.strictObject({
