@@ -2,6 +2,7 @@
 // factors, added errors and latency, whether it is down (and how), whether its telemetry
 // arrives; per home region, the client-load multiplier. Event start times are jittered per
 // episode from the seed, so a policy cannot learn a clock instead of the signals.
+import { eventStartsSec } from './event-placement.ts';
 import type { ScenarioEvent } from './scenario-schema.ts';
 
 export const DOWN_NONE = 0;
@@ -56,9 +57,12 @@ export class EventTimeline {
 
   /** `uniform` draws the jitter; `regionIndex` maps names (validated to exist) to indices. */
   constructor(events: readonly ScenarioEvent[], regionIndex: ReadonlyMap<string, number>, uniform: () => number) {
-    this.#events = events.map((event) => {
-      const jitter = (uniform() * 2 - 1) * event.startJitterSec;
-      const startMs = Math.max(0, event.startSec + jitter) * 1000;
+    // One draw per event in scenario order, whatever the placement, so adding `after` to one
+    // event does not change another's jitter.
+    const jitter = events.map((event) => (uniform() * 2 - 1) * event.startJitterSec);
+    const starts = eventStartsSec(events, (i) => jitter[i]!);
+    this.#events = events.map((event, i) => {
+      const startMs = starts[i]! * 1000;
       return { event, region: regionIndex.get(event.region)!, startMs, endMs: startMs + event.durationSec * 1000 };
     });
   }

@@ -3,6 +3,7 @@
 // is strict: an unknown field is an error (a misspelt field silently falling back to a default
 // would train on a different world than the author wrote), and so is any impossible value.
 import { z } from 'zod';
+import { eventPlacementProblem, eventStartsSec } from './event-placement.ts';
 import { MAX_REGIONS } from '../../operator/policy/spec.ts';
 import { parseRfc3339 } from '../../operator/telemetry/kafka/timestamp.ts';
 import type { RecordedTrace } from './trace.ts';
@@ -76,9 +77,20 @@ const link = z.strictObject({
   cost: cost().default(1),
 });
 
+const EVENT_ANCHORS = ['start', 'end'] as const;
+/** An event placed relative to another: at its start or end (after both are jittered), plus offsetSec. */
+const after = z.strictObject({
+  event: name(),
+  at: z.enum(EVENT_ANCHORS, { error: `must be one of ${EVENT_ANCHORS.join(', ')}` }).default('end'),
+  offsetSec: phase().default(0),
+});
 const window = {
+  /** Names the event so that another can be placed after it. */
+  name: name().optional(),
   region: name(),
-  startSec: seconds(),
+  /** Absent exactly when `after` places the event. */
+  startSec: seconds().optional(),
+  after: after.optional(),
   durationSec: positiveSeconds(),
   startJitterSec: seconds().default(0),
 };
@@ -238,10 +250,22 @@ export const scenarioSchema = z
       if (l.between[0] === l.between[1]) issue(['network', 'links', i, 'between'], 'must name two different regions');
     });
     if (s.trace && s.load.diurnal) issue(['load', 'diurnal'], 'cannot be combined with trace: the recorded request rate drives the load');
+    const eventNames = new Map<string, number>();
     s.events.forEach((e, i) => {
       if (!names.has(e.region)) issue(['events', i, 'region'], `unknown region "${e.region}"`);
-      if (e.startSec >= durationSec) issue(['events', i, 'startSec'], `must be before the end of the episode (${durationSec} s)`);
+      if ((e.startSec === undefined) === (e.after === undefined)) issue(['events', i, 'startSec'], 'give either startSec or after (not both)');
+      if (e.name !== undefined) {
+        if (eventNames.has(e.name)) issue(['events', i, 'name'], `duplicates events[${eventNames.get(e.name)}].name "${e.name}"`);
+        else eventNames.set(e.name, i);
+      }
     });
+    const placement = eventPlacementProblem(s.events);
+    if (placement) issue(['events', placement.index, 'after', 'event'], placement.message);
+    else {
+      eventStartsSec(s.events).forEach((start, i) => {
+        if (start >= durationSec) issue(['events', i, s.events[i]!.after ? 'after' : 'startSec'], `must be before the end of the episode (${durationSec} s)${s.events[i]!.after ? `; it starts at ${start} s` : ''}`);
+      });
+    }
   });
 
 /**
