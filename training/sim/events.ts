@@ -1,6 +1,7 @@
 // What the scenario's events do to the world at one instant: per region, capacity and speed
 // factors, added errors and latency, whether it is down (and how), whether its telemetry
-// arrives; per home region, the client-load multiplier. Event start times are jittered per
+// arrives; per home region, the client-load multiplier; per link between two regions, added
+// round trip and partition. Event start times are jittered per
 // episode from the seed, so a policy cannot learn a clock instead of the signals.
 import { eventStartsSec } from './event-placement.ts';
 import type { ScenarioEvent } from './scenario-schema.ts';
@@ -16,6 +17,8 @@ export const TELEMETRY_MISSING = 2;
 interface TimedEvent {
   event: ScenarioEvent;
   region: number;
+  /** The other end of a linkFault. */
+  peer: number;
   startMs: number;
   endMs: number;
 }
@@ -30,6 +33,9 @@ export interface Effects {
   /** TELEMETRY_DELIVERED, TELEMETRY_STALE or TELEMETRY_MISSING. */
   stale: Uint8Array;
   clientFactor: Float64Array;
+  /** Per (client home, serving region), h × n + r: round trip added by link faults, ms, and whether the link is partitioned. */
+  linkAddedMs: Float64Array;
+  linkDown: Uint8Array;
 }
 
 export function newEffects(n: number): Effects {
@@ -41,6 +47,8 @@ export function newEffects(n: number): Effects {
     down: new Uint8Array(n),
     stale: new Uint8Array(n),
     clientFactor: new Float64Array(n),
+    linkAddedMs: new Float64Array(n * n),
+    linkDown: new Uint8Array(n * n),
   };
 }
 
@@ -63,7 +71,8 @@ export class EventTimeline {
     const starts = eventStartsSec(events, (i) => jitter[i]!);
     this.#events = events.map((event, i) => {
       const startMs = starts[i]! * 1000;
-      return { event, region: regionIndex.get(event.region)!, startMs, endMs: startMs + event.durationSec * 1000 };
+      const peer = event.kind === 'linkFault' ? regionIndex.get(event.peer)! : -1;
+      return { event, region: regionIndex.get(event.region)!, peer, startMs, endMs: startMs + event.durationSec * 1000 };
     });
   }
 
@@ -81,6 +90,9 @@ export class EventTimeline {
     fx.down.fill(DOWN_NONE);
     fx.stale.fill(0);
     fx.clientFactor.fill(1);
+    fx.linkAddedMs.fill(0);
+    fx.linkDown.fill(0);
+    const n = fx.down.length;
     for (const t of this.#events) {
       if (tMs < t.startMs || tMs >= t.endMs) continue;
       const r = t.region;
@@ -114,6 +126,13 @@ export class EventTimeline {
           fx.clientFactor[r]! *= 1 + (e.factor - 1) * ramp;
           break;
         }
+        case 'linkFault':
+          // Both directions: clients homed at either end, served at the other.
+          for (const i of [r * n + t.peer, t.peer * n + r]) {
+            fx.linkAddedMs[i]! += e.addedRttMs;
+            if (e.partition) fx.linkDown[i] = 1;
+          }
+          break;
         case 'staleTelemetry':
           fx.stale[r] = Math.max(fx.stale[r]!, e.mode === 'missing' ? TELEMETRY_MISSING : TELEMETRY_STALE);
           break;

@@ -87,6 +87,10 @@ export class MeshSim {
   readonly #trace: TraceTimeline | undefined;
   // Static per (home h, region r) at h * n + r.
   readonly #rtt: Float64Array;
+  /** Round trip per (home, region) this tick, link faults included; and whether a link fault touched the pair this interval. */
+  readonly #rttNow: Float64Array;
+  readonly #accRtt: Float64Array;
+  readonly #accLinkFault: Uint8Array;
   readonly #cost: Float64Array;
   // Dynamic per region.
   readonly #backlog: Float64Array;
@@ -159,6 +163,9 @@ export class MeshSim {
     // Concurrency follows from capacity and mean service time (Little's law at full load).
     this.#servers = Float64Array.from(s.regions, (r) => Math.max(1, (r.capacityRps * r.medianLatencyMs * Math.exp((r.latencySigma * r.latencySigma) / 2)) / 1000));
     this.#rtt = g();
+    this.#rttNow = g();
+    this.#accRtt = g();
+    this.#accLinkFault = new Uint8Array(n * n);
     this.#cost = g();
     for (let h = 0; h < n; h++) {
       for (let r = 0; r < n; r++) {
@@ -225,7 +232,7 @@ export class MeshSim {
     const n = this.n;
     const startMs = this.#nowMs;
     for (const a of [this.#accReq, this.#accTries, this.#accQ, this.#accErr, this.#accPTo, this.#accFailLat, this.#accErrLat, this.#accMu, this.#accMu2,
-      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown]) a.fill(0);
+      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown, this.#accRtt, this.#accLinkFault]) a.fill(0);
     let requests = 0, failed = 0, violation = 0, pressure = 0, cost = 0;
     const dt = this.tickMs / 1000;
     const objective = this.#s.route.objectives.latencyP99Ms;
@@ -276,6 +283,7 @@ export class MeshSim {
     const s = this.#s;
     const fx = this.#fx;
     this.#timeline.apply(tMs, fx);
+    for (let i = 0; i < n * n; i++) this.#rttNow[i] = this.#rtt[i]! + fx.linkAddedMs[i]!;
     let total = 0;
     if (this.#trace) {
       // The recorded total, spread over the homes by their clientRps (the shape, not the level).
@@ -321,11 +329,12 @@ export class MeshSim {
       let triesR = 0;
       for (let h = 0; h < n; h++) {
         const i = h * n + r;
-        const rtt = this.#rtt[i]!;
+        const rtt = this.#rttNow[i]!;
+        const cut = this.#fx.linkDown[i] === 1;
         let pTo: number;
         // Nothing is sent from this home to this region: its timeout share is never read.
         if (this.#demand[i] === 0) pTo = 0;
-        else if (down === DOWN_BLACKHOLE) pTo = 1;
+        else if (down === DOWN_BLACKHOLE || cut) pTo = 1;
         else if (down === DOWN_REFUSE) pTo = 0;
         else pTo = T <= rtt ? 1 : 1 - lognormalCdf(T - rtt, this.#mu[r]!, this.#sig[r]!);
         const q = Math.min(1, e + (1 - e) * pTo);
@@ -336,7 +345,8 @@ export class MeshSim {
         this.#errLat[i] = errLat;
         this.#failLat[i] = q > 0 ? (e * errLat + (1 - e) * pTo * T) / q : 0;
         this.#tries[i] = this.#demand[i]! * tries;
-        triesR += this.#tries[i]!;
+        // Tries lost in a partitioned link never reach the region: no load there.
+        if (!cut) triesR += this.#tries[i]!;
       }
       this.#triesR[r] = triesR;
     }
@@ -440,7 +450,7 @@ export class MeshSim {
   /** P(client latency <= objective) for requests of pair `i` served by region `r`. */
   #withinObjective(i: number, r: number, objective: number, R: number, T: number): number {
     const q = this.#q[i]!;
-    const rtt = this.#rtt[i]!;
+    const rtt = this.#rttNow[i]!;
     const F = this.#failLat[i]!;
     const mu = this.#mu[r]!, sigma = this.#sig[r]!;
     const norm = T > rtt ? lognormalCdf(T - rtt, mu, sigma) : 0;
@@ -467,6 +477,10 @@ export class MeshSim {
     this.#accPTo[i]! += tries * this.#pTo[i]!;
     this.#accFailLat[i]! += req * this.#q[i]! * this.#failLat[i]!;
     this.#accErrLat[i]! += tries * this.#errLat[i]!;
+    this.#accRtt[i]! += req * this.#rttNow[i]!;
+    if (this.#fx.linkAddedMs[i]! > 0 || this.#fx.linkDown[i]! > 0) this.#accLinkFault[i] = 1;
+    // Tries lost in a partition load nothing, but the client's upstream telemetry counts them (as timeouts).
+    if (this.#fx.linkDown[i]) this.#accRegTries[r]! += tries;
     this.#accRegFailed[r]! += tries * this.#q[i]!;
     const mu = this.#mu[r]!, sigma = this.#sig[r]!;
     this.#accMu[r]! += tries * mu;
@@ -504,7 +518,8 @@ export class MeshSim {
         const pTo = tries > 0 ? this.#accPTo[i]! / tries : 0;
         const errLat = tries > 0 ? this.#accErrLat[i]! / tries : 0;
         const F = q > 0 ? this.#accFailLat[i]! / (req * q) : 0;
-        const rtt = this.#rtt[i]!;
+        // The interval's mean round trip where a link fault changed it (else the link's own, to the bit).
+        const rtt = this.#accLinkFault[i] ? this.#accRtt[i]! / req : this.#rtt[i]!;
         // Per try, as the region's upstream telemetry sees it.
         addShiftedLognormal(cdf, tries * (1 - q), rtt, mu[r]!, sigma[r]!, T);
         addPointMass(cdf, tries * e, errLat);

@@ -127,13 +127,16 @@ const event = z.discriminatedUnion(
     z
       .strictObject({ kind: z.literal('flap'), ...window, periodSec: positiveSeconds(), downSec: positiveSeconds(), mode: outageMode })
       .refine((e) => e.downSec < e.periodSec, { message: 'must be < periodSec', path: ['downSec'] }),
+    z
+      .strictObject({ kind: z.literal('linkFault'), ...window, peer: name(), addedRttMs: ms('nonNegative').default(0), partition: z.boolean({ error: 'must be true or false' }).default(false) })
+      .refine((e) => e.addedRttMs > 0 || e.partition, { message: 'must be above 0 unless partition is true', path: ['addedRttMs'] }),
     z.strictObject({
       kind: z.literal('staleTelemetry'),
       ...window,
       mode: z.enum(TELEMETRY_LOSS_MODES, { error: `must be one of ${TELEMETRY_LOSS_MODES.join(', ')}` }).default('stale'),
     }),
   ],
-  { error: 'must have kind brownout, outage, latencySpike, errorBurst, flashCrowd, flap or staleTelemetry' },
+  { error: 'must have kind brownout, outage, latencySpike, errorBurst, flashCrowd, flap, linkFault or staleTelemetry' },
 );
 
 /** A recorded trace that drives the world (training/sim/trace.ts); the loader reads the file. */
@@ -253,6 +256,10 @@ export const scenarioSchema = z
     const eventNames = new Map<string, number>();
     s.events.forEach((e, i) => {
       if (!names.has(e.region)) issue(['events', i, 'region'], `unknown region "${e.region}"`);
+      if (e.kind === 'linkFault') {
+        if (!names.has(e.peer)) issue(['events', i, 'peer'], `unknown region "${e.peer}"`);
+        else if (e.peer === e.region) issue(['events', i, 'peer'], 'must be another region than region (a link joins two)');
+      }
       if ((e.startSec === undefined) === (e.after === undefined)) issue(['events', i, 'startSec'], 'give either startSec or after (not both)');
       if (e.name !== undefined) {
         if (eventNames.has(e.name)) issue(['events', i, 'name'], `duplicates events[${eventNames.get(e.name)}].name "${e.name}"`);
