@@ -124,6 +124,12 @@ export class MeshSimEnv implements PolicyEnv {
       noise: s.telemetry.noise,
       normal: normalSampler(prng(mixed ^ 0x9e3779b9)),
       healthChecks: s.telemetry.healthChecks,
+      conditions: s.regions.map((r) => {
+        const c = s.telemetry.regions.find((t) => t.region === r.name);
+        return c && { delayIntervals: Math.round((c.delaySec * 1000) / this.#intervalMs), latencyBias: c.latencyBias, errorBias: c.errorBias, lossRate: c.lossRate };
+      }),
+      // Its own stream: losses do not shift the measurement noise of anything else.
+      uniform: prng(mixed ^ 0x85ebca6b),
     });
     this.#percents = wholePercents(specWeights(this.route));
     this.#fractions = Float64Array.from(this.#percents, (p) => p / 100);

@@ -58,6 +58,19 @@ const autoscale = z
   })
   .refine((a) => a.stepFactor <= a.maxFactor, { message: 'must be at most maxFactor', path: ['stepFactor'] });
 
+/**
+ * How one region's telemetry is off, whatever its health: it arrives late (a lagging pipeline),
+ * reads latency or errors high or low (measured at the server, a mislabelled series), or some
+ * deliveries are lost.
+ */
+const regionTelemetry = z.strictObject({
+  region: name(),
+  delaySec: seconds().default(0),
+  latencyBias: num().refine((v) => v > 0 && v <= 10, 'must be > 0 and <= 10').default(1),
+  errorBias: num().refine((v) => v >= 0 && v <= 10, 'must be from 0 to 10').default(1),
+  lossRate: num().refine((v) => v >= 0 && v < 1, 'must be from 0 to below 1').default(0),
+});
+
 const region = z.strictObject({
   name: name(),
   priority: int(0, 7).default(0),
@@ -193,6 +206,7 @@ export const scenarioSchema = z
         staleAfterSec: int(1, 86_400).default(60),
         noise: num().refine((v) => v >= 0 && v <= 0.5, 'must be between 0 and 0.5').default(0.02),
         healthChecks: z.boolean({ error: 'must be true or false' }).default(true),
+        regions: z.array(regionTelemetry).max(MAX_REGIONS, `must list at most ${MAX_REGIONS} regions`).default([]),
       })
       .prefault({}),
     health: z
@@ -239,6 +253,13 @@ export const scenarioSchema = z
     if (!multiple(decisionIntervalSec, tickSec)) issue(['episode', 'decisionIntervalSec'], `must be a whole number of ticks (tickSec ${tickSec})`);
     if (!multiple(durationSec, decisionIntervalSec)) issue(['episode', 'durationSec'], `must be a whole number of decision intervals (${decisionIntervalSec} s)`);
     if (!multiple(s.telemetry.windowSec, decisionIntervalSec)) issue(['telemetry', 'windowSec'], `must be a whole number of decision intervals (${decisionIntervalSec} s)`);
+    const conditioned = new Set<string>();
+    s.telemetry.regions.forEach((t, i) => {
+      if (!s.regions.some((r) => r.name === t.region)) issue(['telemetry', 'regions', i, 'region'], `unknown region "${t.region}"`);
+      else if (conditioned.has(t.region)) issue(['telemetry', 'regions', i, 'region'], `"${t.region}" is listed twice`);
+      conditioned.add(t.region);
+      if (!multiple(t.delaySec, decisionIntervalSec)) issue(['telemetry', 'regions', i, 'delaySec'], `must be a whole number of decision intervals (${decisionIntervalSec} s)`);
+    });
     const names = new Map<string, number>();
     s.regions.forEach((r, i) => {
       if (names.has(r.name)) issue(['regions', i, 'name'], `duplicates regions[${names.get(r.name)}].name "${r.name}"`);

@@ -55,6 +55,24 @@ export interface TelemetryViewOptions {
    * Kafka health events; a route read from Prometheus or a scrape has none.
    */
   healthChecks?: boolean;
+  /** Per region (by index), how its telemetry is off: late by whole intervals, biased, lost at random. Absent: delivered as measured. */
+  conditions?: (RegionTelemetryCondition | undefined)[];
+  /** Uniform draws for losses (seeded); needed only when a condition loses deliveries. */
+  uniform?: () => number;
+}
+
+export interface RegionTelemetryCondition {
+  delayIntervals: number;
+  latencyBias: number;
+  errorBias: number;
+  lossRate: number;
+}
+
+/** What one region's telemetry measured at `atMs`, waiting to be delivered. */
+interface Measurement {
+  atMs: number;
+  values: Partial<Record<Signal, number>>;
+  healthy: boolean;
 }
 
 interface RegionState {
@@ -65,6 +83,8 @@ interface RegionState {
   p99: Points;
   /** Its telemetry went missing in the last interval recorded. */
   lost: boolean;
+  /** Measured, not delivered yet (a delayed pipeline), oldest first. */
+  pending: Measurement[];
 }
 
 /** What one region's telemetry delivered at the end of one interval, as a source hands it to the window store. */
@@ -102,6 +122,7 @@ export class TelemetryView {
       rate: { times: [], values: [] },
       p99: { times: [], values: [] },
       lost: false,
+      pending: [],
     }));
   }
 
@@ -112,6 +133,8 @@ export class TelemetryView {
     interval.regions.forEach((region, r) => {
       const state = this.#regions[r]!;
       const slot = state.ring[this.#next]!;
+      const condition = o.conditions?.[r];
+      const dropped = condition !== undefined && condition.lossRate > 0 && o.uniform!() < condition.lossRate;
       slot.delivered = region.telemetry === TELEMETRY_DELIVERED;
       slot.tries = region.tries;
       slot.failed = region.failedTries;
@@ -122,24 +145,29 @@ export class TelemetryView {
         state.health = undefined;
         state.rate = { times: [], values: [] };
         state.p99 = { times: [], values: [] };
+        state.pending = [];
       }
-      if (!slot.delivered) return;
-      const noisy = (v: number) => Math.max(0, v * (1 + o.noise * o.normal()));
-      const w = this.#window(r);
-      const latest = state.latest;
-      latest.requestRate = { value: noisy(w.rate), atMs: at };
-      latest.saturation = { value: noisy(region.saturation), atMs: at };
-      this.#push(state.rate, at, latest.requestRate.value);
-      if (w.tries > 0) {
-        latest.errorRate = { value: Math.min(1, noisy(w.failed / w.tries)), atMs: at };
-        // One noise draw for the three quantiles: a measurement that reads high reads high across the board.
-        const k = Math.max(0, 1 + o.noise * o.normal());
-        latest.latencyP50 = { value: gridQuantile(this.#merged, w.tries, 0.5)! * k, atMs: at };
-        latest.latencyP90 = { value: gridQuantile(this.#merged, w.tries, 0.9)! * k, atMs: at };
-        latest.latencyP99 = { value: gridQuantile(this.#merged, w.tries, 0.99)! * k, atMs: at };
-        this.#push(state.p99, at, latest.latencyP99.value);
+      if (slot.delivered) {
+        const noisy = (v: number) => Math.max(0, v * (1 + o.noise * o.normal()));
+        const w = this.#window(r);
+        const values: Partial<Record<Signal, number>> = { requestRate: noisy(w.rate), saturation: noisy(region.saturation) };
+        if (w.tries > 0) {
+          values.errorRate = Math.min(1, noisy(w.failed / w.tries) * (condition?.errorBias ?? 1));
+          // One noise draw for the three quantiles: a measurement that reads high reads high across the board.
+          const k = Math.max(0, 1 + o.noise * o.normal()) * (condition?.latencyBias ?? 1);
+          values.latencyP50 = gridQuantile(this.#merged, w.tries, 0.5)! * k;
+          values.latencyP90 = gridQuantile(this.#merged, w.tries, 0.9)! * k;
+          values.latencyP99 = gridQuantile(this.#merged, w.tries, 0.99)! * k;
+        }
+        // A lost delivery is measured all the same and then dropped, so that the noise drawn for
+        // every other region stays where it was; the window misses it from now on.
+        if (dropped) slot.delivered = false;
+        else state.pending.push({ atMs: at, values, healthy: region.healthy });
       }
-      if (o.healthChecks !== false) state.health = { healthy: region.healthy, atMs: at };
+      // A delayed pipeline hands over what was measured that many intervals ago, with its own
+      // time: the store sees it already aged.
+      const delayMs = (condition?.delayIntervals ?? 0) * o.intervalMs;
+      while (state.pending.length > 0 && state.pending[0]!.atMs + delayMs <= at) this.#deliver(state, state.pending.shift()!);
     });
     this.#next = (this.#next + 1) % o.slots;
     this.#lastAtMs = at;
@@ -210,6 +238,17 @@ export class TelemetryView {
       fresh: regions.every((r) => r.fresh),
       sources: regions.some((r) => r.newestAgeMs !== null) ? ['prometheus'] : [],
     };
+  }
+
+  /** Takes `m` into what the store holds (its latest values, trend points and verdict). */
+  #deliver(state: RegionState, m: Measurement): void {
+    for (const sig of SIGNAL_NAMES) {
+      const v = m.values[sig];
+      if (v !== undefined) state.latest[sig] = { value: v, atMs: m.atMs };
+    }
+    if (m.values.requestRate !== undefined) this.#push(state.rate, m.atMs, m.values.requestRate);
+    if (m.values.latencyP99 !== undefined) this.#push(state.p99, m.atMs, m.values.latencyP99);
+    if (this.#o.healthChecks !== false) state.health = { healthy: m.healthy, atMs: m.atMs };
   }
 
   /** Keeps the points of the last window and one before it (enough for any trend read). */

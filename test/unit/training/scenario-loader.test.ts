@@ -33,7 +33,7 @@ describe('scenario files', () => {
     expect(s.episode.tickSec).toBe(1);
     expect(s.route.objectives).toEqual({ latencyP99Ms: 250, maxErrorRate: 0.01, crossRegionCostWeight: 0.1 });
     expect(s.route.retries.attempts).toEqual({ min: 0, max: 3 });
-    expect(s.telemetry).toEqual({ windowSec: 60, staleAfterSec: 60, noise: 0.02, healthChecks: true });
+    expect(s.telemetry).toEqual({ windowSec: 60, staleAfterSec: 60, noise: 0.02, healthChecks: true, regions: [] });
     expect(s.regions[1]).toMatchObject({ priority: 0, weight: 100, latencySigma: 0.5, clientRps: 0 });
     expect(s.events).toEqual([]);
   });
