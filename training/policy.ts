@@ -16,6 +16,8 @@ export interface RouteView {
   decisionIntervalMs: number;
   /** The serving guard's settings (spec.policy.maxWeightStep, minWeight). */
   guard: { maxWeightStep: number; minWeight: number };
+  /** spec.failover.enabled: without it, traffic never leaves the primary priority group. */
+  failoverEnabled: boolean;
 }
 
 /**

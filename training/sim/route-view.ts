@@ -19,6 +19,7 @@ export function routeViewOf(route: AdaptiveRoute): RouteView {
     timeoutBoundsMs: { min: parseDuration(spec.timeout.min), max: parseDuration(spec.timeout.max) },
     decisionIntervalMs: parseDuration(spec.policy.decisionInterval),
     guard: { maxWeightStep: spec.policy.maxWeightStep, minWeight: spec.policy.minWeight },
+    failoverEnabled: spec.failover.enabled,
   };
 }
 

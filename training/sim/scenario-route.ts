@@ -41,6 +41,7 @@ export function adaptiveRouteOf(s: ScenarioSpec, file = '<inline>'): AdaptiveRou
       },
       timeout: { min: formatDuration(r.timeoutMs.min), max: formatDuration(r.timeoutMs.max) },
       telemetry: { staleAfter: formatDuration(s.telemetry.staleAfterSec * 1000) },
+      failover: { enabled: r.failover.enabled },
     },
   };
   const result = validateAdaptiveRoute(manifest);

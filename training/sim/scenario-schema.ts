@@ -198,6 +198,8 @@ export const scenarioSchema = z
             returnToSpecAfterSec: positive().optional(),
           })
           .prefault({}),
+        /** spec.failover.enabled: false keeps traffic on the primary priority group, whatever happens. */
+        failover: z.strictObject({ enabled: z.boolean({ error: 'must be true or false' }).default(true) }).prefault({}),
       })
       .prefault({}),
     telemetry: z
