@@ -8,17 +8,21 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { failure, processIo, type LineIo } from '../evaluate/cli-io.ts';
 import { validateScenario } from '../sim/scenario-loader.ts';
-import { generateScenario } from './scenario-generator.ts';
+import { GENERATOR_VERSIONS, generateScenario, type GeneratorVersion } from './scenario-generator.ts';
 
-export const GENERATE_USAGE = `usage: meshpilot scenarios generate --seed N --count K --out DIR
-  --seed N     0 to 2^31-1; scenarios of one seed never appear in another's set
-  --count K    1 to 10000 scenarios (scenario i of a seed is the same whatever K)
-  --out DIR    where to write gen-<seed>-<i>.yaml; created if missing, must hold no such files yet`;
+export const GENERATE_USAGE = `usage: meshpilot scenarios generate --seed N --count K --out DIR [--generator v1|v2]
+  --seed N          0 to 2^31-1; scenarios of one seed never appear in another's set
+  --count K         1 to 10000 scenarios (scenario i of a seed is the same whatever K)
+  --out DIR         where to write gen-<seed>-<i>.yaml; created if missing, must hold no such files yet
+  --generator V     v2 (default): v1 plus autoscaling, telemetry delay/bias/loss, follow-up
+                    incidents, link faults and routes without failover; v1: the set the
+                    published held-out figures were measured on`;
 
 interface Args {
   seed: number;
   count: number;
   out: string;
+  generator: GeneratorVersion;
 }
 
 function integer(flag: string, text: string | undefined, lo: number, hi: number): number {
@@ -31,12 +35,14 @@ function integer(flag: string, text: string | undefined, lo: number, hi: number)
 function parse(args: string[]): Args {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ args, options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, generator: { type: 'string' } }, strict: true }));
   } catch (e) {
     throw new ConfigError(`${(e as Error).message}\n${GENERATE_USAGE}`);
   }
   if (!values.out) throw new ConfigError(`--out is required\n${GENERATE_USAGE}`);
-  return { seed: integer('seed', values.seed, 0, 2 ** 31 - 1), count: integer('count', values.count, 1, 10_000), out: values.out };
+  const generator = values.generator ?? 'v2';
+  if (!(GENERATOR_VERSIONS as readonly string[]).includes(generator)) throw new ConfigError(`--generator: "${generator}" is not one of ${GENERATOR_VERSIONS.join(', ')}`);
+  return { seed: integer('seed', values.seed, 0, 2 ** 31 - 1), count: integer('count', values.count, 1, 10_000), out: values.out, generator: generator as GeneratorVersion };
 }
 
 /** Runs the command; resolves with the exit code (0 written, 2 bad input, 1 other errors). */
@@ -49,7 +55,7 @@ export async function runGenerate(argv: string[], io: LineIo = processIo): Promi
     const regions: Record<number, number> = {};
     let calm = 0;
     for (let i = 0; i < args.count; i++) {
-      const g = generateScenario(args.seed, i);
+      const g = generateScenario(args.seed, i, args.generator);
       // What the loader would refuse is a generator bug: it must never reach a file.
       const s = validateScenario(g.doc, g.file);
       regions[s.regions.length] = (regions[s.regions.length] ?? 0) + 1;
@@ -57,7 +63,7 @@ export async function runGenerate(argv: string[], io: LineIo = processIo): Promi
       await writeFile(join(args.out, g.file), stringify(g.doc, { lineWidth: 0 }));
       if ((i + 1) % 50 === 0 || i + 1 === args.count) io.stderr(`scenarios generate: ${i + 1}/${args.count} written to ${args.out}`);
     }
-    io.stdout(JSON.stringify({ generate: { seed: args.seed, count: args.count, out: args.out, calm, incidents: args.count - calm, regions } }));
+    io.stdout(JSON.stringify({ generate: { seed: args.seed, count: args.count, out: args.out, generator: args.generator, calm, incidents: args.count - calm, regions } }));
     return 0;
   } catch (e) {
     return failure(io, e, 'scenarios generate');

@@ -4,7 +4,12 @@
 // without a daily shape, telemetry with or without health checks, and either a calm period or
 // one to three incidents from the simulator's event library at random, possibly overlapping,
 // times. Deterministic: the same (seed, index) gives the same document, byte for byte, on every
-// machine (one seeded stream, no Math.random, no clock).
+// machine (seeded streams, no Math.random, no clock).
+//
+// Versions: v1 is the set the published held-out figures were measured on, and stays as it
+// was. v2 (the default) is v1's document plus, from a second stream, what the simulator has
+// learnt since: autoscaling regions, per-region telemetry delay, bias and loss, a follow-up
+// incident placed after the first, a fault on one link, and routes without failover.
 import { prng } from '../../operator/api/random.ts';
 import { MAX_REGIONS } from '../../operator/policy/spec.ts';
 import { EVENT_KINDS } from '../sim/scenario-schema.ts';
@@ -79,8 +84,64 @@ function event(d: Draw, kind: (typeof EVENT_KINDS)[number], region: string, dura
   }
 }
 
-/** Scenario `index` of the set drawn from `seed`. */
-export function generateScenario(seed: number, index: number): GeneratedScenario {
+export const GENERATOR_VERSIONS = ['v1', 'v2'] as const;
+export type GeneratorVersion = (typeof GENERATOR_VERSIONS)[number];
+
+/** Scenario `index` of the set drawn from `seed` by generator `version` (default v2). */
+export function generateScenario(seed: number, index: number, version: GeneratorVersion = 'v2'): GeneratedScenario {
+  const v1 = generateV1(seed, index);
+  return version === 'v1' ? v1 : withV2Features(v1, new Draw((seed * 1_000_003 + index) ^ 0x5bd1e995));
+}
+
+/** v2's additions to a v1 document, drawn from `d` (never from v1's stream, so v1 is unchanged). */
+function withV2Features(v1: GeneratedScenario, d: Draw): GeneratedScenario {
+  const doc = structuredClone(v1.doc) as Doc & { regions: Doc[]; events: Doc[]; episode: { durationSec: number; decisionIntervalSec: number }; telemetry: Doc; route: Doc };
+  const names = doc.regions.map((r) => r.name as string);
+  const homes = doc.regions.filter((r) => r.priority === 0).map((r) => r.name as string);
+  const interval = doc.episode.decisionIntervalSec;
+  const notes: string[] = [];
+  if (d.chance(0.3)) {
+    for (const r of d.shuffle(doc.regions).slice(0, d.int(1, 2))) {
+      const stepFactor = r2(d.range(1.3, 2));
+      r.autoscale = { targetUtilization: r2(d.range(0.6, 0.85)), delaySec: d.int(30, 180), stepFactor, maxFactor: r2(stepFactor * d.range(1, 2.5)), cooldownSec: d.int(120, 600) };
+    }
+    notes.push('autoscaling');
+  }
+  if (d.chance(0.3)) {
+    doc.telemetry.regions = d.shuffle(names).slice(0, d.int(1, 2)).map((region) => ({
+      region,
+      delaySec: interval * d.int(0, 3),
+      latencyBias: r2(d.range(0.7, 1.3)),
+      errorBias: r2(d.range(0.5, 2)),
+      lossRate: r2(d.chance(0.5) ? d.range(0, 0.3) : 0),
+    }));
+    notes.push('telemetry off in places');
+  }
+  if (!v1.calm && d.chance(0.35)) {
+    const first = doc.events[0]!;
+    first.name = 'first';
+    const offsetSec = d.int(-30, 60);
+    // After the first one's end when that still lies well inside the episode, else after its start (at most 0.7 of the way in).
+    const fromEnd = d.chance(0.5) && (first.startSec as number) + (first.durationSec as number) + offsetSec < doc.episode.durationSec - 60;
+    doc.events.push({ kind: 'errorBurst', region: d.pick(homes), errorRate: r2(d.range(0.05, 0.4)), durationSec: d.int(30, 180), after: { event: 'first', at: fromEnd ? 'end' : 'start', offsetSec } });
+    notes.push('a follow-up incident');
+  }
+  if (!v1.calm && names.length > 1 && d.chance(0.25)) {
+    const region = d.pick(homes);
+    const peer = d.pick(names.filter((n) => n !== region));
+    const start = d.int(Math.round(doc.episode.durationSec * 0.1), Math.round(doc.episode.durationSec * 0.7));
+    doc.events.push({ kind: 'linkFault', region, peer, startSec: start, durationSec: d.int(60, 300), ...(d.chance(0.3) ? { partition: true } : { addedRttMs: d.int(50, 300) }) });
+    notes.push('a link fault');
+  }
+  if (homes.length < names.length && d.chance(0.15)) {
+    doc.route.failover = { enabled: false };
+    notes.push('no failover');
+  }
+  doc.description = `${doc.description as string}${notes.length > 0 ? `; v2: ${notes.join(', ')}` : ''}`;
+  return { ...v1, doc };
+}
+
+function generateV1(seed: number, index: number): GeneratedScenario {
   // One stream per scenario, so a set of K is a prefix of the set of K + 1.
   const d = new Draw(seed * 1_000_003 + index);
   const name = `gen-${seed}-${String(index).padStart(4, '0')}`;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,30 @@ describe('generateScenario', () => {
     expect(b.filter((x) => a.has(x))).toEqual([]);
   });
 
+  it('keeps v1 as it was: the documents the published held-out figures were measured on, pinned', () => {
+    const h = createHash('sha256');
+    for (let i = 0; i < 50; i++) h.update(JSON.stringify(generateScenario(1000, i, 'v1').doc));
+    expect(h.digest('hex')).toBe('db8a743d7c81fbf62f7dc828a06e591e22f1918fe89ae913bf90f7590fb981a0');
+  });
+
+  it('v2: v1 plus autoscaling, telemetry conditions, follow-up incidents, link faults and routes without failover, every one valid', () => {
+    const seen = { autoscale: 0, telemetry: 0, after: 0, link: 0, noFailover: 0 };
+    for (let i = 0; i < 150; i++) {
+      const g = generateScenario(7, i);
+      const s = validateScenario(g.doc, g.file);
+      const v1 = validateScenario(generateScenario(7, i, 'v1').doc, g.file);
+      expect(s.regions.map((r) => ({ ...r, autoscale: undefined }))).toEqual(v1.regions.map((r) => ({ ...r, autoscale: undefined })));
+      if (s.regions.some((r) => r.autoscale)) seen.autoscale++;
+      if (s.telemetry.regions.length > 0) seen.telemetry++;
+      if (s.events.some((e) => e.after)) seen.after++;
+      if (s.events.some((e) => e.kind === 'linkFault')) seen.link++;
+      if (!s.route.failover.enabled) seen.noFailover++;
+      if (g.calm) expect(s.events).toEqual([]);
+      new MeshSimEnv(s).reset(1);
+    }
+    for (const n of Object.values(seen)) expect(n).toBeGreaterThan(5);
+  });
+
   it('derives round trips from the map', () => {
     const at = (r: string) => PLACES.find((p) => p.region === r)!;
     expect(roundTripMs(at('eu-west'), at('eu-central'))).toBeLessThan(25);
@@ -76,6 +101,7 @@ describe('meshpilot scenarios generate', () => {
     [['--seed', '1', '--count', '0', '--out', '/tmp/x'], '--count: "0" is not an integer from 1 to 10000'],
     [['--seed', '1', '--count', '2'], '--out is required'],
     [['--seed', '1', '--count', '2', '--out', '/tmp/x', '--regions', '3'], "Unknown option '--regions'"],
+    [['--seed', '1', '--count', '2', '--out', '/tmp/x', '--generator', 'v3'], '--generator: "v3" is not one of v1, v2'],
   ])('refuses %j naming the option', async (args, message) => {
     const t = io();
     expect(await runGenerate(args, t.io)).toBe(2);
