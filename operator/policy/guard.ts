@@ -1,7 +1,7 @@
 // The safety guard between a policy's proposal and the data plane. Whatever proposed the action
 // (a model, the heuristic), the guard decides what is served, by these rules in this order:
 //   static mode    the spec's weights (primary priority group), the policy is not consulted;
-//   health         no traffic to a region whose health fails (its health check, or a fresh
+//   health         (eligibility.ts) no traffic to a region whose health fails (its health check, or a fresh
 //                  error rate of FAILING_ERROR_RATE or more) while a healthy eligible one
 //                  exists, and none to a remote region (priority > 0) when failover is
 //                  disabled; both take effect at once, whatever the step bound says;
@@ -18,7 +18,8 @@
 //                  it cannot be relied on (none measured within the objective, or one carrying
 //                  traffic past the evidence headroom, saturated or rising); a closed group is
 //                  drained by bounded steps;
-//   floor          every healthy eligible region of the serving group keeps at least
+//   floor          (guard-shape.ts, like spread, failover, capacity and the step bound)
+//                  every healthy eligible region of the serving group keeps at least
 //                  minWeight percent, so a recovering region keeps being probed; not failover
 //                  regions, not a region whose latency alone breaks the objective, and not on
 //                  probation: for a while after failing (its health check or its error rate),
@@ -56,48 +57,18 @@ import { describeMove, describeSituation, formatFraction, formatMs, weightList }
 import type { GuardState } from './guard-state.ts';
 import type { CurrentIntent } from './observe.ts';
 import { nextProbation, onProbation, recentlyFailed } from './probation.ts';
-import { capacityCaps, othersCanTake, OVERLOADED, type CapacityCaps } from './capacity.ts';
+export { GUARD_RULES, type GuardRule } from './guard-rules.ts';
+export { FAILING_ERROR_RATE } from './eligibility.ts';
+import { capacityCaps } from './capacity.ts';
+import { eligibility, failingRegions, type Eligibility } from './eligibility.ts';
+import { GUARD_RULES, type GuardRule } from './guard-rules.ts';
+import { shape } from './guard-shape.ts';
 import { retryBudget } from './retry-budget.ts';
-import { groupView, priorities, type GroupView } from './serving-group.ts';
 import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
 import type { PolicyAction, RouteObservation } from './spec.ts';
-import { fitToBounds, largestRemainder, normalise, raiseToFloors } from './weights.ts';
-
-/** How the guard intervened, as CamelCase reasons (for metrics and conditions). */
-export const GUARD_RULES = {
-  static: 'StaticMode',
-  shadow: 'ShadowMode',
-  healthOverride: 'HealthOverride',
-  failoverDisabled: 'FailoverDisabled',
-  failStatic: 'FailStatic',
-  rollback: 'Rollback',
-  rollbackHold: 'RollbackHold',
-  floor: 'MinWeightFloor',
-  probation: 'Probation',
-  stepCapped: 'StepCapped',
-  retriesClamped: 'RetriesClamped',
-  returnToSpec: 'ReturnToSpec',
-  noEvidence: 'NoEvidence',
-  failoverClosed: 'FailoverClosed',
-  spread: 'SpreadWhenAllFailing',
-  capacity: 'Capacity',
-  retryBudget: 'RetryBudget',
-  perTryFloor: 'PerTryTimeoutFloor',
-} as const;
-export type GuardRule = (typeof GUARD_RULES)[keyof typeof GUARD_RULES];
-
-/**
- * A region whose fresh telemetry shows at least this share of failed requests is failing,
- * whatever its health check says yet: health checks lag (the detection delay), while the
- * errors are measured now. Outlier detection reasons the same way.
- */
-export const FAILING_ERROR_RATE = 0.25;
-
-/** Spreading when every region fails: the least share of success a region counts with, and the error rate assumed where none is measured. */
-const SPREAD_MIN_SUCCESS = 0.02;
-const SPREAD_UNKNOWN_ERRORS = 0.5;
+import { largestRemainder } from './weights.ts';
 
 /** A breach later than this many decision intervals after a decision is not blamed on it. */
 export const ROLLBACK_WINDOW_INTERVALS = 2;
@@ -202,41 +173,6 @@ function withoutDisallowed(weights: readonly number[], allowed: readonly boolean
   return largestRemainder(allowed.map((a) => (a ? 1 : 0)));
 }
 
-interface Eligibility {
-  allowed: boolean[];
-  /** Kept at the floor: allowed, not failing, not on probation, in the serving group, and not too slow by itself. */
-  floored: boolean[];
-  failing: boolean[];
-  ineligible: boolean[];
-  healthyExists: boolean;
-  groups: GroupView;
-}
-
-/**
- * Failing: its health check fails, or its fresh error rate is FAILING_ERROR_RATE or more
- * (health checks lag; the errors are measured now). A region erring because it is past its
- * capacity is failing too when the others have the headroom to take its load at once; when
- * they do not, draining it would move the overload onto them and they would fail next (a
- * cascade), so it stays and the capacity rule takes load off it step by step instead.
- */
-function failingRegions(o: RouteObservation, served: readonly number[]): boolean[] {
-  const erring = o.regions.map((r) => r.fresh && (r.errorRate ?? 0) >= FAILING_ERROR_RATE);
-  const broken = o.regions.map((r, i) => r.healthy === false || (erring[i]! && !(r.saturation !== null && r.saturation >= OVERLOADED)));
-  const usable = broken.map((b) => !b);
-  // Only a region carrying traffic is held: one without any is no place to send traffic to.
-  return o.regions.map((_, i) => broken[i]! || (erring[i]! && ((served[i] ?? 0) <= 0 || othersCanTake(o, served, usable, i, served[i]!))));
-}
-
-function eligibility(o: RouteObservation, spec: GuardSpec, failing: readonly boolean[], probation: readonly boolean[]): Eligibility {
-  const anyHome = o.regions.some((r) => !r.remote);
-  const ineligible = o.regions.map((r) => r.remote && !spec.failoverEnabled && anyHome);
-  const healthyExists = o.regions.some((_, i) => !ineligible[i] && !failing[i]);
-  const allowed = o.regions.map((_, i) => !ineligible[i] && (!failing[i] || !healthyExists));
-  const groups = groupView(o, priorities(o, spec.destinations), allowed, failing);
-  const floored = allowed.map((a, i) => a && !failing[i] && !probation[i] && groups.priority[i] === groups.serving && !groups.tooSlow[i]);
-  return { allowed, floored, failing: [...failing], ineligible, healthyExists, groups };
-}
-
 /** Notes (and rules) for what the health and eligibility rules took away from `before` or `wanted`. */
 function forcedNotes(regions: readonly string[], e: Eligibility, before: readonly number[], wanted: readonly number[] | undefined, rules: Set<GuardRule>): string[] {
   const notes: string[] = [];
@@ -253,85 +189,6 @@ function forcedNotes(regions: readonly string[], e: Eligibility, before: readonl
   }
   if (!e.healthyExists && e.failing.some((f, i) => f && !e.ineligible[i])) notes.push('every region fails its health check: none is singled out');
   return notes;
-}
-
-interface Shaped {
-  weights: number[];
-  notes: string[];
-}
-
-/** The proposal's weights through the groups, the floor, capacity and the step bound, from `base` (which already obeys the health rules). */
-function shape(proposed: readonly number[], base: readonly number[], e: Eligibility, caps: CapacityCaps, spec: GuardSpec, regions: readonly string[], errorRates: readonly (number | null)[], rules: Set<GuardRule>): Shaped {
-  const notes: string[] = [];
-  const open = e.allowed.map((a, i) => a && e.groups.open[i]!);
-  let wanted = proposed.map((w, i) => (open[i] && Number.isFinite(w) ? Math.max(0, w) : 0));
-  const closed = regions.filter((_, i) => e.allowed[i] && !open[i] && (proposed[i]! >= 0.5 || base[i]! > 0));
-  if (closed.length > 0) {
-    rules.add(GUARD_RULES.failoverClosed);
-    notes.push(`no traffic to ${closed.join(', ')} (failover group: the groups before it meet the objectives)`);
-  }
-  if (!e.healthyExists && e.allowed.some((a) => a)) {
-    // Every region looks failing: concentrating on one would collapse it too; spread over all,
-    // in proportion to the share of requests each still answers (a dead region gets little).
-    rules.add(GUARD_RULES.spread);
-    notes.push('every region looks failing: spread over all of them rather than concentrated, by the share of requests each still answers');
-    wanted = open.map((a, i) => (a ? Math.max(SPREAD_MIN_SUCCESS, 1 - (errorRates[i] ?? SPREAD_UNKNOWN_ERRORS)) : 0));
-  }
-  let target = wanted.some((w) => w > 0) ? normalise(wanted) : [...base];
-  const floors = e.floored.map((f) => (f ? spec.minWeight : 0));
-  const floored = raiseToFloors(target, floors);
-  const lifted = regions.filter((_, i) => floors[i]! > 0 && target[i]! < floors[i]! - 0.5);
-  if (lifted.length > 0) {
-    rules.add(GUARD_RULES.floor);
-    notes.push(`kept ${lifted.map((r) => `${r} (proposed ${Math.round(target[regions.indexOf(r)]!)}%)`).join(', ')} at the ${spec.minWeight}% floor`);
-  }
-  target = floored;
-  const step = spec.maxWeightStep;
-  const lo = base.map((b, i) => (e.allowed[i] ? Math.max(0, b - step) : 0));
-  const stepHi = base.map((b, i) => (e.allowed[i] ? Math.min(100, b + step) : 0));
-  const hi = withinCapacity(stepHi, caps.cap).map((h, i) => Math.max(h, lo[i]!));
-  const capped = regions.filter((_, i) => target[i]! > hi[i]! + 0.5 && hi[i]! < stepHi[i]! && caps.why[i]);
-  if (capped.length > 0) {
-    rules.add(GUARD_RULES.capacity);
-    notes.push(`capacity: ${capped.map((r) => `${r} held to ${Math.round(hi[regions.indexOf(r)]!)}% (${caps.why[regions.indexOf(r)]})`).join(', ')}`);
-  }
-  // The floor is a lower bound where the step allows it; if floors and step bounds together
-  // ask for more than 100, the floors give way (the step bound never does).
-  let loF = lo.map((l, i) => Math.min(Math.max(l, floors[i]!), hi[i]!));
-  const over = loF.reduce((a, b) => a + b, 0) - 100;
-  if (over > 0) {
-    const excess = loF.map((l, i) => l - lo[i]!);
-    const total = excess.reduce((a, b) => a + b, 0);
-    loF = loF.map((l, i) => l - (excess[i]! * over) / total);
-  }
-  const fitted = fitToBounds(target, loF, hi);
-  let worst = -1, worstMove = 0;
-  target.forEach((t, i) => {
-    const move = Math.abs(t - base[i]!);
-    if (move > step + 0.5 && move > worstMove) {
-      worst = i;
-      worstMove = move;
-    }
-  });
-  if (worst >= 0) {
-    rules.add(GUARD_RULES.stepCapped);
-    notes.push(`step capped: ${regions[worst]} would have moved ${Math.round(worstMove)} points, maxWeightStep is ${step}`);
-  }
-  return { weights: largestRemainder(fitted), notes };
-}
-
-/**
- * The step's upper bounds cut to capacity, where that leaves room for all the traffic; when
- * it does not (every region near capacity), the capacity caps give way in proportion to the
- * room they took, since the traffic has to go somewhere.
- */
-function withinCapacity(stepHi: readonly number[], cap: readonly number[]): number[] {
-  const hi = stepHi.map((h, i) => Math.min(h, cap[i]!));
-  const short = 100 - hi.reduce((a, b) => a + b, 0);
-  if (short <= 0) return hi;
-  const taken = stepHi.map((h, i) => h - hi[i]!);
-  const total = taken.reduce((a, b) => a + b, 0);
-  return total > 0 ? hi.map((h, i) => h + (taken[i]! * Math.min(short, total)) / total) : hi;
 }
 
 function retryNotes(before: CurrentIntent, attempts: number, perTryMs: number): string[] {

@@ -14,6 +14,7 @@ import { DOWN_BLACKHOLE, DOWN_NONE, DOWN_REFUSE, EventTimeline, newEffects, type
 import { addPointMass, addShiftedLognormal, GRID_SIZE, gridQuantile, lognormalCdf, normalSampler } from './math.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';
 import { TraceTimeline } from './trace-timeline.ts';
+import { Autoscaler } from './autoscaler.ts';
 
 /** The share of requests allowed above the latency objective (the SLO is on the p99). */
 export const SLO_TAIL = 0.01;
@@ -100,10 +101,7 @@ export class MeshSim {
   readonly #sig: Float64Array;
   readonly #med: Float64Array;
   readonly #rho: Float64Array;
-  /** Autoscaling: capacity multiplier per region, and how long utilisation has been above (below) its target. */
-  readonly #scale: Float64Array;
-  readonly #scaleAboveMs: Float64Array;
-  readonly #scaleBelowMs: Float64Array;
+  readonly #autoscaler: Autoscaler;
   readonly #triesR: Float64Array;
   readonly #healthy: Uint8Array;
   readonly #badForMs: Float64Array;
@@ -180,7 +178,7 @@ export class MeshSim {
       this.#cost[a * n + b] = this.#cost[b * n + a] = l.cost;
     }
     this.#backlog = f(); this.#backlogNext = f(); this.#err = f(); this.#mu = f(); this.#sig = f(); this.#med = f();
-    this.#scale = f(); this.#scaleAboveMs = f(); this.#scaleBelowMs = f();
+    this.#autoscaler = new Autoscaler(s.regions.map((r) => r.autoscale));
     this.#rho = f(); this.#triesR = f(); this.#badForMs = f(); this.#goodForMs = f(); this.#noise = f();
     this.#healthy = new Uint8Array(n);
     this.#demand = g(); this.#pTo = g(); this.#q = g(); this.#tries = g(); this.#failLat = g(); this.#errLat = g();
@@ -212,9 +210,7 @@ export class MeshSim {
     this.#healthy.fill(1);
     this.#badForMs.fill(0);
     this.#goodForMs.fill(0);
-    this.#scale.fill(1);
-    this.#scaleAboveMs.fill(0);
-    this.#scaleBelowMs.fill(0);
+    this.#autoscaler.reset();
     for (let r = 0; r < this.n; r++) {
       this.#err[r] = this.#baseError[r]!;
       this.#med[r] = this.#median[r]!;
@@ -370,7 +366,7 @@ export class MeshSim {
       return;
     }
     // A slower service with the same concurrency also serves fewer requests per second.
-    const scale = this.#scale[r]!;
+    const scale = this.#autoscaler.factor(r);
     const capacity = (this.#capacity[r]! * scale * fx.capacityFactor[r]!) / fx.serviceFactor[r]!;
     const sigma0 = this.#sigma[r]!;
     const meanServiceMs = baseMedian * Math.exp((sigma0 * sigma0) / 2);
@@ -392,43 +388,13 @@ export class MeshSim {
     const median = baseMedian + waitMs + fx.addedMs[r]!;
     this.#backlogNext[r] = b1;
     this.#rho[r] = rho;
-    this.#autoscale(r, rho, dt);
+    this.#autoscaler.observe(r, rho, dt);
     this.#err[r] = err;
     this.#med[r] = median;
     this.#mu[r] = Math.log(median);
     // Stationary queueing waits are roughly exponential and widen the tail as they grow; the
     // wait behind an overload backlog is the same for everyone and only shifts the median.
     this.#sig[r] = Math.min(2, sigma0 + (0.5 * stationaryMs) / median);
-  }
-
-  /**
-   * The region's autoscaler, if it has one: after utilisation has stayed above its target for
-   * `delaySec`, capacity (and concurrency) grows by `stepFactor`, up to `maxFactor`; after it
-   * has stayed below target / stepFactor (where one step less would still be under target)
-   * for `cooldownSec`, it shrinks back by a step. New capacity helps only after the delay,
-   * which is what a policy has to bridge.
-   */
-  #autoscale(r: number, rho: number, dt: number): void {
-    const a = this.#s.regions[r]!.autoscale;
-    if (!a) return;
-    const ms = dt * 1000;
-    if (rho > a.targetUtilization) {
-      this.#scaleAboveMs[r]! += ms;
-      this.#scaleBelowMs[r] = 0;
-      if (this.#scaleAboveMs[r]! >= a.delaySec * 1000 && this.#scale[r]! < a.maxFactor) {
-        this.#scale[r] = Math.min(a.maxFactor, this.#scale[r]! * a.stepFactor);
-        this.#scaleAboveMs[r] = 0;
-      }
-    } else {
-      this.#scaleAboveMs[r] = 0;
-      if (rho < a.targetUtilization / a.stepFactor && this.#scale[r]! > 1) {
-        this.#scaleBelowMs[r]! += ms;
-        if (this.#scaleBelowMs[r]! >= a.cooldownSec * 1000) {
-          this.#scale[r] = Math.max(1, this.#scale[r]! / a.stepFactor);
-          this.#scaleBelowMs[r] = 0;
-        }
-      } else this.#scaleBelowMs[r] = 0;
-    }
   }
 
   /** The health checker: a verdict flips after the condition has held for the configured delay. */
