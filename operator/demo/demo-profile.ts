@@ -8,7 +8,10 @@ import { hashString, prng } from '../api/random.ts';
 export const DEMO_REGIONS = [
   { region: 'eu-west', medianLatencyMs: 12, weight: 50 },
   { region: 'us-east', medianLatencyMs: 30, weight: 30 },
-  { region: 'ap-south', medianLatencyMs: 60, weight: 20 },
+  // Far, but well within the route's 250 ms objective even at the top of its drift (p99 about
+  // 40 × e^(2.33 × 0.35) × 1.25 ≈ 115 ms): a calm demo must read as calm, so that holding the
+  // spec is what the guard shows until the brownout.
+  { region: 'ap-south', medianLatencyMs: 40, weight: 20 },
 ] as const;
 
 /** What a region does to the calls it serves at one instant. */

@@ -19,6 +19,7 @@ const FIRST_BROWNOUT_MS = 30_000;
 interface DemoStatus {
   weights?: { region: string; weight: number }[];
   lastDecisionTime?: string;
+  lastDecisionReason?: string;
   policy?: { decidedBy?: string; guard?: { step?: number } };
 }
 
@@ -66,8 +67,12 @@ describe('the demo route through a brownout', () => {
     const decided = calm.filter((s) => s.lastDecisionTime !== undefined);
     expect(decided.length).toBeGreaterThan(0);
     for (const s of decided) {
-      expect(s.policy?.decidedBy).toBe('heuristic');
-      expect(Object.fromEntries((s.weights ?? []).map((w) => [w.region, w.weight]))).toEqual(SPEC);
+      // The reason rides along so that a failure says what the guard saw.
+      expect({ by: s.policy?.decidedBy, weights: Object.fromEntries((s.weights ?? []).map((w) => [w.region, w.weight])), reason: s.lastDecisionReason }).toEqual({
+        by: 'heuristic',
+        weights: SPEC,
+        reason: expect.any(String),
+      });
     }
 
     // The brownout (latency ×6, 30% of calls failing): the region is drained.
