@@ -172,12 +172,15 @@ describe('xDS data plane with real grpc-js-xds clients', () => {
     }
     // RPCs keep succeeding through each failover. The only calls that may fail are the (at
     // most 4) in flight when a region died whose reply had already begun: a reset after the
-    // response headers commits the call, and gRPC never retries a committed call (seen as
-    // "UNAVAILABLE: read ECONNRESET"). Retries (2, on UNAVAILABLE) cover every other call.
+    // response headers commits the call, and gRPC never retries a committed call. grpc-js
+    // reports it as "UNAVAILABLE: read ECONNRESET" when the socket error reaches it first, and
+    // as "UNAVAILABLE: Connection dropped" when the transport's disconnect does (its
+    // subchannel-call.js: onDisconnect, or a synthesized NGHTTP2_CANCEL): which one wins is a
+    // matter of timing on a loaded machine. Retries (2, on UNAVAILABLE) cover every other call.
     expect({ failed: total.failed <= 2 * inFlight, failuresByCode: total.failuresByCode, errors: total.errors }).toEqual({
       failed: true,
       failuresByCode: total.failed === 0 ? {} : { UNAVAILABLE: total.failed },
-      errors: total.errors.map(() => expect.stringContaining('ECONNRESET')),
+      errors: total.errors.map(() => expect.stringMatching(/^UNAVAILABLE: (.*ECONNRESET|Connection dropped)$/)),
     });
     expect(toUsEast.transition.failed + toApSouth.transition.failed).toBe(total.failed);
     recordMeasurement('failover', {
