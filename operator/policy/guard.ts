@@ -33,8 +33,9 @@
 //                  doubles the wait for the next;
 //   evidence       (evidence.ts) with every region fresh, well within its objectives,
 //                  not saturated, not failing or on probation and nothing rising towards
-//                  trouble, there is no reason to move: the weights hold, whatever the
-//                  policy proposes (a guess that moves 75-98% onto one region overloads it);
+//                  trouble, there is no reason to move away from the spec: only the part of
+//                  a proposal that goes back towards the spec's weights is followed, else the
+//                  weights hold (a guess that moves 75-98% onto one region overloads it);
 //   capacity       (capacity.ts) no move adds more load to a region than its measured
 //                  headroom takes, nor any to one whose p99 climbs or that is on probation;
 //                  a region that failed recently gets a trickle (minWeight) until it is
@@ -68,7 +69,7 @@ import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
 import type { PolicyAction, RouteObservation } from './spec.ts';
-import { largestRemainder } from './weights.ts';
+import { fitToBounds, largestRemainder } from './weights.ts';
 
 /** A breach later than this many decision intervals after a decision is not blamed on it. */
 export const ROLLBACK_WINDOW_INTERVALS = 2;
@@ -300,12 +301,19 @@ export function guard(input: GuardInput): GuardResult {
     } else {
       if (proposal.note) head += `; ${proposal.note}`;
       let target = wanted;
-      if (quiet && wanted.some((w, i) => Math.abs(w - base[i]!) >= 0.5)) {
+      if (quiet) {
         // Evidence before moves: with every region fresh and within its objectives nothing
-        // asks for a change, and a move made anyway is a guess that can overload a region.
-        rules.add(GUARD_RULES.noEvidence);
-        notes.push(`no evidence to move: every region is within its objectives, so the weights hold (${proposal.by} proposed ${weightList(regions, wanted.map((w) => Math.round(w)))})`);
-        target = base;
+        // asks for a change, and a move away from the spec made anyway is a guess that can
+        // overload a region. A move back towards the spec's weights (the user's intent) is
+        // followed: each region stays between what it has and what the spec gives it.
+        const declared = staticWeights(spec, regions);
+        const towards = fitToBounds(wanted, base.map((b, i) => Math.min(b, declared[i]!)), base.map((b, i) => Math.max(b, declared[i]!)));
+        if (towards.some((t, i) => Math.abs(t - wanted[i]!) >= 0.5)) {
+          rules.add(GUARD_RULES.noEvidence);
+          const what = towards.some((t, i) => Math.abs(t - base[i]!) >= 0.5) ? 'only the part of the move back towards the spec is followed' : 'the weights hold';
+          notes.push(`no evidence to move: every region is within its objectives, so ${what} (${proposal.by} proposed ${weightList(regions, wanted.map((w) => Math.round(w)))})`);
+        }
+        target = towards;
       }
       if (home && needed !== undefined && calm >= needed) {
         const away = wanted.some((w, i) => Math.abs(w - home[i]!) >= 0.5);

@@ -418,6 +418,19 @@ describe('guard: evidence before moves', () => {
     expect(weightsOf(r)).toEqual([60, 20, 20]);
   });
 
+  it('follows, without evidence, only the part of a proposal that moves back towards the spec', () => {
+    // The spec is an even split; a past incident left 70/20/10.
+    const back = guard(input([70, 20, 10], [60, 25, 15], { regions: quiet }));
+    expect(weightsOf(back)).toEqual([60, 25, 15]);
+    expect(back.rules).not.toContain(GUARD_RULES.noEvidence);
+    // us-east would go from 20 down to 10, away from its 33: that part is not followed.
+    const mixed = guard(input([70, 20, 10], [60, 10, 30], { regions: quiet }));
+    expect(weightsOf(mixed)[1]).toBe(20);
+    expect(weightsOf(mixed)[0]).toBeLessThan(70);
+    expect(mixed.rules).toContain(GUARD_RULES.noEvidence);
+    expect(mixed.reason).toContain('no evidence to move: every region is within its objectives, so only the part of the move back towards the spec is followed');
+  });
+
   it('holds a quiet region with a rising p99 that is still far from the objective', () => {
     const r = guard(input([50, 30, 20], [90, 5, 5], { regions: [{ latencyP99Ms: 100, latencyP99Trend: 0.5 }, { latencyP99Ms: 110 }, { latencyP99Ms: 100 }] }));
     expect(r.rules).toEqual([GUARD_RULES.noEvidence]);
