@@ -8,7 +8,7 @@
 // does: recovery is observed before it is trusted. Only adding load is capped: the policy may
 // always take load away.
 import { RISING_FROM, RISING_TREND } from './evidence.ts';
-import type { RouteObservation } from './spec.ts';
+import type { RouteObservation } from './observation.ts';
 
 /** The saturation a move may fill a region to: queueing delay grows steeply beyond it. */
 export const CAPACITY_TARGET = 0.85;

@@ -4,7 +4,7 @@
 import { othersCanTake, OVERLOADED } from './capacity.ts';
 import type { GuardSpec } from './guard.ts';
 import { groupView, priorities, type GroupView } from './serving-group.ts';
-import type { RouteObservation } from './spec.ts';
+import type { RouteObservation } from './observation.ts';
 
 /**
  * A region whose fresh telemetry shows at least this share of failed requests is failing,

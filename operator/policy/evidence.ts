@@ -2,7 +2,7 @@
 // reason to change what is served. With every region fresh, well within its objectives, not
 // saturated, not failing or on probation, and nothing rising fast towards trouble, a move is a
 // guess, and a guess that puts 75-98% of a route on one region overloads it.
-import type { RouteObservation } from './spec.ts';
+import type { RouteObservation } from './observation.ts';
 import { isCalm } from './return-to-spec.ts';
 
 /**

@@ -1,7 +1,7 @@
 // Words for decisions: what an observation shows and how weights moved, for the reason a route's
 // status carries (status.lastDecisionReason). Short enough for a status field, specific enough
 // that an operator can tell why traffic moved without reading metrics.
-import type { RouteObservation } from './spec.ts';
+import type { RouteObservation } from './observation.ts';
 
 /** "412ms", "1.5s". */
 export function formatMs(ms: number): string {

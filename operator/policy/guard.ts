@@ -68,7 +68,7 @@ import { retryBudget } from './retry-budget.ts';
 import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
-import type { PolicyAction, RouteObservation } from './spec.ts';
+import type { PolicyAction, RouteObservation } from './observation.ts';
 import { fitToBounds, largestRemainder } from './weights.ts';
 
 /** A breach later than this many decision intervals after a decision is not blamed on it. */

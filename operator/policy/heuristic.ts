@@ -4,7 +4,9 @@
 // by how far over they are; failing health or half the requests failing takes it to 0) and by
 // queueing (saturation above 1). Home regions (priority 0) carry the traffic while one of them
 // is within the objectives; only then do remote regions take a share, discounted by the
-// route's cross-region cost weight. Weights move halfway to that target per decision (an EWMA
+// route's cross-region cost weight. A region whose p99 alone breaks the latency objective gets
+// no share while the regions within it have the headroom for its load (a route's p99 is its
+// slowest percent). Weights move halfway to that target per decision (an EWMA
 // over decisions), retries drop to the minimum when a region saturates (retries amplify load)
 // and rise by one when errors are over budget with capacity to spare; the per-try timeout
 // follows 1.5 × the route's p99, never below the latency objective. The guard still bounds
@@ -12,7 +14,7 @@
 import { formatMs, weightList } from './explain.ts';
 import { errorAfterRetries } from './retry-budget.ts';
 import { sloStatus } from './slo.ts';
-import type { PolicyAction, RegionObservation, RouteObservation } from './spec.ts';
+import type { PolicyAction, RegionObservation, RouteObservation } from './observation.ts';
 import { largestRemainder, normalise } from './weights.ts';
 
 export interface HeuristicDecision {
@@ -86,6 +88,34 @@ function perTry(o: RouteObservation, p99Ms: number | null): { ms: number; note?:
   return next === current ? { ms: current } : { ms: next, note: `per-try timeout ${formatMs(current)}→${formatMs(next)} (1.5 × p99, not below the objective)` };
 }
 
+/**
+ * A route's p99 is its slowest percent: a region whose p99 alone breaks the objective breaks
+ * the route's while it carries more than a percent of the traffic, whatever the others do. So
+ * while measured regions within the latency objective have the headroom (up to 90% saturation, by
+ * their saturation) to take the slow regions' load, the slow ones get no share (their scores go
+ * to 0, in place). Returns the regions drained.
+ */
+function drainSlow(o: RouteObservation, scores: number[], latencies: (number | null)[]): string[] {
+  const objective = o.objectives.latencyP99Ms;
+  const fast = scores.map((s, i) => s > 0 && latencies[i] !== null && latencies[i]! <= objective);
+  const slow = scores.map((s, i) => s > 0 && latencies[i] !== null && latencies[i]! > objective);
+  if (!fast.some((f) => f) || !slow.some((f) => f)) return [];
+  let spare = 0, load = 0;
+  o.regions.forEach((r, i) => {
+    const rate = known(r.requestRate) ? r.requestRate : 0;
+    if (slow[i]) load += rate;
+    if (fast[i]) spare += known(r.saturation) && r.saturation > 0 ? Math.max(0, rate * (SATURATED / r.saturation - 1)) : 0;
+  });
+  if (spare < load) return [];
+  const drained: string[] = [];
+  slow.forEach((s, i) => {
+    if (!s) return;
+    scores[i] = 0;
+    drained.push(o.regions[i]!.region);
+  });
+  return drained;
+}
+
 /** The heuristic's action for `o`. Pure and deterministic; non-finite values count as unknown. */
 export function heuristicAction(o: RouteObservation): HeuristicDecision {
   const latencies = o.regions.map(latencyOf);
@@ -104,6 +134,7 @@ export function heuristicAction(o: RouteObservation): HeuristicDecision {
     return r.remote ? s * costDiscount : s;
   });
   if (scores.every((s) => s <= 0)) return hold(o, 'no region is usable (health failing or half the requests failing everywhere)');
+  const slow = drainSlow(o, scores, latencies);
   // A region never measured is an unknown, not a region without errors: while a measured one
   // is usable, an unmeasured one gets only a probe's share until it has shown how it does.
   const measuredUsable = scores.some((s, i) => s > 0 && latencies[i] !== null);
@@ -120,7 +151,7 @@ export function heuristicAction(o: RouteObservation): HeuristicDecision {
   const t = perTry(o, slo.p99Ms);
   const regions = o.regions.map((x) => x.region);
   const notes = [
-    `weights toward ${weightList(regions, largestRemainder(target))} (∝ 1/latency with failure accrual${homeOk ? ', home regions first' : ', spilling to remote regions'})`,
+    `weights toward ${weightList(regions, largestRemainder(target))} (∝ 1/latency with failure accrual${homeOk ? ', home regions first' : ', spilling to remote regions'}${slow.length > 0 ? `; none to ${slow.join(', ')}: p99 over the objective while regions within it have the headroom` : ''})`,
     ...(r.note ? [r.note] : []),
     ...(t.note ? [t.note] : []),
   ];

@@ -69,7 +69,8 @@ export function checkMetadata(value: Record<string, unknown>, file: string): Mod
   };
   const specVersion = text('specVersion');
   if (specVersion !== POLICY_SPEC_VERSION) {
-    fail('specVersion', `"${specVersion}" is not the policy spec this operator serves ("${POLICY_SPEC_VERSION}"); retrain the model for it`);
+    const why = specVersion === 'meshpilot.policy/v1' ? ' (a v1 model reads fixed region slots and moves from the weights in force; v2 models read one row per region and are a residual on the heuristic)' : '';
+    fail('specVersion', `"${specVersion}" is not the policy spec this operator serves ("${POLICY_SPEC_VERSION}")${why}; retrain the model for it with meshpilot train (npm run train for models/default)`);
   }
   if (value.observationSize !== OBSERVATION_SIZE) fail('observationSize', `${JSON.stringify(value.observationSize)}; the policy spec ${POLICY_SPEC_VERSION} has ${OBSERVATION_SIZE}`);
   if (value.actionSize !== ACTION_SIZE) fail('actionSize', `${JSON.stringify(value.actionSize)}; the policy spec ${POLICY_SPEC_VERSION} has ${ACTION_SIZE}`);

@@ -2,12 +2,13 @@
 // every layer's weights from model.json's config before it compares them with the weight
 // files, so `units: 8000000` costs gigabytes of a wasm heap that never shrinks, and breaks
 // every other model of the process. Here a model is a Sequential stack of Dense (and shape-
-// preserving Activation/Dropout) layers from OBSERVATION_SIZE inputs to ACTION_SIZE outputs;
+// preserving Activation/Dropout) layers from one region's row (ROW_SIZE inputs) to its
+// MODEL_OUTPUT_SIZE outputs (spec.ts);
 // every weight the layers imply must be in the weights manifest with that exact shape, and
 // none else; and the whole is bounded in size.
 import { isObject, type WeightSpec } from './model-files.ts';
 import { ModelLoadError } from './model-load-error.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE } from './spec.ts';
+import { MODEL_OUTPUT_SIZE, POLICY_SPEC_VERSION, ROW_SIZE } from './spec.ts';
 
 /** The widest layer a policy may have, and the most parameters in all. */
 export const MAX_UNITS = 4096;
@@ -28,7 +29,7 @@ export function checkTopology(topology: Record<string, unknown>, weights: readon
   const layers = isObject(config) ? config.layers : undefined;
   if (!Array.isArray(layers) || layers.length === 0) fail('.config.layers', 'expected a non-empty list of layers');
   const expected = new Map<string, number[]>();
-  let width = OBSERVATION_SIZE;
+  let width = ROW_SIZE;
   let parameters = 0;
   (layers as unknown[]).forEach((layer, i) => {
     const at = `.config.layers[${i}]`;
@@ -36,8 +37,8 @@ export function checkTopology(topology: Record<string, unknown>, weights: readon
     const { class_name: kind, config: c } = layer as { class_name: unknown; config: Record<string, unknown> };
     if (i === 0) {
       const input = c.batch_input_shape ?? (Array.isArray(c.input_shape) ? [null, ...c.input_shape] : undefined);
-      if (!Array.isArray(input) || input.length !== 2 || input[0] !== null || input[1] !== OBSERVATION_SIZE) {
-        fail(`${at}.config.batch_input_shape`, `${JSON.stringify(input)}; the policy reads batches of ${OBSERVATION_SIZE} observations: [null, ${OBSERVATION_SIZE}]`);
+      if (!Array.isArray(input) || input.length !== 2 || input[0] !== null || input[1] !== ROW_SIZE) {
+        fail(`${at}.config.batch_input_shape`, `${JSON.stringify(input)}; a ${POLICY_SPEC_VERSION} model reads batches of region rows of ${ROW_SIZE} features: [null, ${ROW_SIZE}]`);
       }
     } else if (c.batch_input_shape !== undefined || c.input_shape !== undefined) {
       fail(`${at}.config.batch_input_shape`, 'only the first layer may declare an input shape');
@@ -60,7 +61,7 @@ export function checkTopology(topology: Record<string, unknown>, weights: readon
     parameters += width * (units as number) + (bias ? (units as number) : 0);
     width = units as number;
   });
-  if (width !== ACTION_SIZE) fail(`.config.layers[${(layers as unknown[]).length - 1}]`, `the last layer has ${width} outputs; the policy spec's action has ${ACTION_SIZE}`);
+  if (width !== MODEL_OUTPUT_SIZE) fail(`.config.layers[${(layers as unknown[]).length - 1}]`, `the last layer has ${width} outputs; a ${POLICY_SPEC_VERSION} model has ${MODEL_OUTPUT_SIZE} per region row`);
   if (parameters > MAX_PARAMETERS) fail('.config.layers', `${parameters} parameters; a policy model has at most ${MAX_PARAMETERS}`);
   for (const w of weights) {
     const shape = expected.get(w.name);

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from './backend.ts';
 import { checkMetadata, ModelLoadError, readModelFiles } from './model-files.ts';
 import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata } from './model-format.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION } from './spec.ts';
+import { MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, ROW_SIZE, poolRegionOutputs } from './spec.ts';
 
 /** The single weights file saveModel writes. */
 export const MODEL_WEIGHTS_FILE = 'weights.bin';
@@ -22,8 +22,9 @@ export interface LoadedModel {
   /**
    * The action means for `rows` observations laid out row after row in `batch` (at least
    * rows × OBSERVATION_SIZE floats): rows × ACTION_SIZE floats, row after row. One forward
-   * pass; every tensor it creates is disposed before it returns. Throws RangeError for a short
-   * batch and Error after dispose().
+   * pass over every region row of the batch, pooled per route (poolRegionOutputs); every
+   * tensor it creates is disposed before it returns. Throws RangeError for a short batch and
+   * Error after dispose().
    */
   predict(batch: Float32Array, rows: number): Float32Array;
   /** Frees the model's weights. Idempotent. */
@@ -33,14 +34,14 @@ export interface LoadedModel {
 function shapeProblem(model: tf.LayersModel): { field: string; problem: string } | undefined {
   const need = (size: number) => `[null,${size}]`;
   const show = (shape: readonly (number | null)[]) => JSON.stringify(shape);
-  if (model.inputs.length !== 1) return { field: 'modelTopology', problem: `${model.inputs.length} inputs; a policy model has one, of shape ${need(OBSERVATION_SIZE)}` };
-  if (model.outputs.length !== 1) return { field: 'modelTopology', problem: `${model.outputs.length} outputs; a policy model has one, of shape ${need(ACTION_SIZE)}` };
+  if (model.inputs.length !== 1) return { field: 'modelTopology', problem: `${model.inputs.length} inputs; a policy model has one, of shape ${need(ROW_SIZE)}` };
+  if (model.outputs.length !== 1) return { field: 'modelTopology', problem: `${model.outputs.length} outputs; a policy model has one, of shape ${need(MODEL_OUTPUT_SIZE)}` };
   const input = model.inputs[0]!.shape, output = model.outputs[0]!.shape;
-  if (input.length !== 2 || input[1] !== OBSERVATION_SIZE) {
-    return { field: 'modelTopology (input shape)', problem: `${show(input)}; the policy spec ${POLICY_SPEC_VERSION} needs ${need(OBSERVATION_SIZE)}` };
+  if (input.length !== 2 || input[1] !== ROW_SIZE) {
+    return { field: 'modelTopology (input shape)', problem: `${show(input)}; the policy spec ${POLICY_SPEC_VERSION} needs ${need(ROW_SIZE)} (one row per region)` };
   }
-  if (output.length !== 2 || output[1] !== ACTION_SIZE) {
-    return { field: 'modelTopology (output shape)', problem: `${show(output)}; the policy spec ${POLICY_SPEC_VERSION} needs ${need(ACTION_SIZE)}` };
+  if (output.length !== 2 || output[1] !== MODEL_OUTPUT_SIZE) {
+    return { field: 'modelTopology (output shape)', problem: `${show(output)}; the policy spec ${POLICY_SPEC_VERSION} needs ${need(MODEL_OUTPUT_SIZE)}` };
   }
   return undefined;
 }
@@ -65,9 +66,10 @@ class TfjsPolicyModel implements LoadedModel {
     if (rows === 0) return new Float32Array(0);
     // predictOnBatch: one pass (predict() would cut the batch into slices of 32). The tensor,
     // not its values, leaves tidy: tidy walks whatever it returns, element by element.
-    const y = tf.tidy(() => model.predictOnBatch(tf.tensor2d(batch.subarray(0, rows * OBSERVATION_SIZE), [rows, OBSERVATION_SIZE])) as tf.Tensor);
+    const observations = batch.subarray(0, rows * OBSERVATION_SIZE);
+    const y = tf.tidy(() => model.predictOnBatch(tf.tensor2d(observations, [rows * MAX_REGIONS, ROW_SIZE])) as tf.Tensor);
     try {
-      return Float32Array.from(y.dataSync());
+      return poolRegionOutputs(y.dataSync() as Float32Array, observations, rows);
     } finally {
       y.dispose();
     }
@@ -81,7 +83,7 @@ class TfjsPolicyModel implements LoadedModel {
 
 /**
  * Loads the model in `dir` (see model-files.ts for what is checked) on the backend
- * ensureBackend chose, and checks that it maps [OBSERVATION_SIZE] to [ACTION_SIZE]. Throws
+ * ensureBackend chose, and checks that it maps a region row [ROW_SIZE] to [MODEL_OUTPUT_SIZE]. Throws
  * ModelLoadError (a ConfigError) naming the file and the field for anything wrong with the
  * directory.
  */

@@ -7,7 +7,7 @@ import { parseDuration } from '../api/duration.ts';
 import { ConfigError } from '../api/errors.ts';
 import type { AdaptiveRoute, RegionWeight } from '../api/types.ts';
 import type { Reading, RegionSnapshot, RouteSnapshot } from '../telemetry/types.ts';
-import type { RegionObservation, RouteObservation } from './spec.ts';
+import type { RegionObservation, RouteObservation } from './observation.ts';
 
 /** What the route serves now: the weights in force (percent) and the retry settings. */
 export interface CurrentIntent {

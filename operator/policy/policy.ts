@@ -19,7 +19,7 @@ import type { AdaptiveRoute, PolicyMode, RegionWeight } from '../api/types.ts';
 import type { RouteSnapshot } from '../telemetry/types.ts';
 import { GUARD_RULES, guard, guardSpecFrom, type GuardResult, type GuardRule, type GuardSpec, type Proposal } from './guard.ts';
 import type { GuardState } from './guard-state.ts';
-import { heuristicAction } from './heuristic.ts';
+import { heuristicAction, type HeuristicDecision } from './heuristic.ts';
 import type { LoadedModel } from './model.ts';
 import type { PolicyMetrics } from './metrics.ts';
 import type { ModelLookup, ModelRegistry } from './models.ts';
@@ -105,13 +105,15 @@ interface Pending {
   model?: LoadedModel;
   features?: Float32Array;
   raw?: Float32Array;
+  /** The heuristic's decision a model's action is a residual on (spec v2), computed once per decision. */
+  base?: HeuristicDecision;
 }
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** Gaussian log density of the decided action; see the module comment. */
-export function actionLogDensity(decided: PolicyAction, mean: ArrayLike<number>, std: readonly number[], o: RouteObservation): number {
-  const raw = encodeAction(decided, o);
+export function actionLogDensity(decided: PolicyAction, mean: ArrayLike<number>, std: readonly number[], o: RouteObservation, base?: PolicyAction): number {
+  const raw = encodeAction(decided, o, base);
   const n = o.regions.length;
   let shift = 0;
   for (let i = 0; i < n; i++) shift += (mean[i]! - raw[i]!) / n;
@@ -216,7 +218,8 @@ function runModel(name: string, group: Pending[], metrics: Pick<PolicyMetrics, '
   const batch = new Float32Array(group.length * OBSERVATION_SIZE);
   for (const p of group) {
     try {
-      encodeObservation(p.observation, batch, rows.length * OBSERVATION_SIZE);
+      p.base = heuristicAction(p.observation);
+      encodeObservation(p.observation, batch, rows.length * OBSERVATION_SIZE, p.base.action);
       rows.push(p);
     } catch (e) {
       p.fallback = `model "${name}" cannot read this route's observation: ${toMeshpilotError(e).message}`;
@@ -238,7 +241,7 @@ function runModel(name: string, group: Pending[], metrics: Pick<PolicyMetrics, '
   rows.forEach((p, i) => {
     const raw = out.subarray(i * ACTION_SIZE, (i + 1) * ACTION_SIZE);
     try {
-      p.proposal = { action: decodeAction(raw, p.observation), by };
+      p.proposal = { action: decodeAction(raw, p.observation, p.base!.action), by, note: `a residual on the heuristic, whose proposal was: ${p.base!.reason}` };
       p.features = batch.slice(i * OBSERVATION_SIZE, (i + 1) * OBSERVATION_SIZE);
       p.raw = Float32Array.from(raw);
     } catch (e) {
@@ -260,7 +263,7 @@ function finish(p: Pending, nowMs: number): Decision {
   let logP = 0;
   if (decidedBy === 'model' && p.raw && p.model) {
     const decided: PolicyAction = { weights: result.weights.map((w) => w.weight / 100), retryAttempts: result.retryAttempts, perTryTimeoutMs: result.perTryTimeoutMs };
-    logP = actionLogDensity(decided, p.raw, p.model.metadata.actionStd, observation);
+    logP = actionLogDensity(decided, p.raw, p.model.metadata.actionStd, observation, p.base?.action);
   }
   const decision: Decision = {
     key: request.key,

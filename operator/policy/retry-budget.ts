@@ -6,7 +6,7 @@
 // e + e² + … + eⁿ tries per request. And none beyond the spec's minimum while a region
 // carrying traffic is saturated: there a retry is more load on what is already drowning,
 // which is how a retry storm starts.
-import type { RouteObservation } from './spec.ts';
+import type { RouteObservation } from './observation.ts';
 
 export const RETRY_BUDGET_RATIO = 0.2;
 export const RETRY_BUDGET_MIN_RPS = 10;

@@ -10,7 +10,7 @@
 // brownouts), which is a trade only the route's owner can make. A move back that hurts ends
 // the calm (the region leaves its headroom or fills up), so the policy and, if the SLO
 // breaks, rollback take over again; and the next return waits twice as long (calmNeeded).
-import type { RouteObservation } from './spec.ts';
+import type { RouteObservation } from './observation.ts';
 
 /**
  * A return step after which the calm ended (the region could not take the traffic back, e.g.

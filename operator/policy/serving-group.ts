@@ -7,7 +7,7 @@
 // second with those few percent.
 import { EVIDENCE_HEADROOM, EVIDENCE_SATURATION, rising } from './evidence.ts';
 import { errorAfterRetries } from './retry-budget.ts';
-import type { RegionObservation, RouteObservation } from './spec.ts';
+import type { RegionObservation, RouteObservation } from './observation.ts';
 
 export interface GroupView {
   /** Each region's priority, in the observation's order (from the spec's destinations). */

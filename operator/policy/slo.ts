@@ -2,7 +2,7 @@
 // rollback rule and the explanations read it. The route's p99 is the weight-weighted mean of
 // the regions' p99s, the same estimate the observation spec encodes (weightedLatencyP99), so
 // what the guard judges is what the model saw.
-import type { RouteObservation } from './spec.ts';
+import type { RouteObservation } from './observation.ts';
 
 export const SLO_STATES = ['met', 'breached', 'unknown'] as const;
 export type SloState = (typeof SLO_STATES)[number];

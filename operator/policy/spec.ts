@@ -1,17 +1,31 @@
 // The contract between training and serving: how a route's situation becomes the model's
-// input vector, and how the model's output vector becomes weights, retries and a per-try
-// timeout. The simulator and the reconciler both go through these functions and nothing
-// else, so a model trained on one reads the other identically (test/unit/policy/spec-golden
-// pins the encoding). Any change to a feature, its order or its scaling is a new version:
-// a model records the version it was trained on and is refused under another.
+// input, and how the model's output becomes weights, retries and a per-try timeout. The
+// simulator and the reconciler both go through these functions and nothing else, so a model
+// trained on one reads the other identically (test/unit/policy/spec-golden pins the
+// encoding). Any change to a feature, its order or its scaling is a new version: a model
+// records the version it was trained on and is refused under another.
+//
+// v2: the model is one network shared by every region. A route is encoded as one row per
+// region (the region's own features, then what every row shares: pooled facts about the
+// other regions and the route's features); the model maps each row to a weight logit and two
+// votes, and the votes are averaged over the route's regions (poolRegionOutputs). Nothing in
+// a row says which slot it is in, so the policy is the same for any number of regions and any
+// order of them. And it is a residual on the heuristic: the heuristic's proposal is in every
+// row, and the zero output decodes to the heuristic's action, so an untrained or uncertain
+// model proposes what the heuristic does and a difference is something the model must mean.
 import { ConfigError } from '../api/errors.ts';
+import { heuristicAction } from './heuristic.ts';
+import type { IntBounds, PolicyAction, RouteObservation } from './observation.ts';
+import { errorAfterRetries } from './retry-budget.ts';
 
-export const POLICY_SPEC_VERSION = 'meshpilot.policy/v1';
+export type { IntBounds, PolicyAction, RegionObservation, RouteObservation } from './observation.ts';
 
-/** One model serves routes with 1 to MAX_REGIONS regions; absent slots are masked. */
+export const POLICY_SPEC_VERSION = 'meshpilot.policy/v2';
+
+/** One route has 1 to MAX_REGIONS regions; a batch lays out MAX_REGIONS rows per route, absent ones zero. */
 export const MAX_REGIONS = 8;
 
-/** Per-region features, in vector order. */
+/** Per-region features, in row order. */
 export const REGION_FEATURES = [
   'present',
   'latencyP50',
@@ -26,9 +40,17 @@ export const REGION_FEATURES = [
   'fresh',
   'requestRateTrend',
   'latencyP99Trend',
+  /** The heuristic's proposed share for the region, and how far that is from its weight now. */
+  'heuristicWeight',
+  'heuristicStep',
+  /** Pooled over the route's other regions: the best p99 among them, and the share of them within the objectives. */
+  'othersBestLatencyP99',
+  'othersWithinObjectives',
+  /** The route's number of regions / MAX_REGIONS. */
+  'regionCount',
 ] as const;
 
-/** Per-route features, after the regions. */
+/** Per-route features, after the region's in every row. */
 export const ROUTE_FEATURES = [
   'totalRequestRate',
   'totalErrorRate',
@@ -38,67 +60,27 @@ export const ROUTE_FEATURES = [
   'perTryTimeout',
   'crossRegionCostWeight',
   'freshShare',
+  /** The heuristic's proposed retry attempts and per-try timeout, as positions within the spec's bounds. */
+  'heuristicRetryAttempts',
+  'heuristicPerTryTimeout',
 ] as const;
 
-export const OBSERVATION_SIZE = MAX_REGIONS * REGION_FEATURES.length + ROUTE_FEATURES.length;
+/** What the model reads (one region's row) and writes for it (MODEL_OUTPUTS). */
+export const ROW_SIZE = REGION_FEATURES.length + ROUTE_FEATURES.length;
+export const MODEL_OUTPUTS = ['weightLogit', 'retryVote', 'perTryVote'] as const;
+export const MODEL_OUTPUT_SIZE = MODEL_OUTPUTS.length;
+
+/** One route's encoding: MAX_REGIONS rows, the route's regions first in the spec's order, the rest zeros. */
+export const OBSERVATION_SIZE = MAX_REGIONS * ROW_SIZE;
 
 /**
  * Action vector: one weight logit per region slot, then retry attempts and per-try timeout
- * (both squashed into the spec's bounds). All of it is relative to what is in force: the zero
- * action holds the current weights, retries and timeout, so an untrained or uncertain policy
- * moves nothing, and a change is something the policy must mean.
+ * (both squashed into the spec's bounds). All of it is relative to the heuristic's proposal:
+ * the zero action decodes to the heuristic's action.
  */
 export const ACTION_SIZE = MAX_REGIONS + 2;
 export const ACTION_RETRY_INDEX = MAX_REGIONS;
 export const ACTION_PER_TRY_INDEX = MAX_REGIONS + 1;
-
-/** What the policy knows of one region. Absent measurements are null, never 0. */
-export interface RegionObservation {
-  region: string;
-  latencyP50Ms: number | null;
-  latencyP90Ms: number | null;
-  latencyP99Ms: number | null;
-  /** Fraction of failed requests, 0..1. */
-  errorRate: number | null;
-  /** Requests per second served by the region. */
-  requestRate: number | null;
-  /** 0..1 (above 1: queueing). */
-  saturation: number | null;
-  /** Share of the route's traffic the region has now, in percent. */
-  weightPercent: number;
-  /** null: no health verdict. */
-  healthy: boolean | null;
-  /** Sending traffic here crosses regions (the region is not one of the route's priority-0 home regions). */
-  remote: boolean;
-  /** Its telemetry is fresh. */
-  fresh: boolean;
-  requestRateTrend: number | null;
-  latencyP99Trend: number | null;
-}
-
-export interface IntBounds {
-  min: number;
-  max: number;
-}
-
-/** What the policy knows of one route. */
-export interface RouteObservation {
-  /** 1..MAX_REGIONS regions, in the spec's order. */
-  regions: RegionObservation[];
-  objectives: { latencyP99Ms: number; maxErrorRate: number; crossRegionCostWeight: number };
-  retryAttempts: number;
-  retryBounds: IntBounds;
-  perTryTimeoutMs: number;
-  perTryBoundsMs: IntBounds;
-}
-
-/** A decoded action: what the route should do next, before the safety guard. */
-export interface PolicyAction {
-  /** Fractions per region of the observation (same order), summing to 1. */
-  weights: number[];
-  retryAttempts: number;
-  perTryTimeoutMs: number;
-}
 
 const clip = (x: number, lo: number, hi: number) => (x < lo ? lo : x > hi ? hi : x);
 /** A ratio to an objective on a log scale: 0 → 0, at the objective → 1, 15x over → 4 (the cap). */
@@ -123,10 +105,12 @@ function bounded(value: number | null, field: string): number | null {
 }
 
 /**
- * Encodes `o` into OBSERVATION_SIZE floats (into `out` at `offset` when given, for batches).
- * Throws ConfigError naming the field for NaN or infinite values, no regions, or too many.
+ * Encodes `o` into OBSERVATION_SIZE floats (into `out` at `offset` when given, for batches):
+ * one ROW_SIZE row per region, then zero rows up to MAX_REGIONS. `base` is the heuristic's
+ * action for `o` (computed when not given). Throws ConfigError naming the field for NaN or
+ * infinite values, no regions, or too many.
  */
-export function encodeObservation(o: RouteObservation, out = new Float32Array(OBSERVATION_SIZE), offset = 0): Float32Array {
+export function encodeObservation(o: RouteObservation, out = new Float32Array(OBSERVATION_SIZE), offset = 0, base?: PolicyAction): Float32Array {
   const n = o.regions.length;
   if (n === 0 || n > MAX_REGIONS) throw new ConfigError(`observation regions: ${n} regions; a policy serves 1 to ${MAX_REGIONS}`);
   const slo = check(o.objectives.latencyP99Ms, 'objectives.latencyP99Ms');
@@ -134,12 +118,14 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
   if (!slo || slo <= 0) throw new ConfigError('observation objectives.latencyP99Ms: must be > 0');
   const errorBudget = Math.max(maxError ?? 0, 1e-4);
   out.fill(0, offset, offset + OBSERVATION_SIZE);
-  const F = REGION_FEATURES.length;
+  const R = REGION_FEATURES.length;
   let totalRate = 0, totalErrors = 0, weightedP99 = 0, p99Weight = 0, trend = 0, trendWeight = 0, fresh = 0;
   const rates = o.regions.map((r, i) => bounded(r.requestRate, `regions[${i}].requestRate`) ?? 0);
   for (const rate of rates) totalRate += rate;
+  const p99s: (number | null)[] = [];
+  const within: boolean[] = [];
   o.regions.forEach((r, i) => {
-    const at = offset + i * F;
+    const at = offset + i * ROW_SIZE;
     const field = (name: string) => `regions[${i}].${name}`;
     const p50 = bounded(r.latencyP50Ms, field('latencyP50Ms'));
     const p90 = bounded(r.latencyP90Ms, field('latencyP90Ms'));
@@ -162,6 +148,8 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
     out[at + 10] = r.fresh ? 1 : 0;
     out[at + 11] = rateTrend === null ? 0 : clip(rateTrend, -1, 1);
     out[at + 12] = p99Trend === null ? 0 : clip(p99Trend, -1, 1);
+    p99s.push(p99);
+    within.push(r.healthy !== false && p99 !== null && p99 <= slo && (err === null || errorAfterRetries(err, o.retryAttempts) <= (maxError ?? 0)));
     if (err !== null) totalErrors += err * rates[i]!;
     if (p99 !== null) {
       weightedP99 += p99 * weight;
@@ -173,75 +161,137 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
     }
     if (r.fresh) fresh++;
   });
-  const g = offset + MAX_REGIONS * F;
-  out[g] = clip(Math.log10(1 + totalRate) / 4, 0, 2);
-  out[g + 1] = totalRate > 0 ? overObjective(totalErrors / totalRate, errorBudget) : 0;
-  out[g + 2] = p99Weight > 0 ? overObjective(weightedP99 / p99Weight, slo) : 0;
-  out[g + 3] = trendWeight > 0 ? clip(trend / trendWeight, -1, 1) : 0;
-  out[g + 4] = position(check(o.retryAttempts, 'retryAttempts')!, o.retryBounds);
-  out[g + 5] = position(check(o.perTryTimeoutMs, 'perTryTimeoutMs')!, o.perTryBoundsMs);
-  out[g + 6] = clip(check(o.objectives.crossRegionCostWeight, 'objectives.crossRegionCostWeight')!, 0, 1);
-  out[g + 7] = fresh / n;
+  const proposal = base ?? heuristicAction(o).action;
+  const route = [
+    clip(Math.log10(1 + totalRate) / 4, 0, 2),
+    totalRate > 0 ? overObjective(totalErrors / totalRate, errorBudget) : 0,
+    p99Weight > 0 ? overObjective(weightedP99 / p99Weight, slo) : 0,
+    trendWeight > 0 ? clip(trend / trendWeight, -1, 1) : 0,
+    position(check(o.retryAttempts, 'retryAttempts')!, o.retryBounds),
+    position(check(o.perTryTimeoutMs, 'perTryTimeoutMs')!, o.perTryBoundsMs),
+    clip(check(o.objectives.crossRegionCostWeight, 'objectives.crossRegionCostWeight')!, 0, 1),
+    fresh / n,
+    position(proposal.retryAttempts, o.retryBounds),
+    position(proposal.perTryTimeoutMs, o.perTryBoundsMs),
+  ];
+  for (let i = 0; i < n; i++) {
+    const at = offset + i * ROW_SIZE;
+    const proposed = clip(proposal.weights[i] ?? 0, 0, 1);
+    let best: number | null = null, othersWithin = 0;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const p = p99s[j]!;
+      if (p !== null && (best === null || p < best)) best = p;
+      if (within[j]) othersWithin++;
+    }
+    out[at + 13] = proposed;
+    out[at + 14] = proposed - out[at + 7]!;
+    // No other region measured: as bad as the scale goes, not as good (0 would read "instant").
+    out[at + 15] = best === null ? 4 : overObjective(best, slo);
+    out[at + 16] = n > 1 ? othersWithin / (n - 1) : 0;
+    out[at + 17] = n / MAX_REGIONS;
+    route.forEach((v, k) => (out[at + R + k] = v));
+  }
+  return out;
+}
+
+/**
+ * Pools the model's per-row outputs into raw action vectors: `outputs` holds MODEL_OUTPUT_SIZE
+ * floats for each of MAX_REGIONS rows of each of `routes` routes, `observations` the rows they
+ * were computed from (only rows whose 'present' feature is 1 count). A region's weight logit
+ * is its row's; the retry and per-try entries are the means of the present rows' votes. Absent
+ * slots get 0. Writes routes × ACTION_SIZE floats into `out`.
+ */
+export function poolRegionOutputs(outputs: ArrayLike<number>, observations: ArrayLike<number>, routes: number, out: Float32Array<ArrayBufferLike> = new Float32Array(routes * ACTION_SIZE)): Float32Array<ArrayBufferLike> {
+  for (let r = 0; r < routes; r++) {
+    const a = r * ACTION_SIZE;
+    let retry = 0, perTry = 0, present = 0;
+    for (let i = 0; i < MAX_REGIONS; i++) {
+      const row = r * MAX_REGIONS + i;
+      if (observations[row * ROW_SIZE] !== 1) {
+        out[a + i] = 0;
+        continue;
+      }
+      const y = row * MODEL_OUTPUT_SIZE;
+      out[a + i] = outputs[y]!;
+      retry += outputs[y + 1]!;
+      perTry += outputs[y + 2]!;
+      present++;
+    }
+    out[a + ACTION_RETRY_INDEX] = present > 0 ? retry / present : 0;
+    out[a + ACTION_PER_TRY_INDEX] = present > 0 ? perTry / present : 0;
+  }
   return out;
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const logit = (p: number) => Math.log(p / (1 - p));
 /**
- * A region at 0% still gets a prior of this share, so a policy can bring it back with a
- * finite logit (log(0) would make that impossible); small enough that holding rounds to 0%.
+ * Every region's share is lifted by this much before the logits are added, so a policy can
+ * give a region the heuristic left at 0% a share with a finite logit (log(0) would make that
+ * impossible); the lift is taken off again after the softmax, so the zero action decodes to
+ * the heuristic's weights exactly.
  */
-const WEIGHT_PRIOR_FLOOR = 0.002;
+const WEIGHT_LIFT = 0.01;
 /** Keeps a scalar at its bound from needing an infinite logit to move. */
 const POSITION_MARGIN = 0.02;
 
-/** The logit offsets that make the zero action decode to what `o` has in force. */
-function priors(o: RouteObservation): { weights: number[]; retry: number; perTry: number } {
+interface Priors {
+  weights: number[];
+  retry: number;
+  perTry: number;
+}
+
+/** The logit offsets that make the zero action decode to `base`. */
+function priors(o: RouteObservation, base: PolicyAction): Priors {
   const inner = (value: number, b: IntBounds) => logit(clip(position(value, b), POSITION_MARGIN, 1 - POSITION_MARGIN));
   return {
-    weights: o.regions.map((r) => Math.log(clip(r.weightPercent / 100, 0, 1) + WEIGHT_PRIOR_FLOOR)),
-    retry: inner(o.retryAttempts, o.retryBounds),
-    perTry: inner(o.perTryTimeoutMs, o.perTryBoundsMs),
+    weights: o.regions.map((_, i) => Math.log(clip(base.weights[i] ?? 0, 0, 1) + WEIGHT_LIFT)),
+    retry: inner(base.retryAttempts, o.retryBounds),
+    perTry: inner(base.perTryTimeoutMs, o.perTryBoundsMs),
   };
 }
 
 /**
  * Decodes a raw action vector (ACTION_SIZE floats, e.g. a Gaussian policy's mean) for the
- * regions of `o`: a softmax over the present regions' logits added to the log of their current
- * weights, and the two scalars moved from their current place within the spec's bounds.
- * Throws ConfigError for a short vector or non-finite entries.
+ * regions of `o`, relative to `base`, the heuristic's action for `o` (computed when not
+ * given): a softmax over the present regions' logits added to the log of the base's lifted
+ * shares, less the lift; and the two scalars moved from the base's place within the spec's
+ * bounds. Throws ConfigError for a short vector or non-finite entries.
  */
-export function decodeAction(raw: ArrayLike<number>, o: RouteObservation): PolicyAction {
+export function decodeAction(raw: ArrayLike<number>, o: RouteObservation, base: PolicyAction = heuristicAction(o).action): PolicyAction {
   if (raw.length < ACTION_SIZE) throw new ConfigError(`action: ${raw.length} values; the policy spec has ${ACTION_SIZE}`);
   const n = o.regions.length;
   for (let i = 0; i < ACTION_SIZE; i++) {
     if (!Number.isFinite(raw[i])) throw new ConfigError(`action[${i}]: ${raw[i]} is not a finite number`);
   }
-  const prior = priors(o);
+  const prior = priors(o, base);
   const logits = Array.from({ length: n }, (_, i) => raw[i]! + prior.weights[i]!);
   const max = Math.max(...logits);
   const exps = logits.map((l) => Math.exp(l - max));
   const sum = exps.reduce((a, b) => a + b, 0);
-  // Moves from the current value by the change in the squashed position, so the zero action
-  // holds it exactly (even at a bound, which the prior's margin keeps off the sigmoid's ends).
-  const moved = (x: number, p: number, current: number, b: IntBounds) =>
-    Math.round(clip(current + (sigmoid(x + p) - sigmoid(p)) * (b.max - b.min), b.min, b.max));
+  const lifted = exps.map((e) => Math.max(0, (e / sum) * (1 + n * WEIGHT_LIFT) - WEIGHT_LIFT));
+  const total = lifted.reduce((a, b) => a + b, 0);
+  // Moves from the base value by the change in the squashed position, so the zero action
+  // gives it exactly (even at a bound, which the prior's margin keeps off the sigmoid's ends).
+  const moved = (x: number, p: number, from: number, b: IntBounds) =>
+    Math.round(clip(from + (sigmoid(x + p) - sigmoid(p)) * (b.max - b.min), b.min, b.max));
   return {
-    weights: exps.map((e) => e / sum),
-    retryAttempts: moved(raw[ACTION_RETRY_INDEX]!, prior.retry, o.retryAttempts, o.retryBounds),
-    perTryTimeoutMs: moved(raw[ACTION_PER_TRY_INDEX]!, prior.perTry, o.perTryTimeoutMs, o.perTryBoundsMs),
+    weights: total > 0 ? lifted.map((w) => w / total) : exps.map((e) => e / sum),
+    retryAttempts: moved(raw[ACTION_RETRY_INDEX]!, prior.retry, base.retryAttempts, o.retryBounds),
+    perTryTimeoutMs: moved(raw[ACTION_PER_TRY_INDEX]!, prior.perTry, base.perTryTimeoutMs, o.perTryBoundsMs),
   };
 }
 
-/** The raw action that decodes to `action` for `o` (the inverse of decodeAction): for tests, action probabilities and behaviour cloning. */
-export function encodeAction(action: PolicyAction, o: RouteObservation): Float32Array {
+/** The raw action that decodes to `action` for `o` relative to `base` (the inverse of decodeAction): for tests, action probabilities and behaviour cloning. */
+export function encodeAction(action: PolicyAction, o: RouteObservation, base: PolicyAction = heuristicAction(o).action): Float32Array {
   const raw = new Float32Array(ACTION_SIZE);
-  const prior = priors(o);
+  const prior = priors(o, base);
   const safeLogit = (p: number) => logit(clip(p, 1e-4, 1 - 1e-4));
-  const unmoved = (target: number, p: number, current: number, b: IntBounds) =>
-    b.max > b.min ? safeLogit(sigmoid(p) + (target - current) / (b.max - b.min)) - p : 0;
-  action.weights.forEach((w, i) => (raw[i] = Math.log(Math.max(w, 1e-6)) - prior.weights[i]!));
-  raw[ACTION_RETRY_INDEX] = unmoved(action.retryAttempts, prior.retry, o.retryAttempts, o.retryBounds);
-  raw[ACTION_PER_TRY_INDEX] = unmoved(action.perTryTimeoutMs, prior.perTry, o.perTryTimeoutMs, o.perTryBoundsMs);
+  const unmoved = (target: number, p: number, from: number, b: IntBounds) =>
+    b.max > b.min ? safeLogit(sigmoid(p) + (target - from) / (b.max - b.min)) - p : 0;
+  action.weights.forEach((w, i) => (raw[i] = Math.log(Math.max(w, 0) + WEIGHT_LIFT) - prior.weights[i]!));
+  raw[ACTION_RETRY_INDEX] = unmoved(action.retryAttempts, prior.retry, base.retryAttempts, o.retryBounds);
+  raw[ACTION_PER_TRY_INDEX] = unmoved(action.perTryTimeoutMs, prior.perTry, base.perTryTimeoutMs, o.perTryBoundsMs);
   return raw;
 }

@@ -1,7 +1,7 @@
 // `npm run bench -- policy [--quick]`: how long a policy decision takes when many routes are
 // decided together, and whether deciding leaks tensors.
 //
-// A random-weights model of the policy spec's shape ([OBSERVATION_SIZE] → 64 → 64 → [ACTION_SIZE],
+// A random-weights model of the policy spec's shape ([ROW_SIZE] → 64 → 64 → [MODEL_OUTPUT_SIZE] per region row,
 // tanh) is written with saveModel and read back through ModelRegistry/loadModel, then 1,000
 // routes of 2 to 5 regions (test/bench/policy/world.ts) are decided together by PolicyService
 // for many rounds: observation → encoding → one batched forward pass → decoding → guard →

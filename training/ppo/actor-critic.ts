@@ -1,11 +1,14 @@
-// The learner's networks: a Gaussian policy (an MLP giving the mean of the raw action vector,
-// and a state-independent learnable log standard deviation) and a separate value MLP.
+// The learner's networks: a Gaussian policy (an MLP applied to every region row, pooled into
+// the mean of the raw action vector, and state-independent learnable log standard deviations,
+// one shared by the region slots) and a separate value MLP, also per row and pooled
+// (region-rows.ts).
 import * as tf from '@tensorflow/tfjs';
-import { ACTION_SIZE, OBSERVATION_SIZE } from '../../operator/policy/spec.ts';
+import { MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, ROW_SIZE } from '../../operator/policy/spec.ts';
 import type { ActorSnapshot } from './episode.ts';
 import { normalSampler } from './gaussian.ts';
 import { cloneMlpWeights, initMlpWeights, type MlpWeights } from './mlp-weights.ts';
-import { assignTfMlp, disposeTfMlp, readTfMlp, tfMlpApply, tfMlpFrom, tfMlpVariables, type TfMlp } from './tf-mlp.ts';
+import { criticValueTf, expandLogStd, LOG_STD_SIZE } from './region-rows.ts';
+import { assignTfMlp, disposeTfMlp, readTfMlp, tfMlpFrom, tfMlpVariables, type TfMlp } from './tf-mlp.ts';
 import { streamOf } from './seeds.ts';
 
 /** The networks as plain arrays: what checkpoints hold. */
@@ -32,10 +35,10 @@ export class ActorCritic {
   /** Fresh weights for `hidden` layer widths, drawn from the run seed's 'init' stream. */
   static initialWeights(seed: number, hidden: number[], initLogStd: number): ActorCriticWeights {
     const normal = normalSampler(streamOf(seed, 'init'));
-    // A small last actor layer: every route starts near equal weights and mid-range retries.
-    const actor = initMlpWeights([OBSERVATION_SIZE, ...hidden, ACTION_SIZE], normal, 0.01);
-    const critic = initMlpWeights([OBSERVATION_SIZE, ...hidden, 1], normal, 1);
-    return { actor, logStd: new Float32Array(ACTION_SIZE).fill(initLogStd), critic };
+    // A small last actor layer: every route starts near the zero action, the heuristic's.
+    const actor = initMlpWeights([ROW_SIZE, ...hidden, MODEL_OUTPUT_SIZE], normal, 0.01);
+    const critic = initMlpWeights([ROW_SIZE, ...hidden, 1], normal, 1);
+    return { actor, logStd: new Float32Array(LOG_STD_SIZE).fill(initLogStd), critic };
   }
 
   actorVariables(): tf.Variable[] {
@@ -63,7 +66,7 @@ export class ActorCritic {
   /** The actor as rollout workers hold it (copies). */
   snapshot(): ActorSnapshot {
     const w = this.weights();
-    return { mean: cloneMlpWeights(w.actor), logStd: w.logStd };
+    return { mean: cloneMlpWeights(w.actor), logStd: expandLogStd(w.logStd) };
   }
 
   /** V(s) for `count` encoded observations laid end to end. */
@@ -72,7 +75,7 @@ export class ActorCritic {
     for (let start = 0; start < count; start += VALUE_CHUNK) {
       const n = Math.min(VALUE_CHUNK, count - start);
       const chunk = observations.subarray(start * OBSERVATION_SIZE, (start + n) * OBSERVATION_SIZE);
-      const v = tf.tidy(() => tfMlpApply(this.critic, tf.tensor2d(chunk, [n, OBSERVATION_SIZE])).dataSync());
+      const v = tf.tidy(() => criticValueTf(this.critic, tf.tensor2d(chunk, [n, OBSERVATION_SIZE])).dataSync());
       out.set(v, start);
     }
     return out;

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../operator/api/errors.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE } from '../../operator/policy/spec.ts';
+import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../operator/policy/spec.ts';
+import { LOG_STD_SIZE } from './region-rows.ts';
 import type { ActorCriticWeights } from './actor-critic.ts';
 import type { AdamState } from './adam.ts';
 import { resolvePpoConfig, type PpoConfig } from './config.ts';
@@ -148,9 +149,9 @@ export async function loadCheckpoint(dir: string): Promise<TrainerState> {
       return { inSize, outSize, kernel: take(`${prefix}.${i}.kernel`, inSize * outSize), bias: take(`${prefix}.${i}.bias`, outSize) };
     }),
   });
-  const actor = mlpFrom('actor', [OBSERVATION_SIZE, ...config.hidden, ACTION_SIZE]);
-  const critic = mlpFrom('critic', [OBSERVATION_SIZE, ...config.hidden, 1]);
-  const logStd = take('logStd', ACTION_SIZE);
+  const actor = mlpFrom('actor', [ROW_SIZE, ...config.hidden, MODEL_OUTPUT_SIZE]);
+  const critic = mlpFrom('critic', [ROW_SIZE, ...config.hidden, 1]);
+  const logStd = take('logStd', LOG_STD_SIZE);
   const shapesOf = (w: MlpWeights, extra: Float32Array[]) => [...w.layers.flatMap((l) => [l.kernel.length, l.bias.length]), ...extra.map((x) => x.length)];
   const adamFrom = (prefix: string, step: number, lengths: number[]): AdamState => {
     if (!Number.isInteger(step) || step < 0) throw bad(`optimizerSteps.${prefix}`, 'must be an integer ≥ 0');

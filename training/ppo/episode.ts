@@ -5,12 +5,15 @@ import { ACTION_SIZE, OBSERVATION_SIZE, decodeAction, encodeObservation } from '
 import type { PolicyEnv } from '../env.ts';
 import { writeActionMask } from './action-mask.ts';
 import { normalSampler, sampleGaussian } from './gaussian.ts';
-import { mlpForward, type MlpWeights } from './mlp-weights.ts';
+import type { MlpWeights } from './mlp-weights.ts';
+import { actorMeanJs } from './region-rows.ts';
 import { prng } from '../../operator/api/random.ts';
 
 /** The actor as workers hold it. */
 export interface ActorSnapshot {
+  /** The per-row network. */
   mean: MlpWeights;
+  /** Per entry of the raw action (ACTION_SIZE). */
   logStd: Float32Array;
 }
 
@@ -54,7 +57,7 @@ export function runEpisode(env: PolicyEnv, actor: ActorSnapshot, task: EpisodeTa
   const logProbs = new Float32Array(cap);
   const rewards = new Float32Array(cap);
   const mask = new Float32Array(ACTION_SIZE);
-  const mean = new Float64Array(ACTION_SIZE);
+  const mean = new Float32Array(ACTION_SIZE);
   const raw = new Float32Array(ACTION_SIZE);
   const normal = normalSampler(prng(task.actionSeed));
   let observation = env.reset(task.envSeed);
@@ -64,7 +67,7 @@ export function runEpisode(env: PolicyEnv, actor: ActorSnapshot, task: EpisodeTa
       length * OBSERVATION_SIZE,
       (length + 1) * OBSERVATION_SIZE,
     );
-    mlpForward(actor.mean, obs, mean);
+    actorMeanJs(actor.mean, obs, mean);
     writeActionMask(observation.regions.length, mask);
     logProbs[length] = sampleGaussian(mean, actor.logStd, mask, normal, raw);
     actions.set(raw, length * ACTION_SIZE);

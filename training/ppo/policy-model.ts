@@ -1,15 +1,15 @@
-// The shipped form of the actor: a tfjs layers model mapping an encoded observation to the
-// mean raw action (model-format.ts), rebuilt from the learner's weights. Layer names are fixed
+// The shipped form of the actor: a tfjs layers model mapping one region row to its outputs
+// (model-format.ts, spec.ts), rebuilt from the learner's weights. Layer names are fixed
 // so the same weights always give the same model.json.
 import * as tf from '@tensorflow/tfjs';
-import { ACTION_SIZE, OBSERVATION_SIZE } from '../../operator/policy/spec.ts';
+import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../operator/policy/spec.ts';
 import type { MlpWeights } from './mlp-weights.ts';
 
 /** A sequential model with the actor's layers and weights. The caller disposes it. */
 export function buildPolicyModel(actor: MlpWeights): tf.Sequential {
   const sizes = actor.layers.map((l) => l.outSize);
-  if (actor.layers[0]?.inSize !== OBSERVATION_SIZE || sizes.at(-1) !== ACTION_SIZE) {
-    throw new RangeError(`actor maps ${actor.layers[0]?.inSize} → ${sizes.at(-1)}; the policy spec needs ${OBSERVATION_SIZE} → ${ACTION_SIZE}`);
+  if (actor.layers[0]?.inSize !== ROW_SIZE || sizes.at(-1) !== MODEL_OUTPUT_SIZE) {
+    throw new RangeError(`actor maps ${actor.layers[0]?.inSize} → ${sizes.at(-1)}; the policy spec needs ${ROW_SIZE} → ${MODEL_OUTPUT_SIZE}`);
   }
   const model = tf.sequential({ name: 'meshpilot_policy' });
   actor.layers.forEach((l, i) => {
@@ -19,7 +19,7 @@ export function buildPolicyModel(actor: MlpWeights): tf.Sequential {
         name: last ? 'action_mean' : `hidden_${i + 1}`,
         units: l.outSize,
         activation: last ? 'linear' : 'tanh',
-        ...(i === 0 ? { inputShape: [OBSERVATION_SIZE] } : {}),
+        ...(i === 0 ? { inputShape: [ROW_SIZE] } : {}),
       }),
     );
   });

@@ -9,7 +9,7 @@ import type { Batch } from './batch.ts';
 import type { PpoConfig } from './config.ts';
 import { clippedSurrogate, gaussianEntropyTf, gaussianLogProbTf, valueLoss } from './policy-loss.ts';
 import { permutation, streamOf } from './seeds.ts';
-import { tfMlpApply } from './tf-mlp.ts';
+import { actorMeanTf, criticValueTf, expandLogStdTf } from './region-rows.ts';
 
 export interface UpdateStats {
   policyLoss: number;
@@ -83,11 +83,12 @@ export function ppoUpdate(learner: Learner, batch: Batch, config: PpoConfig, ite
         let terms: tf.Tensor[] = [];
         // The networks share nothing, so one gradient pass over the summed loss gives each its own gradients.
         const { grads } = tf.variableGrads(() => {
-          const mean = tfMlpApply(model.actor, x);
-          const logp = gaussianLogProbTf(a, mean, model.logStd as tf.Tensor1D, m);
+          const mean = actorMeanTf(model.actor, x);
+          const logStd = expandLogStdTf(model.logStd as tf.Tensor1D);
+          const logp = gaussianLogProbTf(a, mean, logStd, m);
           const s = clippedSurrogate(logp, lp0, A, config.clipRatio);
-          const entropy = tf.mean(gaussianEntropyTf(model.logStd as tf.Tensor1D, m));
-          const v = tf.squeeze(tfMlpApply(model.critic, x), [1]) as tf.Tensor1D;
+          const entropy = tf.mean(gaussianEntropyTf(logStd, m));
+          const v = criticValueTf(model.critic, x);
           const vLoss = valueLoss(v, V0, R, config.valueClip);
           terms = [s.loss, vLoss, entropy, s.approxKl, s.clipFraction].map((t) => tf.keep(t));
           return tf.add(tf.sub(s.loss, tf.mul(entropy, config.entropyCoef)), vLoss) as tf.Scalar;

@@ -3,10 +3,13 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { TRAINING_BACKENDS, type TrainingBackend } from './backend.ts';
 import { DEFAULT_PPO_CONFIG, resolvePpoConfig, type PpoConfig } from './config.ts';
-import { SIM_GUARDS, type SimGuard } from './scenario-envs.ts';
+import { GENERATOR_VERSIONS, type GeneratorVersion } from '../generate/scenario-generator.ts';
+import { SIM_GUARDS, type GeneratedSet, type SimGuard } from './scenario-envs.ts';
 
 export interface TrainArgs {
   scenarios: string;
+  /** --generated SEED:COUNT[:GENERATOR]: generated meshes trained on besides the directory's. */
+  generated: GeneratedSet | null;
   out: string;
   workers: number;
   resume: string | null;
@@ -46,6 +49,8 @@ const HYPER: Record<string, [keyof PpoConfig, 'int' | 'float' | 'float|none' | '
 
 export const TRAIN_USAGE = `usage: meshpilot train --scenarios DIR --out DIR [options]
   --scenarios DIR        scenario files (*.yaml) to train on, as a mixture
+  --generated S:K[:V]    also train on generated meshes 0..K-1 of seed S (generator V, default v2),
+                         as \`meshpilot scenarios generate --seed S --count K\` would write them
   --out DIR              model directory to write (model.json, weights, meshpilot-model.json)
   --seed N               run seed (default ${DEFAULT_PPO_CONFIG.seed}); same seed and flags, same model
   --iterations N         PPO iterations (default ${DEFAULT_PPO_CONFIG.iterations})
@@ -74,6 +79,7 @@ function number(flag: string, text: string, integer: boolean): number {
 export function parseTrainArgs(args: string[], cpuCount: number): TrainArgs {
   const options = {
     scenarios: { type: 'string' },
+    generated: { type: 'string' },
     out: { type: 'string' },
     workers: { type: 'string' },
     resume: { type: 'string' },
@@ -124,6 +130,7 @@ export function parseTrainArgs(args: string[], cpuCount: number): TrainArgs {
   if (checkpointEvery < 1) throw new ConfigError(`--checkpoint-every: ${checkpointEvery}; must be ≥ 1`);
   return {
     scenarios: values.scenarios,
+    generated: values.generated === undefined ? null : generatedSet(values.generated),
     out: values.out,
     workers,
     resume: values.resume ?? null,
@@ -137,13 +144,26 @@ export function parseTrainArgs(args: string[], cpuCount: number): TrainArgs {
   };
 }
 
+/** Reads --generated SEED:COUNT[:GENERATOR]; the bounds are `meshpilot scenarios generate`'s. */
+function generatedSet(text: string): GeneratedSet {
+  const m = /^(\d{1,10}):(\d{1,5})(?::(\w+))?$/.exec(text);
+  const seed = Number(m?.[1]), count = Number(m?.[2]), generator = m?.[3] ?? 'v2';
+  if (!m) throw new ConfigError(`--generated: ${JSON.stringify(text)} is not SEED:COUNT or SEED:COUNT:GENERATOR (e.g. 5000:150)`);
+  if (seed > 2 ** 31 - 1) throw new ConfigError(`--generated: seed ${seed} is not an integer from 0 to ${2 ** 31 - 1}`);
+  if (count < 1 || count > 10_000) throw new ConfigError(`--generated: count ${count} is not an integer from 1 to 10000`);
+  if (!(GENERATOR_VERSIONS as readonly string[]).includes(generator)) throw new ConfigError(`--generated: generator ${JSON.stringify(generator)} is not one of ${GENERATOR_VERSIONS.join(', ')}`);
+  return { seed, count, generator: generator as GeneratorVersion };
+}
+
 /** The flags that reproduce a run (only what differs from the defaults; workers never matter). */
 export function reproducingFlags(config: PpoConfig, guard: SimGuard): string[] {
   const flags: string[] = guard === 'serving' ? [] : ['--guard', guard];
   for (const [flag, [field]] of Object.entries(HYPER)) {
     const v = config[field], d = DEFAULT_PPO_CONFIG[field];
     if (field !== 'seed' && field !== 'iterations' && JSON.stringify(v) === JSON.stringify(d)) continue;
-    flags.push(`--${flag}`, v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v));
+    const text = v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v);
+    // A negative value must be glued to its flag (`--init-log-std=-1`): parseArgs reads "-1" as an option.
+    flags.push(...(text.startsWith('-') ? [`--${flag}=${text}`] : [`--${flag}`, text]));
   }
   return flags;
 }

@@ -8,11 +8,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { currentSpecShape, type ModelMetadata } from '../../operator/policy/model-format.ts';
 import { saveModel } from '../../operator/policy/model.ts';
-import { loadScenarios } from '../sim/scenario-loader.ts';
 import { useTrainingBackend } from './backend.ts';
 import { buildPolicyModel } from './policy-model.ts';
+import { expandLogStd } from './region-rows.ts';
 import { ProgressReporter, type ProgressStream } from './progress.ts';
-import { scenarioEnvSource } from './scenario-envs.ts';
+import { scenarioEnvSource, trainingScenarios } from './scenario-envs.ts';
 import { parseTrainArgs, reproducingFlags, TRAIN_USAGE, type TrainArgs } from './train-args.ts';
 import { TrainLog } from './train-log.ts';
 import { trainLoop } from './train-loop.ts';
@@ -56,8 +56,8 @@ export async function runTrain(args: string[], io: TrainIo = { stdout: process.s
   let trainer: PpoTrainer | null = null;
   try {
     await useTrainingBackend(parsed.backend);
-    const scenarios = await loadScenarios(parsed.scenarios);
-    const envSource = scenarioEnvSource({ scenarioDir: resolve(parsed.scenarios), guard: parsed.guard });
+    const scenarios = await trainingScenarios(parsed.scenarios, parsed.generated);
+    const envSource = scenarioEnvSource({ scenarioDir: resolve(parsed.scenarios), generated: parsed.generated, guard: parsed.guard });
     const options = { envSource, workers: parsed.workers };
     trainer = parsed.resume
       ? await PpoTrainer.resume(parsed.resume, { ...options, overrides: parsed.config })
@@ -65,7 +65,7 @@ export async function runTrain(args: string[], io: TrainIo = { stdout: process.s
     const config = trainer.config;
     const checkpointDir = parsed.checkpoints ?? defaultCheckpointDir(parsed.out);
     io.stderr.write(
-      `training on ${scenarios.length} scenarios (${trainer.variants.join(', ')}), seed ${config.seed}, ` +
+      `training on ${scenarios.length} scenarios (${trainer.variants.length > 12 ? `${trainer.variants.slice(0, 10).join(', ')}, … ${trainer.variants.at(-1)}` : trainer.variants.join(', ')}), seed ${config.seed}, ` +
         `${config.iterations} iterations of ${config.episodesPerIteration} episodes, ${workersText(trainer.workers)}` +
         `${trainer.iteration > 0 ? `, resuming after iteration ${trainer.iteration}` : ''}; checkpoints in ${checkpointDir}\n`,
     );
@@ -87,10 +87,14 @@ export async function runTrain(args: string[], io: TrainIo = { stdout: process.s
       ...currentSpecShape(),
       name,
       version: `${name}-${createdAt.toISOString().slice(0, 10)}-seed${config.seed}`,
-      actionStd: Array.from(weights.logStd, (x) => Math.exp(x)),
+      actionStd: Array.from(expandLogStd(weights.logStd), (x) => Math.exp(x)),
       createdAt: createdAt.toISOString(),
       seed: config.seed,
-      command: ['meshpilot', 'train', '--scenarios', parsed.scenarios, '--out', parsed.out, ...reproducingFlags(config, parsed.guard)].join(' '),
+      command: [
+        'meshpilot', 'train', '--scenarios', parsed.scenarios,
+        ...(parsed.generated ? ['--generated', `${parsed.generated.seed}:${parsed.generated.count}:${parsed.generated.generator}`] : []),
+        '--out', parsed.out, ...reproducingFlags(config, parsed.guard),
+      ].join(' '),
       scenarios: scenarios.map((s) => s.file),
     };
     const model = buildPolicyModel(weights.actor);

@@ -4,6 +4,7 @@
 // number, so a run is reproducible on one backend, for any worker count, and across a resume.
 import { performance } from 'node:perf_hooks';
 import { ACTION_SIZE } from '../../operator/policy/spec.ts';
+import { expandLogStd } from './region-rows.ts';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { ActorCritic, type ActorCriticWeights } from './actor-critic.ts';
 import { Adam } from './adam.ts';
@@ -227,7 +228,8 @@ function variantStats(ts: Trajectory[], names: string[]): Record<string, Variant
 }
 
 function meanStd(logStd: Float32Array): number {
+  const perEntry = expandLogStd(logStd);
   let s = 0;
-  for (let i = 0; i < ACTION_SIZE; i++) s += Math.exp(logStd[i]!);
+  for (let i = 0; i < ACTION_SIZE; i++) s += Math.exp(perEntry[i]!);
   return s / ACTION_SIZE;
 }

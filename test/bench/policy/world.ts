@@ -8,18 +8,18 @@ import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
 import type { CurrentIntent } from '../../../operator/policy/observe.ts';
 import type { DecisionRequest } from '../../../operator/policy/policy.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE } from '../../../operator/policy/spec.ts';
+import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../../operator/policy/spec.ts';
 import type { Reading, RegionSnapshot, RouteSnapshot, Signal } from '../../../operator/telemetry/types.ts';
 
 const REGIONS = ['eu-west', 'us-east', 'ap-south', 'sa-east', 'eu-north'] as const;
 
-/** An MLP [OBSERVATION_SIZE] → hidden → hidden (tanh) → [ACTION_SIZE], weights drawn from `seed`. */
+/** An MLP over one region row, [ROW_SIZE] → hidden → hidden (tanh) → [MODEL_OUTPUT_SIZE], weights drawn from `seed`. */
 export function randomPolicyModel(seed: number, hidden: number): tf.LayersModel {
   const model = tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [OBSERVATION_SIZE], units: hidden, activation: 'tanh' }),
+      tf.layers.dense({ inputShape: [ROW_SIZE], units: hidden, activation: 'tanh' }),
       tf.layers.dense({ units: hidden, activation: 'tanh' }),
-      tf.layers.dense({ units: ACTION_SIZE }),
+      tf.layers.dense({ units: MODEL_OUTPUT_SIZE }),
     ],
   });
   const random = prng(seed);

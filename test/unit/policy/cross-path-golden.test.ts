@@ -1,4 +1,4 @@
-// Training and serving must read the same situation as the same 112 numbers (issue 5). The
+// Training and serving must read the same situation as the same 224 numbers (issue 5). The
 // simulator's path (TelemetryView → RouteSnapshot → observationFromSnapshot → encodeObservation)
 // and serving's (RegionSample / HealthObservation → WindowStore behind the Telemetry facade →
 // RouteSnapshot → observationFromSnapshot → encodeObservation) run side by side over whole
@@ -10,7 +10,7 @@
 // the same inputs, so any difference, even in the last bit, is a difference in the paths.
 //
 // The simulator's own encodings of these fixed episodes, at the decision points around each
-// case's event, are pinned in sim-observation-golden-v1.json, so that a change in either path
+// case's event, are pinned in sim-observation-golden-v2.json, so that a change in either path
 // or in the simulation under them (which shifts what models are trained and evaluated on)
 // fails here instead of passing silently. Regenerating it is an explicit act, never a side
 // effect of a run:
@@ -29,11 +29,11 @@ import { telemetryTarget } from '../../../operator/controller/telemetry-target.t
 import { observationFromSnapshot, type CurrentIntent } from '../../../operator/policy/observe.ts';
 import {
   encodeObservation,
-  MAX_REGIONS,
   OBSERVATION_SIZE,
   POLICY_SPEC_VERSION,
   REGION_FEATURES,
   ROUTE_FEATURES,
+  ROW_SIZE,
   type RouteObservation,
 } from '../../../operator/policy/spec.ts';
 import { telemetryMetrics, type TelemetryMetrics } from '../../../operator/telemetry/metrics.ts';
@@ -47,7 +47,7 @@ import { loadScenario, validateScenario, type Scenario } from '../../../training
 import type { TelemetryDelivery } from '../../../training/sim/telemetry-view.ts';
 import { wholePercents } from '../../../training/sim/whole-percents.ts';
 
-const GOLDEN = fileURLToPath(new URL('./sim-observation-golden-v1.json', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('./sim-observation-golden-v2.json', import.meta.url));
 const SCENARIOS = fileURLToPath(new URL('../../../training/scenarios/', import.meta.url));
 const REGENERATE = 'UPDATE_GOLDEN=1 npm run jest -- test/unit/policy/cross-path-golden.test.ts';
 
@@ -152,11 +152,10 @@ async function runBothPaths(scenario: Scenario, seed: number): Promise<Run> {
 
 const F = REGION_FEATURES.length;
 
-/** "eu-west.latencyP99" or "totalErrorRate" for index `i` of an encoded observation. */
+/** "eu-west.latencyP99" or "eu-west.totalErrorRate" for index `i` of an encoded observation (one row per region). */
 function featureName(i: number, regions: readonly string[]): string {
-  if (i >= MAX_REGIONS * F) return ROUTE_FEATURES[i - MAX_REGIONS * F]!;
-  const slot = Math.floor(i / F);
-  return `${regions[slot] ?? `slot ${slot}`}.${REGION_FEATURES[i % F]}`;
+  const slot = Math.floor(i / ROW_SIZE), k = i % ROW_SIZE;
+  return `${regions[slot] ?? `slot ${slot}`}.${k < F ? REGION_FEATURES[k] : ROUTE_FEATURES[k - F]}`;
 }
 
 /** Every encoded number on which the two paths disagree, named. */
@@ -309,7 +308,7 @@ interface GoldenFile {
 const shortest = (x: number) => Number(x.toPrecision(9));
 
 describe('the simulator observations of those episodes', () => {
-  it(`match sim-observation-golden-v1.json (${REGENERATE} rewrites it)`, async () => {
+  it(`match sim-observation-golden-v2.json (${REGENERATE} rewrites it)`, async () => {
     const actual: Record<string, PinnedPoint[]> = {};
     const regionsOf = new Map<string, string[]>();
     for (const c of CASES) {

@@ -7,7 +7,7 @@ import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
 import type { ModelMetadata } from '../../../operator/policy/model-format.ts';
 import { currentSpecShape } from '../../../operator/policy/model-format.ts';
 import type { RegionObservation, RouteObservation } from '../../../operator/policy/spec.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE } from '../../../operator/policy/spec.ts';
+import { ACTION_SIZE, MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../../operator/policy/spec.ts';
 import type { RegionSnapshot, Reading, RouteSnapshot, Signal } from '../../../operator/telemetry/types.ts';
 
 export interface Dest {
@@ -131,7 +131,7 @@ export function metadata(over: Partial<ModelMetadata> = {}): ModelMetadata {
 }
 
 /** An MLP [inputs] → 16 (tanh) → [outputs] whose weights are drawn from `seed`. */
-export function seededModel(seed: number, inputs = OBSERVATION_SIZE, outputs = ACTION_SIZE): tf.LayersModel {
+export function seededModel(seed: number, inputs: number = ROW_SIZE, outputs: number = MODEL_OUTPUT_SIZE): tf.LayersModel {
   const model = tf.sequential({
     layers: [tf.layers.dense({ inputShape: [inputs], units: 16, activation: 'tanh' }), tf.layers.dense({ units: outputs })],
   });

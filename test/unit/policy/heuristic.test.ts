@@ -27,6 +27,20 @@ describe('heuristicAction', () => {
     expect(unhealthy.action.weights[1]).toBeCloseTo(0.25, 6);
   });
 
+  it('gives no share to a region whose p99 alone breaks the objective while the regions within it have the headroom, and spreads when they have not', () => {
+    // Objective 250 ms: us-east at 320 ms would make the route's p99 break it with any share over a percent.
+    const slow = (saturation: number) =>
+      heuristicAction(routeObs([regionObs('eu-west', 60, { latencyP99Ms: 100, saturation }), regionObs('us-east', 40, { latencyP99Ms: 320 })]));
+    // eu-west at 40% saturation serving 600 rps can take 600 × (0.9 / 0.4 − 1) = 750 more: us-east's 400 fit.
+    const drained = slow(0.4);
+    expect(drained.action.weights[1]).toBeCloseTo(0.2, 6); // halfway from 40% to 0
+    expect(drained.reason).toContain('none to us-east: p99 over the objective while regions within it have the headroom');
+    // At 80% it can take 600 × (0.9 / 0.8 − 1) = 75: not enough, so shares stay ∝ 1/latency.
+    const spread = slow(0.8);
+    expect(spread.action.weights[1]).toBeCloseTo((0.4 + 100 / 420) / 2, 6);
+    expect(spread.reason).not.toContain('none to');
+  });
+
   it('gives a region never measured only a probe share while a measured one is usable, and keeps the per-try timeout at the objective or above', () => {
     const unknown = { latencyP50Ms: null, latencyP90Ms: null, latencyP99Ms: null, errorRate: null };
     const o = routeObs([regionObs('eu-west', 100, { latencyP99Ms: 300 }), regionObs('us-east', 0, unknown)], { perTryTimeoutMs: 150 });

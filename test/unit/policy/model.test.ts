@@ -9,7 +9,7 @@ import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { loadModel, saveModel, MODEL_WEIGHTS_FILE } from '../../../operator/policy/model.ts';
 import { ModelLoadError } from '../../../operator/policy/model-files.ts';
 import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE } from '../../../operator/policy/model-format.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION } from '../../../operator/policy/spec.ts';
+import { ACTION_SIZE, MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, poolRegionOutputs, ROW_SIZE } from '../../../operator/policy/spec.ts';
 import { metadata, seededModel } from './fixtures.ts';
 
 let root: string;
@@ -66,30 +66,39 @@ async function refusal(dir: string): Promise<ModelLoadError> {
   return e as ModelLoadError;
 }
 
+/** `rows` routes of random features, route k with 1 + k % MAX_REGIONS regions (present rows flagged, the rest zero). */
 function batchOf(rows: number, seed: number): Float32Array {
   const r = prng(seed);
-  return Float32Array.from({ length: rows * OBSERVATION_SIZE }, () => r() * 2 - 1);
+  const x = Float32Array.from({ length: rows * OBSERVATION_SIZE }, () => r() * 2 - 1);
+  for (let k = 0; k < rows; k++) {
+    for (let i = 0; i < MAX_REGIONS; i++) {
+      const at = (k * MAX_REGIONS + i) * ROW_SIZE;
+      if (i <= k % MAX_REGIONS) x[at] = 1;
+      else x.fill(0, at, at + ROW_SIZE);
+    }
+  }
+  return x;
 }
 
-/** The MLP of seededModel in plain arithmetic: what any backend must compute. */
-function reference(model: tf.LayersModel, x: Float32Array, rows: number): Float64Array {
+/** The MLP of seededModel in plain arithmetic on every region row, pooled as the spec pools: what any backend must compute. */
+function reference(model: tf.LayersModel, x: Float32Array, rows: number): Float32Array {
   const [k1, b1, k2, b2] = model.getWeights().map((w) => w.dataSync());
   const hidden = 16;
-  const out = new Float64Array(rows * ACTION_SIZE);
-  for (let r = 0; r < rows; r++) {
+  const perRow = new Float64Array(rows * MAX_REGIONS * MODEL_OUTPUT_SIZE);
+  for (let r = 0; r < rows * MAX_REGIONS; r++) {
     const h = new Float64Array(hidden);
     for (let j = 0; j < hidden; j++) {
       let s = b1![j]!;
-      for (let i = 0; i < OBSERVATION_SIZE; i++) s += x[r * OBSERVATION_SIZE + i]! * k1![i * hidden + j]!;
+      for (let i = 0; i < ROW_SIZE; i++) s += x[r * ROW_SIZE + i]! * k1![i * hidden + j]!;
       h[j] = Math.tanh(s);
     }
-    for (let k = 0; k < ACTION_SIZE; k++) {
+    for (let k = 0; k < MODEL_OUTPUT_SIZE; k++) {
       let s = b2![k]!;
-      for (let j = 0; j < hidden; j++) s += h[j]! * k2![j * ACTION_SIZE + k]!;
-      out[r * ACTION_SIZE + k] = s;
+      for (let j = 0; j < hidden; j++) s += h[j]! * k2![j * MODEL_OUTPUT_SIZE + k]!;
+      perRow[r * MODEL_OUTPUT_SIZE + k] = s;
     }
   }
-  return out;
+  return poolRegionOutputs(perRow, x, rows);
 }
 
 describe('saveModel and loadModel', () => {
@@ -131,7 +140,7 @@ describe('saveModel and loadModel', () => {
     const model = seededModel(1);
     await expect(saveModel(model, metadata({ specVersion: 'meshpilot.policy/v0' }), dir)).rejects.toThrow(/specVersion/);
     const narrow = seededModel(1, 100);
-    await expect(saveModel(narrow, metadata(), dir)).rejects.toThrow(/input shape.*\[null,100\].*\[null,112\]/);
+    await expect(saveModel(narrow, metadata(), dir)).rejects.toThrow(/input shape.*\[null,100\].*\[null,28\]/);
     await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
     model.dispose();
     narrow.dispose();
@@ -160,6 +169,15 @@ describe('loadModel refuses, naming the file and the field', () => {
     const e = await refusal(dir);
     expect(e.field).toBe('specVersion');
     expect(e.message).toContain(`${MODEL_METADATA_FILE} specVersion: "meshpilot.policy/v0" is not the policy spec this operator serves ("${POLICY_SPEC_VERSION}")`);
+  });
+
+  it('a model of the previous spec version, v1, naming the version and what to do', async () => {
+    const dir = await savedModel();
+    await editJson(join(dir, MODEL_METADATA_FILE), (m) => Object.assign(m, { specVersion: 'meshpilot.policy/v1', observationSize: 112 }));
+    const e = await refusal(dir);
+    expect(e.field).toBe('specVersion');
+    expect(e.message).toContain(`specVersion: "meshpilot.policy/v1" is not the policy spec this operator serves ("meshpilot.policy/v2")`);
+    expect(e.message).toContain('retrain the model for it with meshpilot train');
   });
 
   it('metadata shapes other than the spec', async () => {
@@ -229,15 +247,15 @@ describe('loadModel refuses, naming the file and the field', () => {
 
   it('a model whose input or output shape is not the spec’s', async () => {
     const wide = fresh();
-    const m1 = seededModel(1, 100, ACTION_SIZE);
+    const m1 = seededModel(1, 100, MODEL_OUTPUT_SIZE);
     await writeUnchecked(m1, wide);
     const e1 = await refusal(wide);
     expect(e1.file).toBe(join(wide, MODEL_TOPOLOGY_FILE));
-    expect(e1.message).toContain(`modelTopology.config.layers[0].config.batch_input_shape: [null,100]; the policy reads batches of ${OBSERVATION_SIZE} observations`);
+    expect(e1.message).toContain(`modelTopology.config.layers[0].config.batch_input_shape: [null,100]; a ${POLICY_SPEC_VERSION} model reads batches of region rows of ${ROW_SIZE} features`);
     const out = fresh();
-    const m2 = seededModel(1, OBSERVATION_SIZE, 4);
+    const m2 = seededModel(1, ROW_SIZE, 4);
     await writeUnchecked(m2, out);
-    expect((await refusal(out)).message).toContain(`the last layer has 4 outputs; the policy spec's action has ${ACTION_SIZE}`);
+    expect((await refusal(out)).message).toContain(`the last layer has 4 outputs; a ${POLICY_SPEC_VERSION} model has ${MODEL_OUTPUT_SIZE} per region row`);
     m1.dispose();
     m2.dispose();
   });
@@ -291,7 +309,7 @@ describe('loadModel refuses, naming the file and the field', () => {
   });
 
   it.each([
-    ['a batch size fixed at 1', (l: Record<string, unknown>) => (l.batch_input_shape = [1, OBSERVATION_SIZE]), 'batch_input_shape: [1,112]'],
+    ['a batch size fixed at 1', (l: Record<string, unknown>) => (l.batch_input_shape = [1, ROW_SIZE]), 'batch_input_shape: [1,28]'],
     ['an int32 dtype', (l: Record<string, unknown>) => (l.dtype = 'int32'), 'config.dtype: "int32"; a policy computes in float32'],
   ])('a first layer with %s, which could never predict', async (_what, edit, message) => {
     const dir = await savedModel();

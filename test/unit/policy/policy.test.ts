@@ -8,6 +8,7 @@ import { ManualClock } from '../../../operator/api/clock.ts';
 import { prng } from '../../../operator/api/random.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { GUARD_RULES } from '../../../operator/policy/guard.ts';
+import { heuristicAction } from '../../../operator/policy/heuristic.ts';
 import { policyMetrics } from '../../../operator/policy/metrics.ts';
 import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model.ts';
 import { ModelRegistry } from '../../../operator/policy/models.ts';
@@ -81,11 +82,12 @@ describe('PolicyService', () => {
 
   it('gives the model\'s mean the peak density, whatever common shift its logits carry', () => {
     const observation = routeObs([regionObs('eu-west', 50), regionObs('us-east', 50)]);
-    // Logits, then the scalars: 0 holds the retries and the per-try timeout in force.
+    // Logits, then the scalars: 0 gives the heuristic's retries and per-try timeout.
     const mean = Float32Array.from([5.3, 4.8, 9, 9, 9, 9, 9, 9, 0, 0]);
     const std = Array.from({ length: ACTION_SIZE }, (_, i) => (i < 2 ? 0.5 : 0.25));
     const decided = decodeAction(mean, observation);
-    expect(decided).toMatchObject({ retryAttempts: observation.retryAttempts, perTryTimeoutMs: observation.perTryTimeoutMs });
+    const h = heuristicAction(observation).action;
+    expect(decided).toMatchObject({ retryAttempts: h.retryAttempts, perTryTimeoutMs: h.perTryTimeoutMs });
     const peak = 2 * (-Math.log(0.5) - 0.5 * Math.log(2 * Math.PI)) + 2 * (-Math.log(0.25) - 0.5 * Math.log(2 * Math.PI));
     expect(actionLogDensity(decided, mean, std, observation)).toBeCloseTo(peak, 5);
     const elsewhere = { ...decided, weights: [0.5, 0.5] };

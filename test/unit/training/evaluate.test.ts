@@ -154,6 +154,19 @@ describe('runEvaluate', () => {
     expect(json.evaluate.scenarios[0].policies.model.sloViolationSec).toBeGreaterThanOrEqual(0);
   });
 
+  it('evaluates a model whose outputs are all zero exactly as the guarded heuristic: a v2 model is a residual on it', async () => {
+    const modelDir = join(dir, 'zero-model');
+    await ensureBackend();
+    const model = seededModel(5);
+    model.setWeights(model.getWeights().map((w, i, all) => (i >= all.length - 2 ? w.mul(0) : w)));
+    await saveModel(model, metadata({ version: 'zero-v2' }), modelDir);
+    model.dispose();
+    const io = capture();
+    expect(await runEvaluate(['--scenarios', dir, '--seeds', '2', '--json', '--heuristic', '--model', modelDir], io)).toBe(0);
+    const json = JSON.parse(io.out.at(-1)!);
+    for (const s of json.evaluate.scenarios) expect(s.policies.model).toEqual(s.policies['heuristic-guarded']);
+  });
+
   it('with --heuristic, also evaluates the operator\'s fallback behind the serving guard, summarised against the baselines only', async () => {
     const io = capture();
     expect(await runEvaluate(['--scenarios', dir, '--seeds', '1', '--heuristic'], io)).toBe(0);

@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MODEL_METADATA_FILE, type ModelMetadata } from '../../../operator/policy/model-format.ts';
 import { loadModel, MODEL_WEIGHTS_FILE } from '../../../operator/policy/model.ts';
-import { OBSERVATION_SIZE } from '../../../operator/policy/spec.ts';
+import { encodeObservation } from '../../../operator/policy/spec.ts';
 import { useTrainingBackend } from '../../../training/ppo/backend.ts';
 import { loadCheckpoint } from '../../../training/ppo/checkpoint.ts';
-import { mlpForward } from '../../../training/ppo/mlp-weights.ts';
+import { actorMeanJs, expandLogStd } from '../../../training/ppo/region-rows.ts';
 import { defaultCheckpointDir, runTrain, TRAINING_SUMMARY_FILE } from '../../../training/ppo/train-main.ts';
+import { regionObs, routeObs } from '../policy/fixtures.ts';
 
 // Two minutes of simulated time at a 10 s decision interval: 12 steps an episode.
 const SCENARIO = `
@@ -66,6 +67,24 @@ describe('runTrain', () => {
     expect(await train(tiny(join(dir, 'x'), '--hidden', '64,0'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--hidden:') });
     expect(await train(tiny(join(dir, 'x'), '--bogus', '1'))).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") });
     expect(await train(['--scenarios', join(dir, 'none'), '--out', join(dir, 'x')])).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot read the scenario directory') });
+    expect(await train(tiny(join(dir, 'x'), '--generated', '5000'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--generated: "5000" is not SEED:COUNT') });
+    expect(await train(tiny(join(dir, 'x'), '--generated', '5000:0'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--generated: count 0 is not an integer from 1 to 10000') });
+    expect(await train(tiny(join(dir, 'x'), '--generated', '5000:3:v9'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--generated: generator "v9" is not one of v1, v2') });
+  });
+
+  it('trains on generated meshes besides the directory\'s, and the metadata\'s command (negative values glued to their flags) reproduces the model', async () => {
+    const out = join(dir, 'generated');
+    const run = await train(tiny(out, '--generated', '4242:2', '--max-steps', '15', '--init-log-std=-1.5', '--workers', '0'));
+    expect(run.code).toBe(0);
+    const metadata = JSON.parse(await readFile(join(out, MODEL_METADATA_FILE), 'utf8')) as ModelMetadata;
+    expect(metadata.scenarios).toEqual([join(scenarios, 'tiny.yaml'), 'gen-4242-0000.yaml', 'gen-4242-0001.yaml']);
+    expect(metadata.command).toContain('--generated 4242:2:v2');
+    expect(metadata.command).toContain('--init-log-std=-1.5');
+    const again = join(dir, 'generated-again');
+    const args = metadata.command.split(' ').slice(2).map((a) => (a === out ? again : a));
+    expect((await train([...args, '--workers', '0'])).code).toBe(0);
+    const bytes = (d: string) => readFile(join(d, MODEL_WEIGHTS_FILE));
+    expect(Buffer.compare(await bytes(again), await bytes(out))).toBe(0);
   });
 
   it('writes a model that serving loads and that computes the learner’s action means, with a log line per iteration', async () => {
@@ -89,11 +108,11 @@ describe('runTrain', () => {
     const { weights } = await loadCheckpoint(defaultCheckpointDir(out));
     const model = await loadModel(out);
     try {
-      const observation = Float32Array.from({ length: OBSERVATION_SIZE }, (_, i) => ((i * 7) % 11) / 10);
+      const observation = encodeObservation(routeObs([regionObs('eu-west', 60), regionObs('us-east', 40, { remote: true, latencyP99Ms: 300 }), regionObs('ap-south', 0)]));
       const served = model.predict(observation, 1);
-      const learned = mlpForward(weights.actor, observation, new Float64Array(served.length));
+      const learned = actorMeanJs(weights.actor, observation, new Float32Array(served.length));
       served.forEach((v, i) => expect(v).toBeCloseTo(learned[i]!, 4));
-      expect(metadata.actionStd).toEqual(Array.from(weights.logStd, Math.exp));
+      expect(metadata.actionStd).toEqual(Array.from(expandLogStd(weights.logStd), Math.exp));
     } finally {
       model.dispose();
     }

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../operator/api/errors.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE } from '../../../operator/policy/spec.ts';
+import { ACTION_SIZE, ROW_SIZE } from '../../../operator/policy/spec.ts';
 import type { ActorCriticWeights } from '../../../training/ppo/actor-critic.ts';
 import { useTrainingBackend } from '../../../training/ppo/backend.ts';
 import { CHECKPOINT_JSON, loadCheckpoint } from '../../../training/ppo/checkpoint.ts';
@@ -181,7 +181,7 @@ describe('checkpoints', () => {
     await expect(loadCheckpoint(at)).rejects.toThrow(`${file} config gamma: 3 must be in [0, 1]`);
     await writeFile(file, JSON.stringify({ ...good, config: { ...(good.config as object), hidden: [32, 32] } }));
     await expect(loadCheckpoint(at)).rejects.toThrow(
-      `${file} arrays (actor.0.kernel): ${OBSERVATION_SIZE * 64} values; the config's shapes need ${OBSERVATION_SIZE * 32}`,
+      `${file} arrays (actor.0.kernel): ${ROW_SIZE * 64} values; the config's shapes need ${ROW_SIZE * 32}`,
     );
     await writeFile(file, '{"format": "something else"}');
     await expect(loadCheckpoint(at)).rejects.toThrow(`${file} format: "something else"; expected meshpilot.ppo-checkpoint/v1`);

@@ -10,7 +10,7 @@ import { prng } from '../../../operator/api/random.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../../operator/policy/observe.ts';
 import { saveModel } from '../../../operator/policy/model.ts';
 import { actionLogDensity } from '../../../operator/policy/policy.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE, decodeAction } from '../../../operator/policy/spec.ts';
+import { ACTION_PER_TRY_INDEX, ACTION_RETRY_INDEX, ACTION_SIZE, decodeAction, MODEL_OUTPUT_SIZE, REGION_FEATURES, ROW_SIZE } from '../../../operator/policy/spec.ts';
 import type { DecisionRecord } from '../../../operator/telemetry/decision-log.ts';
 import { makeRoute, makeSnapshot, metadata } from '../policy/fixtures.ts';
 
@@ -20,11 +20,18 @@ export const ROUTE = makeRoute('checkout', [{ region: 'eu-west', weight: 50 }, {
   objectives: { latencyP99: '250ms', maxErrorRate: 0.01, crossRegionCostWeight: 1 },
 });
 
-/** A policy model whose action mean is `mean` (padded with zeros) for every observation. */
+/**
+ * A policy model whose action mean on ROUTE is `mean` (padded with zeros) for every
+ * observation: one row per region, so a region's logit comes from its row; the rows differ in
+ * their 'remote' feature, which is all the model reads (eu-west's row gets mean[0], us-east's
+ * mean[1]), and the retry and per-try votes are constant.
+ */
 export function constantModel(mean: readonly number[]): tf.LayersModel {
-  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [OBSERVATION_SIZE], units: ACTION_SIZE })] });
-  const bias = Float32Array.from({ length: ACTION_SIZE }, (_, i) => mean[i] ?? 0);
-  const values = [tf.zeros([OBSERVATION_SIZE, ACTION_SIZE]), tf.tensor1d(bias)];
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [ROW_SIZE], units: MODEL_OUTPUT_SIZE })] });
+  const kernel = new Float32Array(ROW_SIZE * MODEL_OUTPUT_SIZE);
+  kernel[REGION_FEATURES.indexOf('remote') * MODEL_OUTPUT_SIZE] = (mean[1] ?? 0) - (mean[0] ?? 0);
+  const bias = Float32Array.from([mean[0] ?? 0, mean[ACTION_RETRY_INDEX] ?? 0, mean[ACTION_PER_TRY_INDEX] ?? 0]);
+  const values = [tf.tensor2d(kernel, [ROW_SIZE, MODEL_OUTPUT_SIZE]), tf.tensor1d(bias)];
   model.setWeights(values);
   for (const v of values) v.dispose();
   return model;
