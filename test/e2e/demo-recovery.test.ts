@@ -1,6 +1,13 @@
-// The demo as `npm start` runs it, on a shortened brownout schedule: while calm, the route
-// holds its spec's weights; the browned-out region is drained; once the brownout ends it gets
-// traffic back within a few decisions (probation, then a trickle, then more on the way back).
+// The demo as `npm start` runs it, with its one-minute brownout but only one of them: while
+// calm, the route holds its spec's weights; the browned-out region is drained; once the
+// brownout ends it gets traffic back within a few decisions (probation, then a trickle, then
+// more on the way back).
+//
+// The brownout lasts as long as the telemetry window (60 s), as in `npm start`. A shorter one
+// never fills the window: the region's error rate then peaks at half its 30% and never reads
+// as failing, and whether it was drained in time came down to whether the guard's rollback
+// hold (the SLO breaks when the brownout starts, right after a decision) happened to cover the
+// whole brownout: this test failed once in five full-suite runs.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +19,7 @@ import { debianKubectl } from '../support/kubectl.ts';
 
 const run = promisify(execFile);
 const SPEC = { 'eu-west': 50, 'us-east': 30, 'ap-south': 20 } as const;
-const BROWNOUT_FOR_MS = 30_000;
+const BROWNOUT_FOR_MS = 60_000;
 /** The demo's decision interval is 10 s; the brownout's first comes 30 s after the start. */
 const FIRST_BROWNOUT_MS = 30_000;
 
@@ -76,7 +83,7 @@ describe('the demo route through a brownout', () => {
     }
 
     // The brownout (latency ×6, 30% of calls failing): the region is drained.
-    await until((s) => weightOf(s, region) === 0, t0 + FIRST_BROWNOUT_MS + BROWNOUT_FOR_MS + 20_000, `${region} drained`);
+    await until((s) => weightOf(s, region) === 0, t0 + FIRST_BROWNOUT_MS + BROWNOUT_FOR_MS + 30_000, `${region} drained`);
     const end = await until(() => Date.now() >= t0 + FIRST_BROWNOUT_MS + BROWNOUT_FOR_MS, Infinity, 'the brownout to end');
     const endStep = end.policy?.guard?.step ?? 0;
 
@@ -89,5 +96,5 @@ describe('the demo route through a brownout', () => {
 
     const exit = await child.stop('SIGTERM');
     expect(exit.code).toBe(0);
-  }, 360_000);
+  }, 420_000);
 });
