@@ -10,7 +10,9 @@
 //                  decision changed what is served, and now (within two decision intervals)
 //                  the SLO is breached: restore the last weights and retry settings under
 //                  which it was met (at once, not step by step), then hold them for
-//                  ROLLBACK_HOLD_DECISIONS decisions so the policy cannot undo it at once;
+//                  ROLLBACK_HOLD_DECISIONS decisions so the policy cannot undo it at once
+//                  (the hold still lets load off a region breaking an objective now:
+//                  rollback-hold.ts);
 //   spread         when every region looks failing, traffic is spread over all of them
 //                  rather than concentrated on one, which would collapse it too;
 //   failover       (serving-group.ts) the route is served by its lowest priority group with
@@ -65,6 +67,7 @@ import { eligibility, failingRegions, type Eligibility } from './eligibility.ts'
 import { GUARD_RULES, type GuardRule } from './guard-rules.ts';
 import { shape } from './guard-shape.ts';
 import { retryBudget } from './retry-budget.ts';
+import { offBreaking } from './rollback-hold.ts';
 import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { sloStatus, type SloStatus } from './slo.ts';
@@ -293,7 +296,7 @@ export function guard(input: GuardInput): GuardResult {
           `held for ${ROLLBACK_HOLD_DECISIONS} decisions`,
         ...forced,
       );
-    } else if (holdUntilStep !== undefined && spec.mode === 'enforce') {
+    } else if (holdUntilStep !== undefined && spec.mode === 'enforce' && !offBreaking(o, base, wanted).some((t, i) => Math.abs(t - base[i]!) >= 0.5)) {
       rules.add(GUARD_RULES.rollbackHold);
       weights = base;
       notes.push(`holding the rolled-back weights until decision ${holdUntilStep} (${proposal.by} not followed)`, ...forced);
@@ -301,6 +304,11 @@ export function guard(input: GuardInput): GuardResult {
     } else {
       if (proposal.note) head += `; ${proposal.note}`;
       let target = wanted;
+      if (holdUntilStep !== undefined && spec.mode === 'enforce') {
+        rules.add(GUARD_RULES.rollbackHold);
+        target = offBreaking(o, base, wanted);
+        notes.push(`holding the rolled-back weights until decision ${holdUntilStep}, but for load taken off regions that break an objective`);
+      }
       if (quiet) {
         // Evidence before moves: with every region fresh and within its objectives nothing
         // asks for a change, and a move away from the spec made anyway is a guess that can

@@ -159,6 +159,20 @@ describe('guard: rollback', () => {
     expect(free.state.holdUntilStep).toBeUndefined();
   });
 
+  it('lets a hold take load off a region that breaks an objective, and nothing else', () => {
+    const state = guard(input([70, 30], [90, 10], { regions: breached, state: afterMove() })).state;
+    // us-east's p99 now breaks the 250 ms objective (an incident that began after the rollback): the
+    // proposal's move off it goes through, within the step bound.
+    const off = guard(input([60, 40], [90, 10], { regions: [{ latencyP99Ms: 120 }, { latencyP99Ms: 400 }], state }));
+    expect(off.rules).toContain(GUARD_RULES.rollbackHold);
+    expect(weightsOf(off)[1]).toBeLessThan(40);
+    expect(off.applied).toBe(true);
+    expect(off.reason).toContain('but for load taken off regions that break an objective');
+    // A proposal that would put more on the breaking region is held.
+    const onto = guard(input([60, 40], [30, 70], { regions: [{ latencyP99Ms: 120 }, { latencyP99Ms: 400 }], state }));
+    expect(weightsOf(onto)).toEqual([60, 40]);
+  });
+
   it('does not roll back when the SLO was already breached, nothing moved, or the breach came long after', () => {
     for (const state of [afterMove({ sloBefore: 'breached' }), afterMove({ moved: false }), afterMove({ lastDecisionTime: new Date(NOW - 10 * 60_000).toISOString() })]) {
       const r = guard(input([70, 30], [75, 25], { regions: breached, state }));
