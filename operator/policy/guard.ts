@@ -279,6 +279,9 @@ export function guard(input: GuardInput): GuardResult {
     const forced = forcedNotes(regions, e, before, wanted, rules);
     const rollbackTo = rollbackDue(state, slo, input, regions);
     const stale = o.regions.some((r) => !r.fresh);
+    const holding = holdUntilStep !== undefined && spec.mode === 'enforce';
+    // What a hold lets through: load taken off regions that break an objective (rollback-hold.ts).
+    const released = holding ? offBreaking(o, base, wanted) : wanted;
     if (stale) {
       rules.add(GUARD_RULES.failStatic);
       weights = base;
@@ -296,17 +299,16 @@ export function guard(input: GuardInput): GuardResult {
           `held for ${ROLLBACK_HOLD_DECISIONS} decisions`,
         ...forced,
       );
-    } else if (holdUntilStep !== undefined && spec.mode === 'enforce' && !offBreaking(o, base, wanted).some((t, i) => Math.abs(t - base[i]!) >= 0.5)) {
+    } else if (holding && !released.some((t, i) => Math.abs(t - base[i]!) >= 0.5)) {
       rules.add(GUARD_RULES.rollbackHold);
       weights = base;
       notes.push(`holding the rolled-back weights until decision ${holdUntilStep} (${proposal.by} not followed)`, ...forced);
       applied = !same(weights, served);
     } else {
       if (proposal.note) head += `; ${proposal.note}`;
-      let target = wanted;
-      if (holdUntilStep !== undefined && spec.mode === 'enforce') {
+      let target = released;
+      if (holding) {
         rules.add(GUARD_RULES.rollbackHold);
-        target = offBreaking(o, base, wanted);
         notes.push(`holding the rolled-back weights until decision ${holdUntilStep}, but for load taken off regions that break an objective`);
       }
       if (quiet) {

@@ -67,12 +67,23 @@ class TfjsPolicyModel implements LoadedModel {
     // predictOnBatch: one pass (predict() would cut the batch into slices of 32). The tensor,
     // not its values, leaves tidy: tidy walks whatever it returns, element by element.
     const observations = batch.subarray(0, rows * OBSERVATION_SIZE);
-    const y = tf.tidy(() => model.predictOnBatch(tf.tensor2d(observations, [rows * MAX_REGIONS, ROW_SIZE])) as tf.Tensor);
-    try {
-      return poolRegionOutputs(y.dataSync() as Float32Array, observations, rows);
-    } finally {
-      y.dispose();
+    // Only the routes' present rows go through the network (most routes have fewer than
+    // MAX_REGIONS regions); absent rows' outputs stay 0 and the pooling skips them anyway.
+    const present: number[] = [];
+    for (let row = 0; row < rows * MAX_REGIONS; row++) if (observations[row * ROW_SIZE] === 1) present.push(row);
+    const input = new Float32Array(present.length * ROW_SIZE);
+    present.forEach((row, k) => input.set(observations.subarray(row * ROW_SIZE, (row + 1) * ROW_SIZE), k * ROW_SIZE));
+    const outputs = new Float32Array(rows * MAX_REGIONS * MODEL_OUTPUT_SIZE);
+    if (present.length > 0) {
+      const y = tf.tidy(() => model.predictOnBatch(tf.tensor2d(input, [present.length, ROW_SIZE])) as tf.Tensor);
+      try {
+        const values = y.dataSync() as Float32Array;
+        present.forEach((row, k) => outputs.set(values.subarray(k * MODEL_OUTPUT_SIZE, (k + 1) * MODEL_OUTPUT_SIZE), row * MODEL_OUTPUT_SIZE));
+      } finally {
+        y.dispose();
+      }
     }
+    return poolRegionOutputs(outputs, observations, rows);
   }
 
   dispose(): void {

@@ -5,7 +5,7 @@
 // incident hit, until it reads as failing. So the hold lets through the part of a proposal
 // that takes load off regions breaking an objective and puts it on the others.
 import type { RouteObservation } from './observation.ts';
-import { errorAfterRetries } from './retry-budget.ts';
+import { breaksObjective } from './slo.ts';
 import { fitToBounds } from './weights.ts';
 
 /**
@@ -15,12 +15,7 @@ import { fitToBounds } from './weights.ts';
  * what it has and what `wanted` gives it. `base` itself when no region breaks one. Pure.
  */
 export function offBreaking(o: RouteObservation, base: readonly number[], wanted: readonly number[]): number[] {
-  const breaking = o.regions.map(
-    (r) =>
-      r.weightPercent > 0 &&
-      ((r.latencyP99Ms !== null && r.latencyP99Ms > o.objectives.latencyP99Ms) ||
-        (r.errorRate !== null && errorAfterRetries(r.errorRate, o.retryAttempts) > o.objectives.maxErrorRate)),
-  );
+  const breaking = o.regions.map((r) => r.weightPercent > 0 && breaksObjective(r, o));
   if (!breaking.some((b) => b)) return [...base];
   return fitToBounds(
     wanted,

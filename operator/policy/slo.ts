@@ -2,7 +2,8 @@
 // rollback rule and the explanations read it. The route's p99 is the weight-weighted mean of
 // the regions' p99s, the same estimate the observation spec encodes (weightedLatencyP99), so
 // what the guard judges is what the model saw.
-import type { RouteObservation } from './observation.ts';
+import type { RegionObservation, RouteObservation } from './observation.ts';
+import { errorAfterRetries } from './retry-budget.ts';
 
 export const SLO_STATES = ['met', 'breached', 'unknown'] as const;
 export type SloState = (typeof SLO_STATES)[number];
@@ -17,6 +18,15 @@ export interface SloStatus {
 }
 
 const finite = (v: number | null): v is number => v !== null && Number.isFinite(v);
+
+/**
+ * Whether region `r` alone breaks an objective of `o` as far as it is measured: its p99 over
+ * the latency objective, or its requests failing over the budget after the retries in force
+ * (telemetry counts tries). Unknown values break nothing. Pure.
+ */
+export function breaksObjective(r: RegionObservation, o: RouteObservation): boolean {
+  return (r.latencyP99Ms !== null && r.latencyP99Ms > o.objectives.latencyP99Ms) || (r.errorRate !== null && errorAfterRetries(r.errorRate, o.retryAttempts) > o.objectives.maxErrorRate);
+}
 
 /** The route's SLO status from `o`. Pure; never throws. */
 export function sloStatus(o: RouteObservation): SloStatus {

@@ -16,7 +16,7 @@
 import { ConfigError } from '../api/errors.ts';
 import { heuristicAction } from './heuristic.ts';
 import type { IntBounds, PolicyAction, RouteObservation } from './observation.ts';
-import { errorAfterRetries } from './retry-budget.ts';
+import { breaksObjective } from './slo.ts';
 
 export type { IntBounds, PolicyAction, RegionObservation, RouteObservation } from './observation.ts';
 
@@ -149,7 +149,7 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
     out[at + 11] = rateTrend === null ? 0 : clip(rateTrend, -1, 1);
     out[at + 12] = p99Trend === null ? 0 : clip(p99Trend, -1, 1);
     p99s.push(p99);
-    within.push(r.healthy !== false && p99 !== null && p99 <= slo && (err === null || errorAfterRetries(err, o.retryAttempts) <= (maxError ?? 0)));
+    within.push(r.healthy !== false && p99 !== null && !breaksObjective(r, o));
     if (err !== null) totalErrors += err * rates[i]!;
     if (p99 !== null) {
       weightedP99 += p99 * weight;

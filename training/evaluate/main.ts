@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { loadModel } from '../../operator/policy/model.ts';
+import { heuristicAction } from '../../operator/policy/heuristic.ts';
 import { decodeAction, encodeObservation, OBSERVATION_SIZE, ACTION_SIZE, type PolicyAction, type RouteObservation } from '../../operator/policy/spec.ts';
 import { baselines } from '../baselines/baselines.ts';
 import { GUARDED_HEURISTIC, guardedHeuristicPolicy } from '../baselines/heuristic.ts';
@@ -70,9 +71,10 @@ async function modelPolicy(dir: string): Promise<{ policy: EvalPolicy; name: str
   const model = await loadModel(resolve(dir));
   const decideBatch = (observations: RouteObservation[]): PolicyAction[] => {
     const batch = new Float32Array(observations.length * OBSERVATION_SIZE);
-    observations.forEach((o, k) => encodeObservation(o, batch, k * OBSERVATION_SIZE));
+    const bases = observations.map((o) => heuristicAction(o).action);
+    observations.forEach((o, k) => encodeObservation(o, batch, k * OBSERVATION_SIZE, bases[k]));
     const out = model.predict(batch, observations.length);
-    return observations.map((o, k) => decodeAction(out.subarray(k * ACTION_SIZE, (k + 1) * ACTION_SIZE), o));
+    return observations.map((o, k) => decodeAction(out.subarray(k * ACTION_SIZE, (k + 1) * ACTION_SIZE), o, bases[k]));
   };
   const policy: EvalPolicy = {
     name: 'model',

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { failure, processIo, type LineIo } from '../evaluate/cli-io.ts';
 import { validateScenario } from '../sim/scenario-loader.ts';
-import { GENERATOR_VERSIONS, generateScenario, type GeneratorVersion } from './scenario-generator.ts';
+import { GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, generateScenario, type GeneratorVersion } from './scenario-generator.ts';
 
 export const GENERATE_USAGE = `usage: meshpilot scenarios generate --seed N --count K --out DIR [--generator v1|v2]
   --seed N          0 to 2^31-1; scenarios of one seed never appear in another's set
@@ -42,7 +42,7 @@ function parse(args: string[]): Args {
   if (!values.out) throw new ConfigError(`--out is required\n${GENERATE_USAGE}`);
   const generator = values.generator ?? 'v2';
   if (!(GENERATOR_VERSIONS as readonly string[]).includes(generator)) throw new ConfigError(`--generator: "${generator}" is not one of ${GENERATOR_VERSIONS.join(', ')}`);
-  return { seed: integer('seed', values.seed, 0, 2 ** 31 - 1), count: integer('count', values.count, 1, 10_000), out: values.out, generator: generator as GeneratorVersion };
+  return { seed: integer('seed', values.seed, 0, GENERATOR_SEED_MAX), count: integer('count', values.count, 1, GENERATOR_COUNT_MAX), out: values.out, generator: generator as GeneratorVersion };
 }
 
 /** Runs the command; resolves with the exit code (0 written, 2 bad input, 1 other errors). */

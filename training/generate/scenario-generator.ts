@@ -85,6 +85,9 @@ function event(d: Draw, kind: (typeof EVENT_KINDS)[number], region: string, dura
 }
 
 export const GENERATOR_VERSIONS = ['v1', 'v2'] as const;
+/** The seeds and set sizes `meshpilot scenarios generate` (and `train --generated`) take. */
+export const GENERATOR_SEED_MAX = 2 ** 31 - 1;
+export const GENERATOR_COUNT_MAX = 10_000;
 export type GeneratorVersion = (typeof GENERATOR_VERSIONS)[number];
 
 /** Scenario `index` of the set drawn from `seed` by generator `version` (default v2). */

@@ -1,6 +1,7 @@
 // One episode of one environment under a frozen copy of the actor, in plain JS: what a rollout
 // worker does between two weight updates. Features come from encodeObservation and actions go
 // through decodeAction, exactly as in serving; the trainer never builds features itself.
+import { heuristicAction } from '../../operator/policy/heuristic.ts';
 import { ACTION_SIZE, OBSERVATION_SIZE, decodeAction, encodeObservation } from '../../operator/policy/spec.ts';
 import type { PolicyEnv } from '../env.ts';
 import { writeActionMask } from './action-mask.ts';
@@ -63,7 +64,9 @@ export function runEpisode(env: PolicyEnv, actor: ActorSnapshot, task: EpisodeTa
   let observation = env.reset(task.envSeed);
   let length = 0, done = false, slo = 0, cost = 0, churn = 0;
   while (length < cap && !done) {
-    const obs = encodeObservation(observation, observations, length * OBSERVATION_SIZE).subarray(
+    // The heuristic's action, which the encoding shows and the action is a residual on: once per step.
+    const base = heuristicAction(observation).action;
+    const obs = encodeObservation(observation, observations, length * OBSERVATION_SIZE, base).subarray(
       length * OBSERVATION_SIZE,
       (length + 1) * OBSERVATION_SIZE,
     );
@@ -72,7 +75,7 @@ export function runEpisode(env: PolicyEnv, actor: ActorSnapshot, task: EpisodeTa
     logProbs[length] = sampleGaussian(mean, actor.logStd, mask, normal, raw);
     actions.set(raw, length * ACTION_SIZE);
     regionCounts[length] = observation.regions.length;
-    const result = env.step(decodeAction(raw, observation));
+    const result = env.step(decodeAction(raw, observation, base));
     rewards[length] = result.reward;
     slo += result.metrics.sloViolationSec;
     cost += result.metrics.crossRegionCost;

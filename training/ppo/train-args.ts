@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { TRAINING_BACKENDS, type TrainingBackend } from './backend.ts';
 import { DEFAULT_PPO_CONFIG, resolvePpoConfig, type PpoConfig } from './config.ts';
-import { GENERATOR_VERSIONS, type GeneratorVersion } from '../generate/scenario-generator.ts';
+import { GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, type GeneratorVersion } from '../generate/scenario-generator.ts';
 import { SIM_GUARDS, type GeneratedSet, type SimGuard } from './scenario-envs.ts';
 
 export interface TrainArgs {
@@ -149,8 +149,8 @@ function generatedSet(text: string): GeneratedSet {
   const m = /^(\d{1,10}):(\d{1,5})(?::(\w+))?$/.exec(text);
   const seed = Number(m?.[1]), count = Number(m?.[2]), generator = m?.[3] ?? 'v2';
   if (!m) throw new ConfigError(`--generated: ${JSON.stringify(text)} is not SEED:COUNT or SEED:COUNT:GENERATOR (e.g. 5000:150)`);
-  if (seed > 2 ** 31 - 1) throw new ConfigError(`--generated: seed ${seed} is not an integer from 0 to ${2 ** 31 - 1}`);
-  if (count < 1 || count > 10_000) throw new ConfigError(`--generated: count ${count} is not an integer from 1 to 10000`);
+  if (seed > GENERATOR_SEED_MAX) throw new ConfigError(`--generated: seed ${seed} is not an integer from 0 to ${GENERATOR_SEED_MAX}`);
+  if (count < 1 || count > GENERATOR_COUNT_MAX) throw new ConfigError(`--generated: count ${count} is not an integer from 1 to ${GENERATOR_COUNT_MAX}`);
   if (!(GENERATOR_VERSIONS as readonly string[]).includes(generator)) throw new ConfigError(`--generated: generator ${JSON.stringify(generator)} is not one of ${GENERATOR_VERSIONS.join(', ')}`);
   return { seed, count, generator: generator as GeneratorVersion };
 }
