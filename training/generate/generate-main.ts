@@ -8,15 +8,16 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { failure, processIo, type LineIo } from '../evaluate/cli-io.ts';
 import { validateScenario } from '../sim/scenario-loader.ts';
-import { GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, generateScenario, type GeneratorVersion } from './scenario-generator.ts';
+import { DEFAULT_GENERATOR, GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, generateScenario, type GeneratorVersion } from './scenario-generator.ts';
 
-export const GENERATE_USAGE = `usage: meshpilot scenarios generate --seed N --count K --out DIR [--generator v1|v2]
+export const GENERATE_USAGE = `usage: meshpilot scenarios generate --seed N --count K --out DIR [--generator v1|v2|v3]
   --seed N          0 to 2^31-1; scenarios of one seed never appear in another's set
   --count K         1 to 10000 scenarios (scenario i of a seed is the same whatever K)
   --out DIR         where to write gen-<seed>-<i>.yaml; created if missing, must hold no such files yet
-  --generator V     v2 (default): v1 plus autoscaling, telemetry delay/bias/loss, follow-up
+  --generator V     v3 (default): v2 plus incidents on some pods only and tail-only
+                    slowdowns; v2: v1 plus autoscaling, telemetry delay/bias/loss, follow-up
                     incidents, link faults and routes without failover; v1: the set the
-                    published held-out figures were measured on`;
+                    first held-out figures were measured on`;
 
 interface Args {
   seed: number;
@@ -40,7 +41,7 @@ function parse(args: string[]): Args {
     throw new ConfigError(`${(e as Error).message}\n${GENERATE_USAGE}`);
   }
   if (!values.out) throw new ConfigError(`--out is required\n${GENERATE_USAGE}`);
-  const generator = values.generator ?? 'v2';
+  const generator = values.generator ?? DEFAULT_GENERATOR;
   if (!(GENERATOR_VERSIONS as readonly string[]).includes(generator)) throw new ConfigError(`--generator: "${generator}" is not one of ${GENERATOR_VERSIONS.join(', ')}`);
   return { seed: integer('seed', values.seed, 0, GENERATOR_SEED_MAX), count: integer('count', values.count, 1, GENERATOR_COUNT_MAX), out: values.out, generator: generator as GeneratorVersion };
 }

@@ -9,7 +9,9 @@
 // Versions: v1 is the set the published held-out figures were measured on, and stays as it
 // was. v2 (the default) is v1's document plus, from a second stream, what the simulator has
 // learnt since: autoscaling regions, per-region telemetry delay, bias and loss, a follow-up
-// incident placed after the first, a fault on one link, and routes without failover.
+// incident placed after the first, a fault on one link, and routes without failover. v3 (the
+// default) is v2's plus, from a third stream, faults on some pods only: incidents that hit a
+// share of a region's tries, and tail-only slowdowns.
 import { prng } from '../../operator/api/random.ts';
 import { MAX_REGIONS } from '../../operator/policy/spec.ts';
 import { EVENT_KINDS } from '../sim/scenario-schema.ts';
@@ -84,16 +86,44 @@ function event(d: Draw, kind: (typeof EVENT_KINDS)[number], region: string, dura
   }
 }
 
-export const GENERATOR_VERSIONS = ['v1', 'v2'] as const;
+export const GENERATOR_VERSIONS = ['v1', 'v2', 'v3'] as const;
 /** The seeds and set sizes `meshpilot scenarios generate` (and `train --generated`) take. */
 export const GENERATOR_SEED_MAX = 2 ** 31 - 1;
 export const GENERATOR_COUNT_MAX = 10_000;
 export type GeneratorVersion = (typeof GENERATOR_VERSIONS)[number];
+/** What `scenarios generate` and `train --generated` draw when no version is named. */
+export const DEFAULT_GENERATOR: GeneratorVersion = 'v3';
 
-/** Scenario `index` of the set drawn from `seed` by generator `version` (default v2). */
-export function generateScenario(seed: number, index: number, version: GeneratorVersion = 'v2'): GeneratedScenario {
+/** Scenario `index` of the set drawn from `seed` by generator `version` (default v3). */
+export function generateScenario(seed: number, index: number, version: GeneratorVersion = DEFAULT_GENERATOR): GeneratedScenario {
   const v1 = generateV1(seed, index);
-  return version === 'v1' ? v1 : withV2Features(v1, new Draw((seed * 1_000_003 + index) ^ 0x5bd1e995));
+  if (version === 'v1') return v1;
+  const v2 = withV2Features(v1, new Draw((seed * 1_000_003 + index) ^ 0x5bd1e995));
+  return version === 'v2' ? v2 : withV3Features(v2, new Draw((seed * 1_000_003 + index) ^ 0x27d4eb2f));
+}
+
+/** Kinds of incident that can hit some pods only (the schema's `fraction`). */
+const PARTIAL_KINDS = new Set(['brownout', 'latencySpike', 'errorBurst']);
+
+/** v3's additions to a v2 document, drawn from `d` (never from v1's or v2's streams). */
+function withV3Features(v2: GeneratedScenario, d: Draw): GeneratedScenario {
+  const doc = structuredClone(v2.doc) as Doc & { regions: Doc[]; events: Doc[]; episode: { durationSec: number } };
+  const notes: string[] = [];
+  for (const e of doc.events) {
+    if (PARTIAL_KINDS.has(e.kind as string) && d.chance(0.4)) {
+      e.fraction = r2(d.range(0.05, 0.5));
+      if (!notes.includes('incidents on some pods')) notes.push('incidents on some pods');
+    }
+  }
+  if (!v2.calm && d.chance(0.3)) {
+    const homes = doc.regions.filter((r) => r.priority === 0).map((r) => r.name as string);
+    const durationSec = doc.episode.durationSec;
+    const startSec = d.int(Math.round(durationSec * 0.1), Math.round(durationSec * 0.7));
+    doc.events.push({ kind: 'latencySpike', region: d.pick(homes), startSec, durationSec: d.int(60, Math.max(60, Math.round(durationSec * 0.35))), addedMs: d.int(200, 1500), fraction: r2(d.range(0.01, 0.05)) });
+    notes.push('a tail-only slowdown');
+  }
+  doc.description = `${doc.description as string}${notes.length > 0 ? `; v3: ${notes.join(', ')}` : ''}`;
+  return { ...v2, doc };
 }
 
 /** v2's additions to a v1 document, drawn from `d` (never from v1's stream, so v1 is unchanged). */

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../operator/api/errors.ts';
 import { TRAINING_BACKENDS, type TrainingBackend } from './backend.ts';
 import { DEFAULT_PPO_CONFIG, resolvePpoConfig, type PpoConfig } from './config.ts';
-import { GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, type GeneratorVersion } from '../generate/scenario-generator.ts';
+import { DEFAULT_GENERATOR, GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, type GeneratorVersion } from '../generate/scenario-generator.ts';
 import { SIM_GUARDS, type GeneratedSet, type SimGuard } from './scenario-envs.ts';
 
 export interface TrainArgs {
@@ -49,7 +49,7 @@ const HYPER: Record<string, [keyof PpoConfig, 'int' | 'float' | 'float|none' | '
 
 export const TRAIN_USAGE = `usage: meshpilot train --scenarios DIR --out DIR [options]
   --scenarios DIR        scenario files (*.yaml) to train on, as a mixture
-  --generated S:K[:V]    also train on generated meshes 0..K-1 of seed S (generator V, default v2),
+  --generated S:K[:V]    also train on generated meshes 0..K-1 of seed S (generator V, default v3),
                          as \`meshpilot scenarios generate --seed S --count K\` would write them
   --out DIR              model directory to write (model.json, weights, meshpilot-model.json)
   --seed N               run seed (default ${DEFAULT_PPO_CONFIG.seed}); same seed and flags, same model
@@ -147,7 +147,7 @@ export function parseTrainArgs(args: string[], cpuCount: number): TrainArgs {
 /** Reads --generated SEED:COUNT[:GENERATOR]; the bounds are `meshpilot scenarios generate`'s. */
 function generatedSet(text: string): GeneratedSet {
   const m = /^(\d{1,10}):(\d{1,5})(?::(\w+))?$/.exec(text);
-  const seed = Number(m?.[1]), count = Number(m?.[2]), generator = m?.[3] ?? 'v2';
+  const seed = Number(m?.[1]), count = Number(m?.[2]), generator = m?.[3] ?? DEFAULT_GENERATOR;
   if (!m) throw new ConfigError(`--generated: ${JSON.stringify(text)} is not SEED:COUNT or SEED:COUNT:GENERATOR (e.g. 5000:150)`);
   if (seed > GENERATOR_SEED_MAX) throw new ConfigError(`--generated: seed ${seed} is not an integer from 0 to ${GENERATOR_SEED_MAX}`);
   if (count < 1 || count > GENERATOR_COUNT_MAX) throw new ConfigError(`--generated: count ${count} is not an integer from 1 to ${GENERATOR_COUNT_MAX}`);

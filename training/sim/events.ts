@@ -36,6 +36,14 @@ export interface Effects {
   /** Per (client home, serving region), h × n + r: round trip added by link faults, ms, and whether the link is partitioned. */
   linkAddedMs: Float64Array;
   linkDown: Uint8Array;
+  /**
+   * A fault on some of a region's pods only (an event's `fraction` below 1): the share of tries
+   * that land on them, and how much slower those tries are (a service factor and added ms).
+   * Partial events in one region hit the same pods: the largest share, factors multiplied.
+   */
+  partialShare: Float64Array;
+  partialServiceFactor: Float64Array;
+  partialAddedMs: Float64Array;
 }
 
 export function newEffects(n: number): Effects {
@@ -49,6 +57,9 @@ export function newEffects(n: number): Effects {
     clientFactor: new Float64Array(n),
     linkAddedMs: new Float64Array(n * n),
     linkDown: new Uint8Array(n * n),
+    partialShare: new Float64Array(n),
+    partialServiceFactor: new Float64Array(n),
+    partialAddedMs: new Float64Array(n),
   };
 }
 
@@ -58,6 +69,11 @@ export function newEffects(n: number): Effects {
  */
 function rising(rampSec: number, sinceMs: number): number {
   return rampSec > 0 ? Math.min(1, sinceMs / (rampSec * 1000)) : 1;
+}
+
+/** Marks `share` of region `r`'s tries as landing on affected pods (the largest share of the partial events in force). */
+function partial(fx: Effects, r: number, share: number): void {
+  fx.partialShare[r] = Math.max(fx.partialShare[r]!, share);
 }
 
 export class EventTimeline {
@@ -92,6 +108,9 @@ export class EventTimeline {
     fx.clientFactor.fill(1);
     fx.linkAddedMs.fill(0);
     fx.linkDown.fill(0);
+    fx.partialShare.fill(0);
+    fx.partialServiceFactor.fill(1);
+    fx.partialAddedMs.fill(0);
     const n = fx.down.length;
     for (const t of this.#events) {
       if (tMs < t.startMs || tMs >= t.endMs) continue;
@@ -101,17 +120,32 @@ export class EventTimeline {
         case 'brownout': {
           const k = rising(e.rampSec, tMs - t.startMs);
           // At full severity the factors themselves, to the last bit (1 - (1 - 0.3) is not 0.3).
-          fx.capacityFactor[r]! *= k === 1 ? e.capacityFactor : 1 - (1 - e.capacityFactor) * k;
-          fx.serviceFactor[r]! *= k === 1 ? e.latencyFactor : 1 + (e.latencyFactor - 1) * k;
-          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.errorRate * k);
+          const capacity = k === 1 ? e.capacityFactor : 1 - (1 - e.capacityFactor) * k;
+          const slower = k === 1 ? e.latencyFactor : 1 + (e.latencyFactor - 1) * k;
+          if (e.fraction === 1) {
+            fx.capacityFactor[r]! *= capacity;
+            fx.serviceFactor[r]! *= slower;
+          } else {
+            // The affected pods lose their share of capacity; their slowness is the slow component.
+            fx.capacityFactor[r]! *= 1 - e.fraction * (1 - capacity);
+            partial(fx, r, e.fraction);
+            fx.partialServiceFactor[r]! *= slower;
+          }
+          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.fraction * e.errorRate * k);
           break;
         }
         case 'errorBurst':
-          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.errorRate * rising(e.rampSec, tMs - t.startMs));
+          fx.addedErrorRate[r] = 1 - (1 - fx.addedErrorRate[r]!) * (1 - e.fraction * e.errorRate * rising(e.rampSec, tMs - t.startMs));
           break;
-        case 'latencySpike':
-          fx.addedMs[r]! += e.addedMs * rising(e.rampSec, tMs - t.startMs);
+        case 'latencySpike': {
+          const added = e.addedMs * rising(e.rampSec, tMs - t.startMs);
+          if (e.fraction === 1) fx.addedMs[r]! += added;
+          else {
+            partial(fx, r, e.fraction);
+            fx.partialAddedMs[r]! += added;
+          }
           break;
+        }
         case 'outage':
           fx.down[r] = Math.max(fx.down[r]!, e.mode === 'blackhole' ? DOWN_BLACKHOLE : DOWN_REFUSE);
           break;

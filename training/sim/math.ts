@@ -21,6 +21,25 @@ export function lognormalCdf(x: number, mu: number, sigma: number): number {
   return x <= 0 ? 0 : normalCdf((Math.log(x) - mu) / sigma);
 }
 
+/**
+ * A region's service time when `share` of its tries land on slower pods: a mixture of two
+ * lognormals with the same log-sd, log-medians `mu` (the rest) and `muSlow`. With share 0 it is
+ * exactly the single lognormal, to the bit.
+ */
+export interface Mixture {
+  mu: number;
+  sigma: number;
+  share: number;
+  muSlow: number;
+  sigmaSlow: number;
+}
+
+/** P(X <= x) for X drawn from the mixture `m`. */
+export function mixtureCdf(x: number, m: Mixture): number {
+  const fast = lognormalCdf(x, m.mu, m.sigma);
+  return m.share === 0 ? fast : (1 - m.share) * fast + m.share * lognormalCdf(x, m.muSlow, m.sigmaSlow);
+}
+
 /** A seeded standard normal sampler over a uniform source (Box-Muller, both halves used). */
 export function normalSampler(uniform: () => number): () => number {
   let spare: number | null = null;
@@ -70,6 +89,20 @@ export function addShiftedLognormal(cdf: Float64Array, weight: number, shift: nu
     if (x <= lo) continue;
     cdf[i]! += x >= hi ? scale * norm : scale * normalCdf(((shift === 0 ? LOG_EDGES[i]! : Math.log(x)) - mu) / sigma);
   }
+}
+
+/** addShiftedLognormal for a mixture: each component gets its share of the tries that finish under `cap`. */
+export function addShiftedMixture(cdf: Float64Array, weight: number, shift: number, m: Mixture, cap = Infinity): void {
+  if (m.share === 0) {
+    addShiftedLognormal(cdf, weight, shift, m.mu, m.sigma, cap);
+    return;
+  }
+  const fast = cap === Infinity ? 1 : lognormalCdf(cap - shift, m.mu, m.sigma);
+  const slow = cap === Infinity ? 1 : lognormalCdf(cap - shift, m.muSlow, m.sigmaSlow);
+  const under = (1 - m.share) * fast + m.share * slow;
+  if (!(under > 1e-12)) return;
+  addShiftedLognormal(cdf, (weight * (1 - m.share) * fast) / under, shift, m.mu, m.sigma, cap);
+  addShiftedLognormal(cdf, (weight * m.share * slow) / under, shift, m.muSlow, m.sigmaSlow, cap);
 }
 
 /** Adds `weight` of requests that all take exactly `atMs`. */

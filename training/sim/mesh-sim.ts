@@ -1,7 +1,8 @@
 // The physics of one route across regions, one tick at a time, and what a decision interval
 // amounts to. Per region: a fluid queue in front of a capacity (a stationary M/M/c wait from
 // Sakasegawa's approximation below saturation, a backlog that grows and overflows above it),
-// a lognormal service time whose median carries the wait, and errors from the base rate,
+// a lognormal service time whose median carries the wait (a mixture of two when a fault hits
+// some of its pods only), and errors from the base rate,
 // events, saturation and queue overflow. Per (client home, serving region): round-trip time,
 // per-try timeouts and retries, whose extra tries load the same region (Envoy retries stay in
 // the weighted cluster that was picked), which is how a struggling region drowns in a retry
@@ -11,7 +12,7 @@
 import { ConfigError } from '../../operator/api/errors.ts';
 import { prng } from '../../operator/api/random.ts';
 import { DOWN_BLACKHOLE, DOWN_NONE, DOWN_REFUSE, EventTimeline, newEffects, type Effects } from './events.ts';
-import { addPointMass, addShiftedLognormal, GRID_SIZE, gridQuantile, lognormalCdf, normalSampler } from './math.ts';
+import { addPointMass, addShiftedMixture, GRID_SIZE, gridQuantile, mixtureCdf, normalSampler, type Mixture } from './math.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';
 import { TraceTimeline } from './trace-timeline.ts';
 import { Autoscaler } from './autoscaler.ts';
@@ -100,6 +101,11 @@ export class MeshSim {
   readonly #mu: Float64Array;
   readonly #sig: Float64Array;
   readonly #med: Float64Array;
+  /** The share of tries on pods a partial fault slows, and their log-median (the same log-sd). */
+  readonly #slowShare: Float64Array;
+  readonly #slowMu: Float64Array;
+  /** Scratch for the service-time mixture of one region (filled by #mixture, never kept). */
+  readonly #mix: Mixture = { mu: 0, sigma: 1, share: 0, muSlow: 0, sigmaSlow: 1 };
   readonly #rho: Float64Array;
   readonly #autoscaler: Autoscaler;
   readonly #triesR: Float64Array;
@@ -124,6 +130,9 @@ export class MeshSim {
   readonly #accErrLat: Float64Array;
   readonly #accMu: Float64Array;
   readonly #accMu2: Float64Array;
+  readonly #accSlowW: Float64Array;
+  readonly #accSlowMu: Float64Array;
+  readonly #accSlowMu2: Float64Array;
   readonly #accRegTries: Float64Array;
   readonly #accRegFailed: Float64Array;
   readonly #accRho: Float64Array;
@@ -178,6 +187,7 @@ export class MeshSim {
       this.#cost[a * n + b] = this.#cost[b * n + a] = l.cost;
     }
     this.#backlog = f(); this.#backlogNext = f(); this.#err = f(); this.#mu = f(); this.#sig = f(); this.#med = f();
+    this.#slowShare = f(); this.#slowMu = f(); this.#accSlowW = f(); this.#accSlowMu = f(); this.#accSlowMu2 = f();
     this.#autoscaler = new Autoscaler(s.regions.map((r) => r.autoscale));
     this.#rho = f(); this.#triesR = f(); this.#badForMs = f(); this.#goodForMs = f(); this.#noise = f();
     this.#healthy = new Uint8Array(n);
@@ -211,6 +221,7 @@ export class MeshSim {
     this.#badForMs.fill(0);
     this.#goodForMs.fill(0);
     this.#autoscaler.reset();
+    this.#slowShare.fill(0);
     for (let r = 0; r < this.n; r++) {
       this.#err[r] = this.#baseError[r]!;
       this.#med[r] = this.#median[r]!;
@@ -228,7 +239,7 @@ export class MeshSim {
     const n = this.n;
     const startMs = this.#nowMs;
     for (const a of [this.#accReq, this.#accTries, this.#accQ, this.#accErr, this.#accPTo, this.#accFailLat, this.#accErrLat, this.#accMu, this.#accMu2,
-      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown, this.#accRtt, this.#accLinkFault]) a.fill(0);
+      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown, this.#accRtt, this.#accLinkFault, this.#accSlowW, this.#accSlowMu, this.#accSlowMu2]) a.fill(0);
     let requests = 0, failed = 0, violation = 0, pressure = 0, cost = 0;
     const dt = this.tickMs / 1000;
     const objective = this.#s.route.objectives.latencyP99Ms;
@@ -332,7 +343,7 @@ export class MeshSim {
         if (this.#demand[i] === 0) pTo = 0;
         else if (down === DOWN_BLACKHOLE || cut) pTo = 1;
         else if (down === DOWN_REFUSE) pTo = 0;
-        else pTo = T <= rtt ? 1 : 1 - lognormalCdf(T - rtt, this.#mu[r]!, this.#sig[r]!);
+        else pTo = T <= rtt ? 1 : 1 - mixtureCdf(T - rtt, this.#mixture(r));
         const q = Math.min(1, e + (1 - e) * pTo);
         const tries = q >= 1 - 1e-12 ? R + 1 : (1 - q ** (R + 1)) / (1 - q);
         const errLat = rtt + (down === DOWN_REFUSE ? REFUSE_MS : Math.min(Math.max(T - rtt, 0), 0.5 * this.#med[r]!));
@@ -363,11 +374,15 @@ export class MeshSim {
       this.#med[r] = baseMedian;
       this.#mu[r] = Math.log(baseMedian);
       this.#sig[r] = this.#sigma[r]!;
+      this.#slowShare[r] = 0;
       return;
     }
-    // A slower service with the same concurrency also serves fewer requests per second.
+    // A slower service with the same concurrency also serves fewer requests per second; so do
+    // the slower pods of a partial fault, for their share.
     const scale = this.#autoscaler.factor(r);
-    const capacity = (this.#capacity[r]! * scale * fx.capacityFactor[r]!) / fx.serviceFactor[r]!;
+    const share = fx.partialShare[r]!;
+    const partialCapacity = share === 0 ? 1 : 1 - share + share / fx.partialServiceFactor[r]!;
+    const capacity = (this.#capacity[r]! * scale * fx.capacityFactor[r]! * partialCapacity) / fx.serviceFactor[r]!;
     const sigma0 = this.#sigma[r]!;
     const meanServiceMs = baseMedian * Math.exp((sigma0 * sigma0) / 2);
     const rho = tries / capacity;
@@ -395,6 +410,18 @@ export class MeshSim {
     // Stationary queueing waits are roughly exponential and widen the tail as they grow; the
     // wait behind an overload backlog is the same for everyone and only shifts the median.
     this.#sig[r] = Math.min(2, sigma0 + (0.5 * stationaryMs) / median);
+    this.#slowShare[r] = share;
+    if (share > 0) this.#slowMu[r] = Math.log(baseMedian * fx.partialServiceFactor[r]! + waitMs + fx.addedMs[r]! + fx.partialAddedMs[r]!);
+  }
+
+  /** Region `r`'s service time now, in the scratch mixture (valid until the next call). */
+  #mixture(r: number): Mixture {
+    const m = this.#mix;
+    m.mu = this.#mu[r]!;
+    m.sigma = m.sigmaSlow = this.#sig[r]!;
+    m.share = this.#slowShare[r]!;
+    m.muSlow = this.#slowMu[r]!;
+    return m;
   }
 
   /** The health checker: a verdict flips after the condition has held for the configured delay. */
@@ -418,15 +445,15 @@ export class MeshSim {
     const q = this.#q[i]!;
     const rtt = this.#rttNow[i]!;
     const F = this.#failLat[i]!;
-    const mu = this.#mu[r]!, sigma = this.#sig[r]!;
-    const norm = T > rtt ? lognormalCdf(T - rtt, mu, sigma) : 0;
+    const m = this.#mixture(r);
+    const norm = T > rtt ? mixtureCdf(T - rtt, m) : 0;
     let p = 0;
     if (q < 1 && norm > 1e-12) {
       let w = 1 - q;
       for (let k = 0; k <= R && w > NEGLIGIBLE; k++, w *= q) {
         const y = Math.min(objective - k * F, T) - rtt;
         if (y <= 0) break;
-        p += w * Math.min(1, lognormalCdf(y, mu, sigma) / norm);
+        p += w * Math.min(1, mixtureCdf(y, m) / norm);
       }
     }
     if ((R + 1) * F <= objective) p += q ** (R + 1);
@@ -449,8 +476,15 @@ export class MeshSim {
     if (this.#fx.linkDown[i]) this.#accRegTries[r]! += tries;
     this.#accRegFailed[r]! += tries * this.#q[i]!;
     const mu = this.#mu[r]!, sigma = this.#sig[r]!;
-    this.#accMu[r]! += tries * mu;
-    this.#accMu2[r]! += tries * (mu * mu + sigma * sigma);
+    const slow = tries * this.#slowShare[r]!;
+    this.#accMu[r]! += (tries - slow) * mu;
+    this.#accMu2[r]! += (tries - slow) * (mu * mu + sigma * sigma);
+    if (slow > 0) {
+      const muSlow = this.#slowMu[r]!;
+      this.#accSlowW[r]! += slow;
+      this.#accSlowMu[r]! += slow * muSlow;
+      this.#accSlowMu2[r]! += slow * (muSlow * muSlow + sigma * sigma);
+    }
   }
 
   #summarise(startMs: number, requests: number, failed: number, violation: number, pressure: number, cost: number, settings: Settings): RouteInterval {
@@ -460,17 +494,23 @@ export class MeshSim {
     const spanSec = (this.#nowMs - startMs) / 1000;
     const routeCdf = this.#routeCdf.fill(0);
     const regions: RegionInterval[] = [];
-    // Per region: one lognormal matching the interval's log-latency moments (ticks mixed by tries).
-    const mu = new Float64Array(n), sigma = new Float64Array(n);
+    // Per region: one lognormal matching the interval's log-latency moments (ticks mixed by
+    // tries), and one more for the tries on slowed pods when a partial fault hit some.
+    const mixtures: Mixture[] = [];
     for (let r = 0; r < n; r++) {
-      const w = this.#accRegTries[r]!;
+      const slow = this.#accSlowW[r]!;
+      const w = this.#accRegTries[r]! - slow;
+      const m: Mixture = { mu: this.#mu[r]!, sigma: this.#sig[r]!, share: 0, muSlow: 0, sigmaSlow: 1 };
       if (w > 0) {
-        mu[r] = this.#accMu[r]! / w;
-        sigma[r] = Math.sqrt(Math.max(1e-6, this.#accMu2[r]! / w - mu[r]! * mu[r]!));
-      } else {
-        mu[r] = this.#mu[r]!;
-        sigma[r] = this.#sig[r]!;
+        m.mu = this.#accMu[r]! / w;
+        m.sigma = Math.sqrt(Math.max(1e-6, this.#accMu2[r]! / w - m.mu * m.mu));
       }
+      if (slow > 0) {
+        m.share = slow / this.#accRegTries[r]!;
+        m.muSlow = this.#accSlowMu[r]! / slow;
+        m.sigmaSlow = Math.sqrt(Math.max(1e-6, this.#accSlowMu2[r]! / slow - m.muSlow * m.muSlow));
+      }
+      mixtures.push(m);
     }
     for (let r = 0; r < n; r++) {
       const cdf = this.#regionCdfs[r]!.fill(0);
@@ -487,12 +527,12 @@ export class MeshSim {
         // The interval's mean round trip where a link fault changed it (else the link's own, to the bit).
         const rtt = this.#accLinkFault[i] ? this.#accRtt[i]! / req : this.#rtt[i]!;
         // Per try, as the region's upstream telemetry sees it.
-        addShiftedLognormal(cdf, tries * (1 - q), rtt, mu[r]!, sigma[r]!, T);
+        addShiftedMixture(cdf, tries * (1 - q), rtt, mixtures[r]!, T);
         addPointMass(cdf, tries * e, errLat);
         addPointMass(cdf, tries * (1 - e) * pTo, T);
         // Per request, as clients see it: k failed tries, then a success or the last failure.
         let w = req * (1 - q);
-        for (let k = 0; k <= R && w > req * NEGLIGIBLE; k++, w *= q) addShiftedLognormal(routeCdf, w, rtt + k * F, mu[r]!, sigma[r]!, T + k * F);
+        for (let k = 0; k <= R && w > req * NEGLIGIBLE; k++, w *= q) addShiftedMixture(routeCdf, w, rtt + k * F, mixtures[r]!, T + k * F);
         addPointMass(routeCdf, req * q ** (R + 1), (R + 1) * F);
       }
       const tries = this.#accRegTries[r]!;

@@ -110,6 +110,12 @@ const window = {
 /** A creeping degradation reaches full severity within its event, or it would never. */
 const rampWithin = (e: { rampSec: number; durationSec: number }) => e.rampSec <= e.durationSec;
 const rampWithinIssue = { message: 'must be at most durationSec', path: ['rampSec'] };
+/**
+ * The share of the region's tries an event hits: one bad pod of several, a bad shard, a slow
+ * disk on some nodes. A small share of a slowdown is a tail-only slowdown (the p99 moves, the
+ * median does not).
+ */
+const share = () => num().refine((v) => v > 0 && v <= 1, 'must be > 0 and <= 1 (the share of tries the event hits)').default(1);
 const OUTAGE_MODES = ['refuse', 'blackhole'] as const;
 /** stale: nothing new arrives, what was known ages; missing: what was known is lost too (an operator restart, an expired window). */
 const TELEMETRY_LOSS_MODES = ['stale', 'missing'] as const;
@@ -126,11 +132,12 @@ const event = z.discriminatedUnion(
         latencyFactor: num().refine((v) => v >= 1, 'must be >= 1').default(1),
         errorRate: fraction().default(0),
         rampSec: seconds().default(0),
+        fraction: share(),
       })
       .refine(rampWithin, rampWithinIssue),
     z.strictObject({ kind: z.literal('outage'), ...window, mode: outageMode }),
-    z.strictObject({ kind: z.literal('latencySpike'), ...window, addedMs: ms('positive'), rampSec: seconds().default(0) }).refine(rampWithin, rampWithinIssue),
-    z.strictObject({ kind: z.literal('errorBurst'), ...window, errorRate: fraction(), rampSec: seconds().default(0) }).refine(rampWithin, rampWithinIssue),
+    z.strictObject({ kind: z.literal('latencySpike'), ...window, addedMs: ms('positive'), rampSec: seconds().default(0), fraction: share() }).refine(rampWithin, rampWithinIssue),
+    z.strictObject({ kind: z.literal('errorBurst'), ...window, errorRate: fraction(), rampSec: seconds().default(0), fraction: share() }).refine(rampWithin, rampWithinIssue),
     z.strictObject({
       kind: z.literal('flashCrowd'),
       ...window,

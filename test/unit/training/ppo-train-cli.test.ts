@@ -78,7 +78,7 @@ describe('runTrain', () => {
     expect(run.code).toBe(0);
     const metadata = JSON.parse(await readFile(join(out, MODEL_METADATA_FILE), 'utf8')) as ModelMetadata;
     expect(metadata.scenarios).toEqual([join(scenarios, 'tiny.yaml'), 'gen-4242-0000.yaml', 'gen-4242-0001.yaml']);
-    expect(metadata.command).toContain('--generated 4242:2:v2');
+    expect(metadata.command).toContain('--generated 4242:2:v3');
     expect(metadata.command).toContain('--init-log-std=-1.5');
     const again = join(dir, 'generated-again');
     const args = metadata.command.split(' ').slice(2).map((a) => (a === out ? again : a));

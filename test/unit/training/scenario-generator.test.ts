@@ -52,10 +52,16 @@ describe('generateScenario', () => {
     expect(h.digest('hex')).toBe('db8a743d7c81fbf62f7dc828a06e591e22f1918fe89ae913bf90f7590fb981a0');
   });
 
+  it('keeps v2 as it was: the documents models/default was trained on (seed 5000), pinned', () => {
+    const h = createHash('sha256');
+    for (let i = 0; i < 50; i++) h.update(JSON.stringify(generateScenario(5000, i, 'v2').doc));
+    expect(h.digest('hex')).toBe('9757e5bdedd1a902ebeb3434ab5f287e5031226cfd686f378d4683cbc7eb18fb');
+  });
+
   it('v2: v1 plus autoscaling, telemetry conditions, follow-up incidents, link faults and routes without failover, every one valid', () => {
     const seen = { autoscale: 0, telemetry: 0, after: 0, link: 0, noFailover: 0 };
     for (let i = 0; i < 150; i++) {
-      const g = generateScenario(7, i);
+      const g = generateScenario(7, i, 'v2');
       const s = validateScenario(g.doc, g.file);
       const v1 = validateScenario(generateScenario(7, i, 'v1').doc, g.file);
       expect(s.regions.map((r) => ({ ...r, autoscale: undefined }))).toEqual(v1.regions.map((r) => ({ ...r, autoscale: undefined })));
@@ -68,6 +74,24 @@ describe('generateScenario', () => {
       new MeshSimEnv(s).reset(1);
     }
     for (const n of Object.values(seen)) expect(n).toBeGreaterThan(5);
+  });
+
+  it('v3 (the default): v2 plus incidents on some pods and tail-only slowdowns, every one valid and calm meshes still calm', () => {
+    const seen = { partial: 0, tailOnly: 0 };
+    for (let i = 0; i < 150; i++) {
+      const g = generateScenario(7, i);
+      const s = validateScenario(g.doc, g.file);
+      const v2 = validateScenario(generateScenario(7, i, 'v2').doc, g.file);
+      expect(s.regions).toEqual(v2.regions);
+      // v2's events, some of them on a share of pods, and perhaps one more at the end.
+      expect(s.events.slice(0, v2.events.length).map((e) => ({ ...e, fraction: 1 }))).toEqual(v2.events.map((e) => ({ ...e, fraction: 1 })));
+      const partial = s.events.filter((e) => 'fraction' in e && e.fraction < 1);
+      if (partial.some((e) => e.kind !== 'latencySpike' || e.fraction > 0.05)) seen.partial++;
+      if (partial.some((e) => e.kind === 'latencySpike' && e.fraction <= 0.05)) seen.tailOnly++;
+      if (g.calm) expect(s.events).toEqual([]);
+      new MeshSimEnv(s).reset(1);
+    }
+    for (const n of Object.values(seen)) expect(n).toBeGreaterThan(10);
   });
 
   it('derives round trips from the map', () => {
@@ -101,7 +125,7 @@ describe('meshpilot scenarios generate', () => {
     [['--seed', '1', '--count', '0', '--out', '/tmp/x'], '--count: "0" is not an integer from 1 to 10000'],
     [['--seed', '1', '--count', '2'], '--out is required'],
     [['--seed', '1', '--count', '2', '--out', '/tmp/x', '--regions', '3'], "Unknown option '--regions'"],
-    [['--seed', '1', '--count', '2', '--out', '/tmp/x', '--generator', 'v3'], '--generator: "v3" is not one of v1, v2'],
+    [['--seed', '1', '--count', '2', '--out', '/tmp/x', '--generator', 'v4'], '--generator: "v4" is not one of v1, v2, v3'],
   ])('refuses %j naming the option', async (args, message) => {
     const t = io();
     expect(await runGenerate(args, t.io)).toBe(2);

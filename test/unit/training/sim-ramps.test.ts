@@ -9,7 +9,7 @@ const at = (events: ScenarioEvent[], tSec: number) => {
   new EventTimeline(events, new Map([['a', 0]]), () => 0.5).apply(tSec * 1000, fx);
   return fx;
 };
-const base = { region: 'a', startSec: 100, durationSec: 600, startJitterSec: 0 };
+const base = { region: 'a', startSec: 100, durationSec: 600, startJitterSec: 0, fraction: 1 };
 
 describe('ramped events', () => {
   it('grow a brownout linearly from nothing to full severity over rampSec, then hold it', () => {
