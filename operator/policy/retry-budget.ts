@@ -1,15 +1,13 @@
-// The retry budget: retries may add at most RETRY_BUDGET_RATIO of the route's requests, plus
-// RETRY_BUDGET_MIN_RPS so that a quiet route can still retry (Linkerd's defaults: retryRatio
-// 0.2, minRetriesPerSecond 10; Envoy's retry_budget is 20% of active requests as well). The
-// data plane here is told a number of attempts, not a budget, so the guard keeps the number
-// at which the expected retries fit: with a share e of tries failing, n attempts add
+// The retry budget (api/retry-budget.ts): retries may add at most RETRY_BUDGET_RATIO of the
+// route's requests, plus RETRY_BUDGET_MIN_RPS so that a quiet route can still retry. Envoy
+// enforces it per request; proxyless gRPC is told only a number of attempts. So the guard
+// keeps the number at which the expected retries fit: with a share e of tries failing, n attempts add
 // e + e² + … + eⁿ tries per request. And none beyond the spec's minimum while a region
 // carrying traffic is saturated: there a retry is more load on what is already drowning,
 // which is how a retry storm starts.
+import { RETRY_BUDGET_MIN_RPS, RETRY_BUDGET_RATIO } from '../api/retry-budget.ts';
 import type { RouteObservation } from './observation.ts';
 
-export const RETRY_BUDGET_RATIO = 0.2;
-export const RETRY_BUDGET_MIN_RPS = 10;
 /** Saturation at which retries go to the spec's minimum. */
 export const RETRY_SATURATED = 0.9;
 

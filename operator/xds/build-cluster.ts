@@ -2,6 +2,7 @@
 // endpoints), whose endpoints are that region's at priority 0 and, when failover is enabled,
 // every other region at the next priorities in failover order. Pure: the output is a plain
 // object in the Envoy v3 JSON shape (snake_case, `Any` as `{ '@type', ... }`).
+import { RETRY_BUDGET_MIN_CONCURRENCY, RETRY_BUDGET_RATIO } from '../api/retry-budget.ts';
 import type { IntentDestination, RouteIntent } from '../routing/route-intent.ts';
 import { CAPABILITIES, CIRCUIT_BREAKER_LIMITS, GRPC_FAILURE_PERCENTAGE_THRESHOLD, type NodeFlavor } from './capabilities.ts';
 import type { Endpoint } from './endpoints.ts';
@@ -68,7 +69,9 @@ function circuitBreakers(flavor: NodeFlavor): object {
         max_connections: { value: l.maxConnections },
         max_pending_requests: { value: l.maxPendingRequests },
         max_requests: { value: l.maxRequests },
-        max_retries: { value: l.maxRetries },
+        // The route's retry budget, enforced per request (it replaces max_retries): a burst of
+        // failures between two decisions cannot become a retry storm.
+        retry_budget: { budget_percent: { value: 100 * RETRY_BUDGET_RATIO }, min_retry_concurrency: { value: RETRY_BUDGET_MIN_CONCURRENCY } },
         // Exports circuit_breakers.default.remaining_rq: with upstream_rq_active it is how
         // saturated the region is, which the telemetry defaults read.
         track_remaining: true,

@@ -50,7 +50,7 @@ export interface Capabilities {
   readonly retryPolicyNeedsRetries: boolean;
   /** gRPC honours no consecutive-5xx ejection, only success-rate and failure-percentage (A50). */
   readonly outlierDetection: 'consecutive-5xx' | 'failure-percentage';
-  /** gRPC reads only `max_requests` of the DEFAULT threshold. */
+  /** gRPC reads only `max_requests` of the DEFAULT threshold: no retry budget, no connection limits. */
   readonly circuitBreakers: 'all-thresholds' | 'max-requests';
   /** Envoy needs the upstream protocol and a connect timeout; gRPC ignores both. */
   readonly upstreamConnectionOptions: boolean;
@@ -104,5 +104,5 @@ export const FLAVORS: readonly NodeFlavor[] = ['grpc', 'envoy'];
  */
 export const GRPC_FAILURE_PERCENTAGE_THRESHOLD = 50;
 
-/** Circuit-breaker limits (the intent carries none yet): Envoy's defaults, with retries as wide as requests. */
-export const CIRCUIT_BREAKER_LIMITS = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 1024 } as const;
+/** Circuit-breaker limits (the intent carries none yet): Envoy's defaults. Retries are bounded by the retry budget instead. */
+export const CIRCUIT_BREAKER_LIMITS = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024 } as const;

@@ -129,7 +129,7 @@ describe('listeners', () => {
 });
 
 describe('buildCluster', () => {
-  it('is an EDS cluster over ADS with consecutive-5xx outlier detection and all circuit-breaker thresholds for Envoy', () => {
+  it('is an EDS cluster over ADS with consecutive-5xx outlier detection, circuit breakers and the retry budget for Envoy', () => {
     const c = buildCluster(intent(), 'eu-west', 'envoy');
     expect(c).toMatchObject({
       name: 'meshpilot|shop|checkout|eu-west',
@@ -137,8 +137,10 @@ describe('buildCluster', () => {
       eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
       lb_policy: 'ROUND_ROBIN',
       outlier_detection: { consecutive_5xx: { value: 5 }, interval: { seconds: 10, nanos: 0 }, base_ejection_time: { seconds: 30, nanos: 0 }, max_ejection_percent: { value: 50 } },
-      circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_retries: { value: 1024 } }] },
+      circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_requests: { value: 1024 }, retry_budget: { budget_percent: { value: 20 }, min_retry_concurrency: { value: 3 } } }] },
     });
+    // The budget replaces the max_retries breaker (Envoy ignores the one when the other is set).
+    expect((c.circuit_breakers as { thresholds: Record<string, unknown>[] }).thresholds[0]!.max_retries).toBeUndefined();
     expect(c.connect_timeout).toBeDefined();
   });
 

@@ -6,7 +6,7 @@ import { flavorOf } from '../../../operator/xds/capabilities.ts';
 import { clusterName, listenerName, routeConfigName } from '../../../operator/xds/names.ts';
 import { TYPE_URLS } from '../../../operator/xds/type-urls.ts';
 import { endpointsFor, intent, metric, startServer, until, type TestServer } from './fixtures.ts';
-import { SotwClient, type SotwResponse } from './raw-ads-client.ts';
+import { SotwClient, decodeAny, type SotwResponse } from './raw-ads-client.ts';
 
 const LDS = TYPE_URLS.listener;
 const RDS = TYPE_URLS.routeConfiguration;
@@ -200,6 +200,21 @@ describe('XdsServer sync status and introspection', () => {
     expect(envoy).toMatchObject({ id: 'envoy-1', flavor: 'envoy' });
     expect(envoy!.resources[CDS]!.subscribed).toBe('*');
     expect(new Date(a!.connectedAt).getTime()).toBeGreaterThan(0);
+  });
+
+  it('sends Envoy the route retry budget in every cluster over the wire, and proxyless gRPC none', async () => {
+    await t.server.publish(checkout);
+    const budgetOf = async (c: SotwClient) => {
+      c.request(CDS, []);
+      const res = await c.next();
+      return res.resources.map((r) => (decodeAny(r) as { circuit_breakers: { thresholds: Record<string, unknown>[] } }).circuit_breakers.thresholds[0]!.retry_budget);
+    };
+    const envoy = await budgetOf(client('envoy-1', 'envoy'));
+    expect(envoy.length).toBeGreaterThanOrEqual(clusters.length);
+    expect(envoy).toEqual(envoy.map(() => ({ budget_percent: { value: 20 }, min_retry_concurrency: { value: 3 } })));
+    const grpc = await budgetOf(client('grpc-1'));
+    expect(grpc.length).toBe(envoy.length);
+    expect(grpc).toEqual(grpc.map(() => undefined));
   });
 
   it('dumps what a node holds: the ACKed resources decoded, with versions and ACK state', async () => {
