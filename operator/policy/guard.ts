@@ -48,8 +48,8 @@
 //                  spec's bounds): a try cut earlier would have been a good answer, and a
 //                  far region whose round trip exceeds the timeout would fail every try;
 //   retry budget   (retry-budget.ts) retries are cut to what keeps the expected retries
-//                  within 20% of requests + 10/s, and to the spec's minimum while a region
-//                  carrying traffic is saturated, so retries cannot amplify an overload;
+//                  within 20% of requests + 10/s, and within 1% while a region carrying
+//                  traffic is saturated, so retries cannot amplify an overload;
 //   shadow mode    all of the above is computed and reported, nothing is applied, and the
 //                  next shadow decision starts from this one.
 // Weights come out as integer percents summing to exactly 100 (largest remainder); retries and

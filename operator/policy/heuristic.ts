@@ -7,12 +7,13 @@
 // route's cross-region cost weight. A region whose p99 alone breaks the latency objective gets
 // no share while the regions within it have the headroom for its load (a route's p99 is its
 // slowest percent). Weights move halfway to that target per decision (an EWMA
-// over decisions), retries drop to the minimum when a region saturates (retries amplify load)
-// and rise by one when errors are over budget with capacity to spare; the per-try timeout
+// over decisions), retries stay within the retry budget (1% of requests while a region
+// saturates: retries amplify load) and rise by one when errors are over budget with capacity
+// to spare; the per-try timeout
 // follows 1.5 × the route's p99, never below the latency objective. The guard still bounds
 // every step. Deterministic: the action's probability is 1.
 import { formatMs, weightList } from './explain.ts';
-import { errorAfterRetries } from './retry-budget.ts';
+import { errorAfterRetries, retryBudget } from './retry-budget.ts';
 import { sloStatus } from './slo.ts';
 import type { PolicyAction, RegionObservation, RouteObservation } from './observation.ts';
 import { largestRemainder, normalise } from './weights.ts';
@@ -70,9 +71,10 @@ function hold(o: RouteObservation, why: string): HeuristicDecision {
 function retries(o: RouteObservation, errorRate: number | null): { attempts: number; note?: string } {
   const { min, max } = o.retryBounds;
   const current = clampInt(o.retryAttempts, min, max);
-  const saturated = o.regions.filter((r) => r.weightPercent > 0 && known(r.saturation) && r.saturation >= SATURATED).map((r) => r.region);
-  if (saturated.length > 0 && current > min) return { attempts: min, note: `retries ${current}→${min}: ${saturated.join(', ')} saturated` };
-  if (saturated.length === 0 && errorRate !== null && errorRate > o.objectives.maxErrorRate && current < max) {
+  const budget = retryBudget(o, o.regions.map((r) => r.weightPercent));
+  if (current > budget.maxAttempts) return { attempts: budget.maxAttempts, note: `retries ${current}→${budget.maxAttempts}: ${budget.why}` };
+  const saturated = o.regions.some((r) => r.weightPercent > 0 && known(r.saturation) && r.saturation >= SATURATED);
+  if (!saturated && errorRate !== null && errorRate > o.objectives.maxErrorRate && current < budget.maxAttempts) {
     return { attempts: current + 1, note: `retries ${current}→${current + 1}: errors over budget with capacity to spare` };
   }
   return { attempts: current };

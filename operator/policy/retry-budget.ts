@@ -1,15 +1,19 @@
 // The retry budget (api/retry-budget.ts): retries may add at most RETRY_BUDGET_RATIO of the
 // route's requests, plus RETRY_BUDGET_MIN_RPS so that a quiet route can still retry. Envoy
 // enforces it per request; proxyless gRPC is told only a number of attempts. So the guard
-// keeps the number at which the expected retries fit: with a share e of tries failing, n attempts add
-// e + e² + … + eⁿ tries per request. And none beyond the spec's minimum while a region
-// carrying traffic is saturated: there a retry is more load on what is already drowning,
-// which is how a retry storm starts.
+// keeps the number at which the expected retries fit: with a share e of tries failing, n
+// attempts add e + e² + … + eⁿ tries per request. While a region carrying traffic is saturated the budget
+// shrinks to RETRY_SATURATED_RATIO of requests: there a retry storm is more load on what is
+// already drowning, but retrying the odd failure of a healthy, busy region costs nothing and
+// keeps its errors within their objective (cutting retries to the spec's minimum there broke
+// error objectives that static routing met).
 import { RETRY_BUDGET_MIN_RPS, RETRY_BUDGET_RATIO } from '../api/retry-budget.ts';
 import type { RouteObservation } from './observation.ts';
 
-/** Saturation at which retries go to the spec's minimum. */
+/** Saturation at which the budget shrinks to RETRY_SATURATED_RATIO. */
 export const RETRY_SATURATED = 0.9;
+/** The budget, as a share of requests, while a region carrying traffic is saturated. */
+export const RETRY_SATURATED_RATIO = 0.01;
 
 export interface RetryBudget {
   /** The most retry attempts the budget allows (at least the spec's minimum). */
@@ -39,7 +43,6 @@ export function expectedRetries(e: number, n: number): number {
 export function retryBudget(o: RouteObservation, weights: readonly number[]): RetryBudget {
   const { min, max } = o.retryBounds;
   const saturated = o.regions.filter((r, i) => (weights[i] ?? 0) > 0 && r.saturation !== null && r.saturation >= RETRY_SATURATED).map((r) => r.region);
-  if (saturated.length > 0) return { maxAttempts: min, why: `${saturated.join(', ')} saturated: retries would add load` };
   let failing = 0, known = 0, rate = 0;
   o.regions.forEach((r, i) => {
     const w = weights[i] ?? 0;
@@ -49,10 +52,12 @@ export function retryBudget(o: RouteObservation, weights: readonly number[]): Re
       known += w;
     }
   });
-  if (known === 0) return { maxAttempts: max, why: '' };
+  if (known === 0) return saturated.length > 0 ? { maxAttempts: min, why: `${saturated.join(', ')} saturated and its errors unknown: retries would add load` } : { maxAttempts: max, why: '' };
   const e = failing / known;
-  const budget = RETRY_BUDGET_RATIO + (rate > 0 ? RETRY_BUDGET_MIN_RPS / rate : Infinity);
+  const budget = saturated.length > 0 ? RETRY_SATURATED_RATIO : RETRY_BUDGET_RATIO + (rate > 0 ? RETRY_BUDGET_MIN_RPS / rate : Infinity);
   let n = max;
   while (n > min && expectedRetries(e, n) > budget) n--;
-  return { maxAttempts: n, why: n < max ? `${Math.round(100 * e)}% of tries failing: ${n} attempt(s) keep retries within ${Math.round(100 * RETRY_BUDGET_RATIO)}% of requests + ${RETRY_BUDGET_MIN_RPS}/s` : '' };
+  if (n === max) return { maxAttempts: n, why: '' };
+  const within = saturated.length > 0 ? `${Math.round(100 * RETRY_SATURATED_RATIO)}% of requests while ${saturated.join(', ')} saturated` : `${Math.round(100 * RETRY_BUDGET_RATIO)}% of requests + ${RETRY_BUDGET_MIN_RPS}/s`;
+  return { maxAttempts: n, why: `${Math.round(100 * e)}% of tries failing: ${n} attempt(s) keep retries within ${within}` };
 }

@@ -136,10 +136,15 @@ describe('guard: retry budget', () => {
     expect(guard(input([50, 50], [60, 40], { retries: 3, regions: [{ errorRate: 0.1 }, { errorRate: 0.1 }] })).retryAttempts).toBe(3);
   });
 
-  it('goes to the spec minimum while a region carrying traffic is saturated', () => {
-    const o = routeObs([regionObs('a', 50, { saturation: 0.95 }), regionObs('b', 50)]);
-    expect(retryBudget(o, [50, 50]).maxAttempts).toBe(0);
-    expect(retryBudget(o, [0, 100]).maxAttempts).toBe(3);
+  it('shrinks to 1% of requests while a region carrying traffic is saturated: a storm is cut, the odd failure still retried', () => {
+    const storm = routeObs([regionObs('a', 50, { saturation: 0.95, errorRate: 0.05 }), regionObs('b', 50, { errorRate: 0.05 })]);
+    expect(retryBudget(storm, [50, 50])).toEqual({ maxAttempts: 0, why: '5% of tries failing: 0 attempt(s) keep retries within 1% of requests while a saturated' });
+    expect(retryBudget(storm, [0, 100]).maxAttempts).toBe(3);
+    // 0.2% of tries failing on a busy, healthy region: three attempts add 0.2% load and keep the errors within objective.
+    const busy = routeObs([regionObs('a', 50, { saturation: 0.95, errorRate: 0.002 }), regionObs('b', 50, { errorRate: 0.002 })]);
+    expect(retryBudget(busy, [50, 50]).maxAttempts).toBe(3);
+    const blind = routeObs([regionObs('a', 50, { saturation: 0.95, errorRate: null }), regionObs('b', 50, { errorRate: null })]);
+    expect(retryBudget(blind, [50, 50]).maxAttempts).toBe(0);
   });
 
   it('lets a quiet route retry: the 10/s floor', () => {

@@ -68,10 +68,11 @@ describe('heuristicAction', () => {
     expect(heuristicAction(down).reason).toMatch(/^heuristic holds: no region is usable/);
   });
 
-  it('drops retries to the minimum when a serving region saturates, and adds one when errors are over budget with capacity to spare', () => {
-    const saturated = heuristicAction(routeObs([regionObs('eu-west', 100, { saturation: 0.95 })]));
+  it('keeps retries within the budget (1% of requests while a serving region saturates), and adds one when errors are over budget with capacity to spare', () => {
+    const saturated = heuristicAction(routeObs([regionObs('eu-west', 100, { saturation: 0.95, errorRate: 0.05 })]));
     expect(saturated.action.retryAttempts).toBe(0);
-    expect(saturated.reason).toContain('retries 2→0: eu-west saturated');
+    expect(saturated.reason).toContain('retries 2→0: 5% of tries failing: 0 attempt(s) keep retries within 1% of requests while eu-west saturated');
+    expect(heuristicAction(routeObs([regionObs('eu-west', 100, { saturation: 0.95, errorRate: 0.001 })])).action.retryAttempts).toBe(2);
     const erring = heuristicAction(routeObs([regionObs('eu-west', 100, { errorRate: 0.03 })]));
     expect(erring.action.retryAttempts).toBe(3);
   });
