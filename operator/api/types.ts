@@ -108,6 +108,8 @@ export interface RetrySpec {
   attempts: IntRange;
   perTryTimeout: DurationRange;
   retryOn: RetryOn[];
+  /** Retries go to the next region in failover order instead of the picked one (Envoy only). */
+  crossRegion: boolean;
 }
 
 export interface OutlierDetectionSpec {
@@ -239,6 +241,8 @@ export interface XdsSyncStatus {
   acked: number;
   nacked: number;
   pending: number;
+  /** What some subscribed nodes cannot do of the intent, with how many nodes. */
+  notes?: string[];
 }
 
 export interface AdaptiveRoute {

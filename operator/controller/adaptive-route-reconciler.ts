@@ -31,7 +31,7 @@ import { TELEMETRY_FRESH, TELEMETRY_REASONS, telemetryCondition } from './teleme
 import { telemetryTarget } from './telemetry-target.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from './controller.ts';
 import { statusEqual } from './status-diff.ts';
-import { XDS_REASONS, XDS_SYNCED, xdsSyncedCondition } from './xds-sync-condition.ts';
+import { XDS_REASONS, XDS_SYNCED, xdsStatus, xdsSyncedCondition } from './xds-sync-condition.ts';
 
 /** Lets outputs withdraw what they serve before the route disappears. */
 export const ROUTE_FINALIZER = `${GROUP}/cleanup`;
@@ -262,7 +262,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
     condition(CONDITION_TYPES.ready, true, ROUTE_REASONS.intentPublished, `${describeIntent(intent)} (${status.lastDecisionReason ?? verdict.reason})`);
     const sync = intent.outputs.xds ? this.#sync?.syncStatus(key) : undefined;
     if (sync) {
-      status.xds = { ...(sync.version !== undefined ? { version: sync.version } : {}), nodes: sync.nodes, acked: sync.acked, nacked: sync.nacked, pending: sync.pending };
+      status.xds = xdsStatus(sync);
       conditions = setCondition(conditions, xdsSyncedCondition(sync), generation, now);
     } else {
       delete status.xds;

@@ -3,7 +3,7 @@
 // some have not answered, or when one rejected it (it then keeps its last ACKed config — the
 // fail-static behaviour of the protocol — and the message carries the client's words);
 // Unknown when no node subscribes, since nothing can confirm or deny it then.
-import type { Condition } from '../api/types.ts';
+import type { Condition, XdsSyncStatus } from '../api/types.ts';
 import type { OutputSyncStatus } from '../routing/sync-status.ts';
 
 export const XDS_SYNCED = 'XdsSynced';
@@ -16,6 +16,21 @@ export const XDS_REASONS = {
 } as const;
 
 export type XdsConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+
+/** The CRD allows this many notes in status.xds.notes. */
+const MAX_XDS_NOTES = 8;
+
+/** status.xds for `sync`; pure. */
+export function xdsStatus(sync: OutputSyncStatus): XdsSyncStatus {
+  return {
+    ...(sync.version !== undefined ? { version: sync.version } : {}),
+    nodes: sync.nodes,
+    acked: sync.acked,
+    nacked: sync.nacked,
+    pending: sync.pending,
+    ...(sync.notes.length > 0 ? { notes: sync.notes.slice(0, MAX_XDS_NOTES) } : {}),
+  };
+}
 
 /** The condition for `sync`; pure. */
 export function xdsSyncedCondition(sync: OutputSyncStatus): XdsConditionInput {
@@ -35,5 +50,6 @@ export function xdsSyncedCondition(sync: OutputSyncStatus): XdsConditionInput {
   if (sync.pending > 0) {
     return { type: XDS_SYNCED, status: 'False', reason: XDS_REASONS.pending, message: `${sync.acked} of ${sync.nodes} nodes ACKed version ${version}; waiting for ${sync.pending}` };
   }
-  return { type: XDS_SYNCED, status: 'True', reason: XDS_REASONS.acked, message: `all ${sync.nodes} subscribed nodes ACKed version ${version}` };
+  const notes = sync.notes.length > 0 ? `; ${sync.notes.join('; ')}` : '';
+  return { type: XDS_SYNCED, status: 'True', reason: XDS_REASONS.acked, message: `all ${sync.nodes} subscribed nodes ACKed version ${version}${notes}` };
 }

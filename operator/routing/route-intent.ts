@@ -27,6 +27,8 @@ export interface IntentRetries {
   attempts: number;
   perTryTimeoutMs: number;
   retryOn: RetryOn[];
+  /** Each retry goes to a region the request has not tried, the next in failover order. */
+  crossRegion: boolean;
 }
 
 export interface IntentOutlierDetection {
@@ -166,7 +168,7 @@ export function intentFromSpec(route: AdaptiveRoute): RouteIntent {
     name: metadata.name,
     host: spec.host,
     destinations,
-    retries: { attempts, perTryTimeoutMs, retryOn: [...spec.retries.retryOn] },
+    retries: { attempts, perTryTimeoutMs, retryOn: [...spec.retries.retryOn], crossRegion: spec.retries.crossRegion },
     timeoutMs,
     outlierDetection: {
       consecutive5xx: od.consecutive5xx,

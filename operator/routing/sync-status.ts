@@ -16,6 +16,8 @@ export interface OutputSyncStatus {
   pending: number;
   /** What the NACKing nodes said (error_detail), de-duplicated. */
   nackMessages: string[];
+  /** What some subscribed nodes cannot do of the route's intent, in words with how many nodes (none when all can). */
+  notes: string[];
 }
 
 export interface SyncReporter {

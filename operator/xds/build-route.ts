@@ -9,6 +9,8 @@ import { ENVOY_LISTENER_NAME, ENVOY_ROUTE_CONFIG_NAME, clusterName, listenerName
 import { TYPE_URLS } from './type-urls.ts';
 
 const ADS_CONFIG_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
+/** How often Envoy re-picks a host a retry has already tried before it takes it anyway (Istio's default). */
+const HOST_SELECTION_RETRY_MAX_ATTEMPTS = 5;
 const ROUTER_FILTER = { name: 'envoy.filters.http.router', typed_config: { '@type': TYPE_URLS.router } } as const;
 
 /** One weighted cluster of a route: the cluster name and its share in percent. */
@@ -44,11 +46,21 @@ export function retryOn(retries: IntentRetries, flavor: NodeFlavor): string[] {
 export function buildRetryPolicy(retries: IntentRetries, flavor: NodeFlavor): Record<string, unknown> | undefined {
   const on = retryOn(retries, flavor);
   if (retries.attempts < 1 || on.length === 0) return undefined;
-  return {
+  const policy: Record<string, unknown> = {
     retry_on: on.join(','),
     num_retries: { value: retries.attempts },
     per_try_timeout: duration(retries.perTryTimeoutMs),
   };
+  if (CAPABILITIES[flavor].retryExtensions) {
+    policy.retry_host_predicate = [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': TYPE_URLS.previousHosts } }];
+    policy.host_selection_retry_max_attempts = HOST_SELECTION_RETRY_MAX_ATTEMPTS;
+    // Each cluster lists its own region at priority 0 and the others after it in failover order
+    // (build-cluster.ts), so skipping the priorities already tried sends retry k to the k-th next region.
+    if (retries.crossRegion) {
+      policy.retry_priority = { name: 'envoy.retry_priorities.previous_priorities', typed_config: { '@type': TYPE_URLS.previousPriorities, update_frequency: 1 } };
+    }
+  }
+  return policy;
 }
 
 /** The domains a route's virtual host answers: the host and the host with any port. */

@@ -3,6 +3,7 @@
 // and only here. Sources: Envoy's v3 API docs, and grpc-js-xds's resource validation (gRFC
 // A27, A28, A31, A44, A46, A50), which rejects some fields Envoy accepts (e.g. `tls_params`).
 import type { RetryOn } from '../api/types.ts';
+import type { IntentRetries } from '../routing/route-intent.ts';
 
 export type NodeFlavor = 'envoy' | 'grpc';
 
@@ -48,6 +49,12 @@ export interface Capabilities {
   readonly retryOn: Readonly<Record<RetryOn, readonly string[]>>;
   /** gRPC rejects `num_retries` < 1 (A44): with no retries the retry policy is left out. */
   readonly retryPolicyNeedsRetries: boolean;
+  /**
+   * Envoy's retry extensions: a retry avoids the hosts already tried (previous_hosts, as Istio
+   * sets by default) and, for `retries.crossRegion`, the priorities (regions) already tried
+   * (previous_priorities). gRPC implements neither (A44): its retries pick from the cluster again.
+   */
+  readonly retryExtensions: boolean;
   /** gRPC honours no consecutive-5xx ejection, only success-rate and failure-percentage (A50). */
   readonly outlierDetection: 'consecutive-5xx' | 'failure-percentage';
   /** gRPC reads only `max_requests` of the DEFAULT threshold: no retry budget, no connection limits. */
@@ -75,6 +82,7 @@ export const CAPABILITIES: Readonly<Record<NodeFlavor, Capabilities>> = {
     requestTimeout: 'max-stream-duration',
     retryOn: GRPC_RETRY_ON,
     retryPolicyNeedsRetries: true,
+    retryExtensions: false,
     outlierDetection: 'failure-percentage',
     circuitBreakers: 'max-requests',
     upstreamConnectionOptions: false,
@@ -87,6 +95,7 @@ export const CAPABILITIES: Readonly<Record<NodeFlavor, Capabilities>> = {
     requestTimeout: 'route-timeout',
     retryOn: ENVOY_RETRY_ON,
     retryPolicyNeedsRetries: true,
+    retryExtensions: true,
     outlierDetection: 'consecutive-5xx',
     circuitBreakers: 'all-thresholds',
     upstreamConnectionOptions: true,
@@ -97,6 +106,24 @@ export const CAPABILITIES: Readonly<Record<NodeFlavor, Capabilities>> = {
 };
 
 export const FLAVORS: readonly NodeFlavor[] = ['grpc', 'envoy'];
+
+/** How status names the nodes of a flavour. */
+const FLAVOR_NAMES: Readonly<Record<NodeFlavor, string>> = { grpc: 'proxyless gRPC', envoy: 'Envoy' };
+
+/**
+ * What a client of `flavor` does not do of a route's retries, in words: status says so rather
+ * than let a field be silently ignored. Pure.
+ */
+export function flavorLimits(retries: IntentRetries, flavor: NodeFlavor): string[] {
+  const limits: string[] = [];
+  if (retries.crossRegion && !CAPABILITIES[flavor].retryExtensions) limits.push('retries.crossRegion is not supported: retries stay in the region that was picked');
+  return limits;
+}
+
+/** `count` nodes of `flavor` and one of its limits, as status.xds.notes reads. */
+export function flavorNote(flavor: NodeFlavor, count: number, limit: string): string {
+  return `${count} ${FLAVOR_NAMES[flavor]} node${count === 1 ? '' : 's'}: ${limit}`;
+}
 
 /**
  * Failure-percentage ejection standing in for consecutive-5xx on gRPC: an endpoint that failed

@@ -61,6 +61,8 @@ export function checkIntent(intent: RouteIntent): void {
   r.retryOn.forEach((c, i) => {
     if (!(RETRY_ON as readonly string[]).includes(c)) fail(intent, `retries.retryOn[${i}]`, `unknown retry condition "${c}"`);
   });
+  if (typeof r.crossRegion !== 'boolean') fail(intent, 'retries.crossRegion', 'must be true or false');
+  if (r.crossRegion && !intent.failoverEnabled) fail(intent, 'retries.crossRegion', 'needs failoverEnabled: a retry goes to the next region in failover order');
   if (!isInt(intent.timeoutMs, 1)) fail(intent, 'timeoutMs', `${intent.timeoutMs} must be a positive integer`);
   const od = intent.outlierDetection;
   if (!od || !isInt(od.consecutive5xx, 1)) fail(intent, 'outlierDetection.consecutive5xx', `${od?.consecutive5xx} must be a positive integer`);

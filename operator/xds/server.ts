@@ -13,7 +13,7 @@ import { ConfigError, ERROR_CODES, MeshpilotError, toMeshpilotError } from '../a
 import type { IntentSink } from '../routing/intent-sink.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
 import type { AdsStream, StreamHost, StreamLimits } from './ads-stream.ts';
-import { FLAVORS, type NodeFlavor } from './capabilities.ts';
+import { FLAVORS, flavorLimits, type NodeFlavor } from './capabilities.ts';
 import { configDump, newestStream, nodeHeader, subscribedNames } from './config-dump.ts';
 import { DeltaStream } from './delta-stream.ts';
 import type { Endpoint, EndpointResolver } from './endpoints.ts';
@@ -264,7 +264,8 @@ export class XdsServer implements IntentSink {
   }
 
   syncStatus(routeKey: string): RouteSyncStatus {
-    return this.#sync.status(routeKey);
+    const intent = this.#intents.get(routeKey);
+    return this.#sync.status(routeKey, (flavor) => (intent ? flavorLimits(intent.retries, flavor) : []));
   }
 
   /**

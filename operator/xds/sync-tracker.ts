@@ -4,7 +4,7 @@
 // demand, so it costs no memory per (node, route).
 import type { Clock } from '../api/clock.ts';
 import type { AdsStream } from './ads-stream.ts';
-import type { NodeFlavor } from './capabilities.ts';
+import { flavorNote, type NodeFlavor } from './capabilities.ts';
 import type { XdsMetrics } from './metrics.ts';
 import type { EncodedResource } from './resource-cache.ts';
 import type { OutputSyncStatus } from '../routing/sync-status.ts';
@@ -228,16 +228,19 @@ export class SyncTracker {
     if (since !== undefined) this.#metrics.pushLatency.observe(Math.max(0, this.#clock.now() - since) / 1000);
   }
 
-  status(routeKey: string): RouteSyncStatus {
-    const result: RouteSyncStatus = { version: this.routeVersions.get(routeKey)?.version, nodes: 0, acked: 0, nacked: 0, pending: 0, nackMessages: [] };
+  /** The sync state of `routeKey`; `limits` says what a node of a flavour cannot do of the route (status.xds.notes). */
+  status(routeKey: string, limits: (flavor: NodeFlavor) => readonly string[] = () => []): RouteSyncStatus {
+    const result: RouteSyncStatus = { version: this.routeVersions.get(routeKey)?.version, nodes: 0, acked: 0, nacked: 0, pending: 0, nackMessages: [], notes: [] };
     if (result.version === undefined) return result;
     const messages = new Set<string>();
+    const byFlavor = new Map<NodeFlavor, number>();
     for (const node of this.nodes.values()) {
       const req = this.#snapshot(node.flavor).required.get(routeKey);
       if (!req) continue;
       const code = this.#nodeCode(node, routeKey, req);
       if (code === NONE) continue;
       result.nodes += 1;
+      byFlavor.set(node.flavor, (byFlavor.get(node.flavor) ?? 0) + 1);
       if (code === ACKED) result.acked += 1;
       else if (code === PENDING) result.pending += 1;
       else {
@@ -249,6 +252,7 @@ export class SyncTracker {
       }
     }
     result.nackMessages = [...messages];
+    for (const [flavor, count] of [...byFlavor].sort(([a], [b]) => (a < b ? -1 : 1))) for (const limit of limits(flavor)) result.notes.push(flavorNote(flavor, count, limit));
     return result;
   }
 

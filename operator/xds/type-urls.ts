@@ -14,6 +14,8 @@ export const TYPE_URLS = {
   httpConnectionManager: `${PREFIX}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`,
   router: `${PREFIX}envoy.extensions.filters.http.router.v3.Router`,
   httpProtocolOptions: `${PREFIX}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
+  previousHosts: `${PREFIX}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
+  previousPriorities: `${PREFIX}envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig`,
 } as const;
 
 export type ResourceKind = 'LDS' | 'RDS' | 'CDS' | 'EDS';
@@ -68,4 +70,6 @@ export const NESTED_MESSAGES: Readonly<Record<string, string>> = {
   [TYPE_URLS.httpConnectionManager]: 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   [TYPE_URLS.router]: 'envoy.extensions.filters.http.router.v3.Router',
   [TYPE_URLS.httpProtocolOptions]: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  [TYPE_URLS.previousHosts]: 'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+  [TYPE_URLS.previousPriorities]: 'envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
 };

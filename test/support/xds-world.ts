@@ -20,7 +20,7 @@ export interface EchoRouteOptions {
   weights: Record<string, number>;
   /** Failover priority per region (default: 0 for regions with weight, else 1, 2, ... in order). */
   priorities?: Record<string, number>;
-  retries?: { attempts: number; perTryTimeoutMs?: number; retryOn?: RetryOn[] };
+  retries?: { attempts: number; perTryTimeoutMs?: number; retryOn?: RetryOn[]; crossRegion?: boolean };
   timeoutMs?: number;
   outlierDetection?: Partial<IntentOutlierDetection>;
   failoverEnabled?: boolean;
@@ -57,6 +57,7 @@ export function echoIntent(name: string, fleet: BackendFleet, options: EchoRoute
       attempts: options.retries?.attempts ?? 0,
       perTryTimeoutMs: options.retries?.perTryTimeoutMs ?? 1_000,
       retryOn: options.retries?.retryOn ?? ['unavailable'],
+      crossRegion: options.retries?.crossRegion ?? false,
     },
     timeoutMs: options.timeoutMs ?? 5_000,
     outlierDetection: {

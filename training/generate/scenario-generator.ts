@@ -10,8 +10,8 @@
 // was. v2 (the default) is v1's document plus, from a second stream, what the simulator has
 // learnt since: autoscaling regions, per-region telemetry delay, bias and loss, a follow-up
 // incident placed after the first, a fault on one link, and routes without failover. v3 (the
-// default) is v2's plus, from a third stream, faults on some pods only: incidents that hit a
-// share of a region's tries, and tail-only slowdowns.
+// default) is v2's plus, from a third stream, faults on some pods only (incidents that hit a
+// share of a region's tries, and tail-only slowdowns) and routes with cross-region retries.
 import { prng } from '../../operator/api/random.ts';
 import { MAX_REGIONS } from '../../operator/policy/spec.ts';
 import { EVENT_KINDS } from '../sim/scenario-schema.ts';
@@ -107,7 +107,7 @@ const PARTIAL_KINDS = new Set(['brownout', 'latencySpike', 'errorBurst']);
 
 /** v3's additions to a v2 document, drawn from `d` (never from v1's or v2's streams). */
 function withV3Features(v2: GeneratedScenario, d: Draw): GeneratedScenario {
-  const doc = structuredClone(v2.doc) as Doc & { regions: Doc[]; events: Doc[]; episode: { durationSec: number } };
+  const doc = structuredClone(v2.doc) as Doc & { regions: Doc[]; events: Doc[]; episode: { durationSec: number }; route: { failover?: { enabled: boolean }; retries?: Doc } };
   const notes: string[] = [];
   for (const e of doc.events) {
     if (PARTIAL_KINDS.has(e.kind as string) && d.chance(0.4)) {
@@ -121,6 +121,10 @@ function withV3Features(v2: GeneratedScenario, d: Draw): GeneratedScenario {
     const startSec = d.int(Math.round(durationSec * 0.1), Math.round(durationSec * 0.7));
     doc.events.push({ kind: 'latencySpike', region: d.pick(homes), startSec, durationSec: d.int(60, Math.max(60, Math.round(durationSec * 0.35))), addedMs: d.int(200, 1500), fraction: r2(d.range(0.01, 0.05)) });
     notes.push('a tail-only slowdown');
+  }
+  if (doc.route.failover?.enabled !== false && d.chance(0.2)) {
+    doc.route.retries = { crossRegion: true };
+    notes.push('cross-region retries');
   }
   doc.description = `${doc.description as string}${notes.length > 0 ? `; v3: ${notes.join(', ')}` : ''}`;
   return { ...v2, doc };

@@ -6,7 +6,7 @@
 // events, saturation and queue overflow. Per (client home, serving region): round-trip time,
 // per-try timeouts and retries, whose extra tries load the same region (Envoy retries stay in
 // the weighted cluster that was picked), which is how a struggling region drowns in a retry
-// storm. A scenario with a recorded trace takes its load and its regions' condition from the
+// storm; or, with cross-region retries, the next regions in failover order (retry-order.ts). A scenario with a recorded trace takes its load and its regions' condition from the
 // recording instead (trace-timeline.ts). Nothing here allocates per tick: an episode of
 // thousands of ticks takes milliseconds.
 import { ConfigError } from '../../operator/api/errors.ts';
@@ -16,6 +16,7 @@ import { addPointMass, addShiftedMixture, GRID_SIZE, gridQuantile, mixtureCdf, n
 import type { ScenarioSpec } from './scenario-schema.ts';
 import { TraceTimeline } from './trace-timeline.ts';
 import { Autoscaler } from './autoscaler.ts';
+import { RetryOrder } from './retry-order.ts';
 
 /** The share of requests allowed above the latency objective (the SLO is on the p99). */
 export const SLO_TAIL = 0.01;
@@ -140,6 +141,15 @@ export class MeshSim {
   readonly #accTruthMed: Float64Array;
   readonly #accDown: Float64Array;
   readonly #fx: Effects;
+  /** Cross-region retries: where each try goes (null: retries stay in the picked region). */
+  readonly #retryOrder: RetryOrder | null;
+  /** Per (home, picked region), with cross-region retries: the share of requests whose every try failed, and the link cost their retries paid. */
+  readonly #pathFail: Float64Array;
+  readonly #pathRetryCost: Float64Array;
+  /** Per (home, serving region), tries-weighted interval sums of the per-try failure, failed-try latency and round trip (cross-region retries). */
+  readonly #accQT: Float64Array;
+  readonly #accFT: Float64Array;
+  readonly #accRttT: Float64Array;
   /** Latency distributions of the last interval, reused: an interval's arrays are valid until the next runInterval. */
   readonly #routeCdf = new Float64Array(GRID_SIZE);
   readonly #regionCdfs: Float64Array[];
@@ -196,6 +206,8 @@ export class MeshSim {
     this.#accMu = f(); this.#accMu2 = f(); this.#accRegTries = f(); this.#accRegFailed = f(); this.#accRho = f();
     this.#accTruthErr = f(); this.#accTruthMed = f(); this.#accDown = f();
     this.#fx = newEffects(n);
+    this.#retryOrder = s.route.retries.crossRegion ? new RetryOrder(s.regions) : null;
+    this.#pathFail = g(); this.#pathRetryCost = g(); this.#accQT = g(); this.#accFT = g(); this.#accRttT = g();
     this.#regionCdfs = Array.from({ length: n }, () => new Float64Array(GRID_SIZE));
     this.reset(0, 0);
   }
@@ -239,7 +251,7 @@ export class MeshSim {
     const n = this.n;
     const startMs = this.#nowMs;
     for (const a of [this.#accReq, this.#accTries, this.#accQ, this.#accErr, this.#accPTo, this.#accFailLat, this.#accErrLat, this.#accMu, this.#accMu2,
-      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown, this.#accRtt, this.#accLinkFault, this.#accSlowW, this.#accSlowMu, this.#accSlowMu2]) a.fill(0);
+      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown, this.#accRtt, this.#accLinkFault, this.#accSlowW, this.#accSlowMu, this.#accSlowMu2, this.#accQT, this.#accFT, this.#accRttT]) a.fill(0);
     let requests = 0, failed = 0, violation = 0, pressure = 0, cost = 0;
     const dt = this.tickMs / 1000;
     const objective = this.#s.route.objectives.latencyP99Ms;
@@ -251,17 +263,27 @@ export class MeshSim {
       const tickRequests = this.#tick(this.#nowMs, settings, dt);
       // Route-level outcome of this tick: failures after retries, and the share above the objective.
       let tickFailed = 0, within = 0;
+      const cross = this.#retryOrder !== null;
       for (let h = 0; h < n; h++) {
         for (let r = 0; r < n; r++) {
           const i = h * n + r;
           const d = this.#demand[i]!;
-          if (d <= 0) continue;
-          const q = this.#q[i]!;
-          const allFail = q ** (R + 1);
-          tickFailed += d * allFail;
-          within += d * this.#withinObjective(i, r, objective, R, T);
-          if (h !== r) cost += d * dt * this.#cost[i]!;
-          this.#accumulate(i, r, dt);
+          if (d > 0) {
+            if (cross) {
+              tickFailed += d * this.#pathFail[i]!;
+              within += d * this.#withinObjectiveAcross(h, r, objective, R, T);
+              cost += d * dt * this.#pathRetryCost[i]!;
+            } else {
+              const q = this.#q[i]!;
+              const allFail = q ** (R + 1);
+              tickFailed += d * allFail;
+              within += d * this.#withinObjective(i, r, objective, R, T);
+            }
+            if (h !== r) cost += d * dt * this.#cost[i]!;
+            this.#accumulateRequests(i, dt);
+          }
+          // Tries reach (h, r) from requests that picked it, and with cross-region retries from others too.
+          if (this.#tries[i]! > 0) this.#accumulateTries(i, r, dt);
         }
       }
       for (let r = 0; r < n; r++) {
@@ -330,32 +352,61 @@ export class MeshSim {
     const n = this.n;
     const R = settings.retryAttempts;
     const T = settings.perTryTimeoutMs;
+    const cross = this.#retryOrder !== null;
     for (let r = 0; r < n; r++) {
       const down = this.#fx.down[r]!;
       const e = this.#err[r]!;
-      let triesR = 0;
       for (let h = 0; h < n; h++) {
         const i = h * n + r;
         const rtt = this.#rttNow[i]!;
         const cut = this.#fx.linkDown[i] === 1;
         let pTo: number;
-        // Nothing is sent from this home to this region: its timeout share is never read.
-        if (this.#demand[i] === 0) pTo = 0;
+        // Nothing is sent from this home to this region: its timeout share is never read (with
+        // cross-region retries, retries of other picks may reach it).
+        if (this.#demand[i] === 0 && !cross) pTo = 0;
         else if (down === DOWN_BLACKHOLE || cut) pTo = 1;
         else if (down === DOWN_REFUSE) pTo = 0;
         else pTo = T <= rtt ? 1 : 1 - mixtureCdf(T - rtt, this.#mixture(r));
         const q = Math.min(1, e + (1 - e) * pTo);
-        const tries = q >= 1 - 1e-12 ? R + 1 : (1 - q ** (R + 1)) / (1 - q);
         const errLat = rtt + (down === DOWN_REFUSE ? REFUSE_MS : Math.min(Math.max(T - rtt, 0), 0.5 * this.#med[r]!));
         this.#pTo[i] = pTo;
         this.#q[i] = q;
         this.#errLat[i] = errLat;
         this.#failLat[i] = q > 0 ? (e * errLat + (1 - e) * pTo * T) / q : 0;
-        this.#tries[i] = this.#demand[i]! * tries;
-        // Tries lost in a partitioned link never reach the region: no load there.
-        if (!cut) triesR += this.#tries[i]!;
+        if (!cross) {
+          const tries = q >= 1 - 1e-12 ? R + 1 : (1 - q ** (R + 1)) / (1 - q);
+          this.#tries[i] = this.#demand[i]! * tries;
+        }
       }
+    }
+    if (cross) this.#crossRegionTries(R);
+    for (let r = 0; r < n; r++) {
+      let triesR = 0;
+      // Tries lost in a partitioned link never reach the region: no load there.
+      for (let h = 0; h < n; h++) if (this.#fx.linkDown[h * n + r] !== 1) triesR += this.#tries[h * n + r]!;
       this.#triesR[r] = triesR;
+    }
+  }
+
+  /** Cross-region retries: each request's tries walk its picked region's retry order; sums the tries per (home, serving region). */
+  #crossRegionTries(R: number): void {
+    const n = this.n;
+    const order = this.#retryOrder!;
+    this.#tries.fill(0);
+    for (let h = 0; h < n; h++) {
+      for (let r = 0; r < n; r++) {
+        const i = h * n + r;
+        const d = this.#demand[i]!;
+        let reach = 1, retryCost = 0;
+        for (let k = 0; k <= R; k++) {
+          const j = h * n + order.regionOf(r, k);
+          this.#tries[j]! += d * reach;
+          if (k > 0) retryCost += reach * this.#cost[j]!;
+          reach *= this.#q[j]!;
+        }
+        this.#pathFail[i] = reach;
+        this.#pathRetryCost[i] = retryCost;
+      }
     }
   }
 
@@ -460,17 +511,49 @@ export class MeshSim {
     return p;
   }
 
-  #accumulate(i: number, r: number, dt: number): void {
+  /** As #withinObjective, for a request from home `h` that picked `r` with cross-region retries: try k is served where the retry order says. */
+  #withinObjectiveAcross(h: number, r: number, objective: number, R: number, T: number): number {
+    const n = this.n;
+    const order = this.#retryOrder!;
+    let p = 0, reach = 1, failed = 0;
+    for (let k = 0; k <= R && reach > NEGLIGIBLE; k++) {
+      const s = order.regionOf(r, k);
+      const j = h * n + s;
+      const q = this.#q[j]!, rtt = this.#rttNow[j]!;
+      const y = Math.min(objective - failed, T) - rtt;
+      if (q < 1 && y > 0) {
+        const m = this.#mixture(s);
+        const norm = mixtureCdf(T - rtt, m);
+        if (norm > 1e-12) p += reach * (1 - q) * Math.min(1, mixtureCdf(y, m) / norm);
+      }
+      failed += this.#failLat[j]!;
+      reach *= q;
+    }
+    if (failed <= objective) p += reach;
+    return p;
+  }
+
+  /** Interval sums of what the requests of pair `i` (home, picked region) saw. */
+  #accumulateRequests(i: number, dt: number): void {
     const req = this.#demand[i]! * dt;
-    const tries = this.#tries[i]! * dt;
     this.#accReq[i]! += req;
-    this.#accTries[i]! += tries;
     this.#accQ[i]! += req * this.#q[i]!;
+    this.#accFailLat[i]! += req * this.#q[i]! * this.#failLat[i]!;
+    this.#accRtt[i]! += req * this.#rttNow[i]!;
+  }
+
+  /** Interval sums of the tries served at pair `i` (home, serving region `r`): what the region's telemetry counts. */
+  #accumulateTries(i: number, r: number, dt: number): void {
+    const tries = this.#tries[i]! * dt;
+    this.#accTries[i]! += tries;
     this.#accErr[i]! += tries * this.#err[r]!;
     this.#accPTo[i]! += tries * this.#pTo[i]!;
-    this.#accFailLat[i]! += req * this.#q[i]! * this.#failLat[i]!;
     this.#accErrLat[i]! += tries * this.#errLat[i]!;
-    this.#accRtt[i]! += req * this.#rttNow[i]!;
+    if (this.#retryOrder) {
+      this.#accQT[i]! += tries * this.#q[i]!;
+      this.#accFT[i]! += tries * this.#q[i]! * this.#failLat[i]!;
+      this.#accRttT[i]! += tries * this.#rttNow[i]!;
+    }
     if (this.#fx.linkAddedMs[i]! > 0 || this.#fx.linkDown[i]! > 0) this.#accLinkFault[i] = 1;
     // Tries lost in a partition load nothing, but the client's upstream telemetry counts them (as timeouts).
     if (this.#fx.linkDown[i]) this.#accRegTries[r]! += tries;
@@ -484,6 +567,45 @@ export class MeshSim {
       this.#accSlowW[r]! += slow;
       this.#accSlowMu[r]! += slow * muSlow;
       this.#accSlowMu2[r]! += slow * (muSlow * muSlow + sigma * sigma);
+    }
+  }
+
+  /** Cross-region retries: the per-try latency of pair `i` (home, region) on the region's telemetry, from tries-weighted sums. */
+  #addTriesAcross(cdf: Float64Array, i: number, m: Mixture, T: number): void {
+    const tries = this.#accTries[i]!;
+    if (tries <= 0) return;
+    const q = this.#accQT[i]! / tries;
+    const e = this.#accErr[i]! / tries;
+    const pTo = this.#accPTo[i]! / tries;
+    const rtt = this.#accLinkFault[i] ? this.#accRttT[i]! / tries : this.#rtt[i]!;
+    addShiftedMixture(cdf, tries * (1 - q), rtt, m, T);
+    addPointMass(cdf, tries * e, this.#accErrLat[i]! / tries);
+    addPointMass(cdf, tries * (1 - e) * pTo, T);
+  }
+
+  /** Cross-region retries: each pair's requests as clients see them, their tries walking the retry order. */
+  #addRequestsAcross(routeCdf: Float64Array, mixtures: readonly Mixture[], R: number, T: number): void {
+    const n = this.n;
+    const order = this.#retryOrder!;
+    for (let h = 0; h < n; h++) {
+      for (let r = 0; r < n; r++) {
+        const req = this.#accReq[h * n + r]!;
+        if (req <= 0) continue;
+        let w = req, failed = 0;
+        for (let k = 0; k <= R && w > req * NEGLIGIBLE; k++) {
+          const s = order.regionOf(r, k);
+          const j = h * n + s;
+          const tries = this.#accTries[j]!;
+          // A region no try reached this interval (a share too small to reach it) stands as failing at once.
+          const q = tries > 0 ? this.#accQT[j]! / tries : 1;
+          const F = tries > 0 && q > 0 ? this.#accFT[j]! / (tries * q) : 0;
+          const rtt = this.#accLinkFault[j] ? (tries > 0 ? this.#accRttT[j]! / tries : this.#rttNow[j]!) : this.#rtt[j]!;
+          addShiftedMixture(routeCdf, w * (1 - q), rtt + failed, mixtures[s]!, T + failed);
+          failed += F;
+          w *= q;
+        }
+        addPointMass(routeCdf, w, failed);
+      }
     }
   }
 
@@ -516,6 +638,10 @@ export class MeshSim {
       const cdf = this.#regionCdfs[r]!.fill(0);
       for (let h = 0; h < n; h++) {
         const i = h * n + r;
+        if (this.#retryOrder) {
+          this.#addTriesAcross(cdf, i, mixtures[r]!, T);
+          continue;
+        }
         const req = this.#accReq[i]!;
         if (req <= 0) continue;
         const tries = this.#accTries[i]!;
@@ -546,6 +672,7 @@ export class MeshSim {
         truth: { errorRate: this.#accTruthErr[r]! / spanSec, medianMs: this.#accTruthMed[r]! / spanSec, down: this.#accDown[r]! > 0 },
       });
     }
+    if (this.#retryOrder) this.#addRequestsAcross(routeCdf, mixtures, R, T);
     // Components left out as negligible still count as requests: the CDF's total stays `requests`.
     return {
       startMs,

@@ -38,6 +38,7 @@ export function adaptiveRouteOf(s: ScenarioSpec, file = '<inline>'): AdaptiveRou
       retries: {
         attempts: { ...r.retries.attempts },
         perTryTimeout: { min: formatDuration(r.retries.perTryTimeoutMs.min), max: formatDuration(r.retries.perTryTimeoutMs.max) },
+        crossRegion: r.retries.crossRegion,
       },
       timeout: { min: formatDuration(r.timeoutMs.min), max: formatDuration(r.timeoutMs.max) },
       telemetry: { staleAfter: formatDuration(s.telemetry.staleAfterSec * 1000) },

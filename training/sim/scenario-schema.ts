@@ -195,6 +195,8 @@ export const scenarioSchema = z
           .strictObject({
             attempts: range(0, 10, 'attempts').prefault({ min: 0, max: 3 }),
             perTryTimeoutMs: range(1, 3_600_000, 'ms').prefault({ min: 100, max: 2000 }),
+            /** spec.retries.crossRegion: retry k goes to the k-th next region in failover order (Envoy's previous_priorities). */
+            crossRegion: z.boolean({ error: 'must be true or false' }).default(false),
           })
           .prefault({}),
         timeoutMs: range(1, 3_600_000, 'ms').prefault({ min: 1000, max: 15_000 }),
@@ -283,6 +285,7 @@ export const scenarioSchema = z
       if (l.between[0] === l.between[1]) issue(['network', 'links', i, 'between'], 'must name two different regions');
     });
     if (s.trace && s.load.diurnal) issue(['load', 'diurnal'], 'cannot be combined with trace: the recorded request rate drives the load');
+    if (s.route.retries.crossRegion && !s.route.failover.enabled) issue(['route', 'retries', 'crossRegion'], 'needs route.failover.enabled (a retry goes to the next region in failover order)');
     const eventNames = new Map<string, number>();
     s.events.forEach((e, i) => {
       if (!names.has(e.region)) issue(['events', i, 'region'], `unknown region "${e.region}"`);

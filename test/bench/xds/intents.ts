@@ -56,7 +56,7 @@ export function benchIntent(route: number, phase: number, change: Change): Route
       weight: w[i] ?? 0,
       priority: 0,
     })),
-    retries: { attempts: 2, perTryTimeoutMs: 500, retryOn: ['5xx', 'reset', 'unavailable'] },
+    retries: { attempts: 2, perTryTimeoutMs: 500, retryOn: ['5xx', 'reset', 'unavailable'], crossRegion: false },
     timeoutMs: 2_000,
     outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50 },
     failoverEnabled: true,

@@ -121,6 +121,18 @@ describe('validateAdaptiveRoute', () => {
     ]);
   });
 
+  it('refuses cross-region retries without failover', () => {
+    expect(
+      messagesOf(
+        route((s) => {
+          s.retries = { crossRegion: true };
+          s.failover = { enabled: false };
+        }),
+      ),
+    ).toEqual(['spec.retries.crossRegion: Invalid value: "object": retries.crossRegion needs failover.enabled (a retry goes to the next region in failover order)']);
+    expect(messagesOf(route((s) => (s.retries = { crossRegion: true })))).toEqual([]);
+  });
+
   it('refuses a bad duration string, naming the field and the pattern', () => {
     const issues = issuesOf(route((s) => (s.policy = { decisionInterval: '1.5s' })));
     expect(issues[0]).toEqual({

@@ -24,6 +24,7 @@ describe('AdaptiveRoute defaults', () => {
           attempts: { min: 0, max: 3 },
           perTryTimeout: { min: '100ms', max: '2s' },
           retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled'],
+          crossRegion: false,
         },
         timeout: { min: '1s', max: '15s' },
         failover: {

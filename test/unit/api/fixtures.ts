@@ -23,6 +23,7 @@ export const fullRoute: Full<Omit<AdaptiveRoute, 'metadata'>> & { metadata: Obje
       attempts: { min: 1, max: 4 },
       perTryTimeout: { min: '100ms', max: '1s' },
       retryOn: ['5xx', 'reset'],
+      crossRegion: true,
     },
     timeout: { min: '1s', max: '10s' },
     failover: {
@@ -106,7 +107,7 @@ export const fullRoute: Full<Omit<AdaptiveRoute, 'metadata'>> & { metadata: Obje
         guard: { step: 4 },
       },
     },
-    xds: { version: 'lx4k2-17', nodes: 3, acked: 2, nacked: 1, pending: 0 },
+    xds: { version: 'lx4k2-17', nodes: 3, acked: 2, nacked: 1, pending: 0, notes: ['2 proxyless gRPC nodes: retries.crossRegion is not supported: retries stay in the region that was picked'] },
   },
 };
 

@@ -11,7 +11,7 @@ const KEY = 'shop/checkout';
 const ctx: ReconcileContext = { logger: pino({ level: 'silent' }), reconcileId: 'test', signal: new AbortController().signal };
 
 class FakeSync implements SyncReporter {
-  state: OutputSyncStatus = { version: 'v1', nodes: 0, acked: 0, nacked: 0, pending: 0, nackMessages: [] };
+  state: OutputSyncStatus = { version: 'v1', nodes: 0, acked: 0, nacked: 0, pending: 0, nackMessages: [], notes: [] };
   syncStatus(): OutputSyncStatus {
     return this.state;
   }
@@ -42,12 +42,12 @@ describe('AdaptiveRoute xDS sync status', () => {
     await reconciler.reconcile(KEY, ctx);
     expect(findCondition(stored().status?.conditions, 'XdsSynced')).toMatchObject({ status: 'Unknown', reason: 'NoSubscribers' });
 
-    sync.state = { version: 'v1', nodes: 3, acked: 1, nacked: 0, pending: 2, nackMessages: [] };
+    sync.state = { version: 'v1', nodes: 3, acked: 1, nacked: 0, pending: 2, nackMessages: [], notes: [] };
     await reconciler.reconcile(KEY, ctx);
     expect(stored().status?.xds).toEqual({ version: 'v1', nodes: 3, acked: 1, nacked: 0, pending: 2 });
     expect(findCondition(stored().status?.conditions, 'XdsSynced')).toMatchObject({ status: 'False', reason: 'AwaitingAck' });
 
-    sync.state = { version: 'v1', nodes: 3, acked: 3, nacked: 0, pending: 0, nackMessages: [] };
+    sync.state = { version: 'v1', nodes: 3, acked: 3, nacked: 0, pending: 0, nackMessages: [], notes: [] };
     await reconciler.reconcile(KEY, ctx);
     expect(findCondition(stored().status?.conditions, 'XdsSynced')).toMatchObject({
       status: 'True',
@@ -58,10 +58,20 @@ describe('AdaptiveRoute xDS sync status', () => {
     expect(findCondition(stored().status?.conditions, 'Ready')).toMatchObject({ status: 'True' });
   });
 
+  it('carries what some nodes cannot do into status.xds.notes and the condition message', async () => {
+    const { cluster, sync, reconciler, stored } = setup();
+    cluster.routes.apply(exampleRoute());
+    const note = '2 proxyless gRPC nodes: retries.crossRegion is not supported: retries stay in the region that was picked';
+    sync.state = { version: 'v3', nodes: 2, acked: 2, nacked: 0, pending: 0, nackMessages: [], notes: [note] };
+    await reconciler.reconcile(KEY, ctx);
+    expect(stored().status?.xds).toEqual({ version: 'v3', nodes: 2, acked: 2, nacked: 0, pending: 0, notes: [note] });
+    expect(findCondition(stored().status?.conditions, 'XdsSynced')?.message).toBe(`all 2 subscribed nodes ACKed version v3; ${note}`);
+  });
+
   it('says which nodes rejected the config, with their message, in the condition and one Warning event', async () => {
     const { cluster, sync, reconciler, stored } = setup();
     cluster.routes.apply(exampleRoute());
-    sync.state = { version: 'v2', nodes: 2, acked: 1, nacked: 1, pending: 0, nackMessages: ['route weights sum to 0'] };
+    sync.state = { version: 'v2', nodes: 2, acked: 1, nacked: 1, pending: 0, nackMessages: ['route weights sum to 0'], notes: [] };
     await reconciler.reconcile(KEY, ctx);
     await reconciler.reconcile(KEY, ctx);
     const c = findCondition(stored().status?.conditions, 'XdsSynced');
@@ -73,7 +83,7 @@ describe('AdaptiveRoute xDS sync status', () => {
   it('drops the xDS status when the route does not use the xDS output', async () => {
     const { cluster, sync, reconciler, stored } = setup();
     cluster.routes.apply(exampleRoute());
-    sync.state = { version: 'v1', nodes: 1, acked: 1, nacked: 0, pending: 0, nackMessages: [] };
+    sync.state = { version: 'v1', nodes: 1, acked: 1, nacked: 0, pending: 0, nackMessages: [], notes: [] };
     await reconciler.reconcile(KEY, ctx);
     expect(stored().status?.xds).toBeDefined();
     const route = stored();

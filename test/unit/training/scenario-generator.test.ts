@@ -76,8 +76,8 @@ describe('generateScenario', () => {
     for (const n of Object.values(seen)) expect(n).toBeGreaterThan(5);
   });
 
-  it('v3 (the default): v2 plus incidents on some pods and tail-only slowdowns, every one valid and calm meshes still calm', () => {
-    const seen = { partial: 0, tailOnly: 0 };
+  it('v3 (the default): v2 plus incidents on some pods, tail-only slowdowns and cross-region retries, every one valid and calm meshes still calm', () => {
+    const seen = { partial: 0, tailOnly: 0, crossRegion: 0 };
     for (let i = 0; i < 150; i++) {
       const g = generateScenario(7, i);
       const s = validateScenario(g.doc, g.file);
@@ -88,6 +88,8 @@ describe('generateScenario', () => {
       const partial = s.events.filter((e) => 'fraction' in e && e.fraction < 1);
       if (partial.some((e) => e.kind !== 'latencySpike' || e.fraction > 0.05)) seen.partial++;
       if (partial.some((e) => e.kind === 'latencySpike' && e.fraction <= 0.05)) seen.tailOnly++;
+      if (s.route.retries.crossRegion) seen.crossRegion++;
+      expect({ ...s.route, retries: { ...s.route.retries, crossRegion: false } }).toEqual(v2.route);
       if (g.calm) expect(s.events).toEqual([]);
       new MeshSimEnv(s).reset(1);
     }

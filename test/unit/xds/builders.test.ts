@@ -14,6 +14,7 @@ import { checkIntent } from '../../../operator/xds/intent-check.ts';
 import { ENVOY_LISTENER_NAME, ENVOY_ROUTE_CONFIG_NAME, clusterName, listenerName, routeConfigName } from '../../../operator/xds/names.ts';
 import { ConfigError } from '../../../operator/api/errors.ts';
 import { TYPE_URLS } from '../../../operator/xds/type-urls.ts';
+import { loadXdsProtos } from '../../../operator/xds/protos.ts';
 import { intent } from './fixtures.ts';
 
 const ep = (address: string): Endpoint => ({ address, port: 8080 });
@@ -71,6 +72,22 @@ describe('buildRetryPolicy', () => {
   it('passes our names through for Envoy', () => {
     const policy = buildRetryPolicy(intent({ attempts: 1, retryOn: ['5xx', 'reset', 'cancelled'] }).retries, 'envoy');
     expect(policy).toMatchObject({ retry_on: '5xx,reset,cancelled', num_retries: { value: 1 } });
+  });
+
+  it('has Envoy avoid the hosts a request tried, and, with retries.crossRegion, the regions it tried; gRPC gets neither', () => {
+    const previousHosts = [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }];
+    const previousPriorities = { name: 'envoy.retry_priorities.previous_priorities', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: 1 } };
+    const same = buildRetryPolicy(intent({ attempts: 2 }).retries, 'envoy')!;
+    expect(same).toMatchObject({ retry_host_predicate: previousHosts, host_selection_retry_max_attempts: 5 });
+    expect(same.retry_priority).toBeUndefined();
+    expect(buildRetryPolicy(intent({ attempts: 2, crossRegion: true }).retries, 'envoy')).toMatchObject({ retry_host_predicate: previousHosts, retry_priority: previousPriorities });
+    const grpc = buildRetryPolicy(intent({ attempts: 2, crossRegion: true }).retries, 'grpc')!;
+    expect(Object.keys(grpc).sort()).toEqual(['num_retries', 'per_try_timeout', 'retry_on']);
+    // The extensions' typed configs survive the wire: Envoy would NACK an Any it cannot decode.
+    const protos = loadXdsProtos();
+    const vhost = buildVirtualHost(intent({ attempts: 2, crossRegion: true }), [{ name: 'c', weight: 100 }], 'envoy');
+    const wire = protos.toJson('envoy.config.route.v3.VirtualHost', protos.encode('envoy.config.route.v3.VirtualHost', vhost)) as { routes: { route: { retry_policy: Record<string, unknown> } }[] };
+    expect(wire.routes[0]!.route.retry_policy).toMatchObject({ retry_host_predicate: previousHosts, host_selection_retry_max_attempts: '5', retry_priority: previousPriorities });
   });
 
   it('leaves the policy out without attempts or without a condition the client honours', () => {
@@ -214,6 +231,7 @@ describe('checkIntent', () => {
     expect(bad((i) => (i.host = 'a*b.svc')).message).toContain('host');
     expect(bad((i) => (i.timeoutMs = 0)).message).toContain('timeoutMs');
     expect(bad((i) => (i.retries.retryOn = ['bogus' as never])).message).toContain('retries.retryOn[0]');
+    expect(bad((i) => ((i.retries.crossRegion = true), (i.failoverEnabled = false))).message).toContain('retries.crossRegion: needs failoverEnabled');
     expect(bad((i) => (i.destinations = [])).message).toContain('destinations');
   });
 });

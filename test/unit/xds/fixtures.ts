@@ -12,6 +12,7 @@ export interface IntentOptions {
   regions?: Record<string, [number, number]>;
   attempts?: number;
   retryOn?: RouteIntent['retries']['retryOn'];
+  crossRegion?: boolean;
   perTryTimeoutMs?: number;
   timeoutMs?: number;
   failoverEnabled?: boolean;
@@ -26,7 +27,7 @@ export function intent(options: IntentOptions = {}): RouteIntent {
     name,
     host: options.host ?? `${name}.shop.svc`,
     destinations: Object.entries(regions).map(([region, [weight, priority]]) => ({ region, service: `${name}.${region}.svc`, port: 8080, weight, priority })),
-    retries: { attempts: options.attempts ?? 2, perTryTimeoutMs: options.perTryTimeoutMs ?? 250, retryOn: options.retryOn ?? ['connect-failure', 'unavailable', '5xx'] },
+    retries: { attempts: options.attempts ?? 2, perTryTimeoutMs: options.perTryTimeoutMs ?? 250, retryOn: options.retryOn ?? ['connect-failure', 'unavailable', '5xx'], crossRegion: options.crossRegion ?? false },
     timeoutMs: options.timeoutMs ?? 1500,
     outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50 },
     failoverEnabled: options.failoverEnabled ?? true,

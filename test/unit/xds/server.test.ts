@@ -162,10 +162,10 @@ describe('XdsServer sync status and introspection', () => {
     });
     // The route's version is the snapshot that first carried its current intent (publishing `other` did not change it).
     expect(status.version).toMatch(/-1$/);
-    expect(status).toEqual({ version: status.version, nodes: 3, acked: 1, nacked: 1, pending: 1, nackMessages: ['unsupported retry policy'] });
+    expect(status).toEqual({ version: status.version, nodes: 3, acked: 1, nacked: 1, pending: 1, nackMessages: ['unsupported retry policy'], notes: [] });
     await until('the other route in sync', () => (t.server.syncStatus(other.key).acked === 1 ? true : undefined));
     expect(t.server.syncStatus(other.key)).toMatchObject({ nodes: 1, acked: 1, pending: 0 });
-    expect(t.server.syncStatus('shop/none')).toEqual({ version: undefined, nodes: 0, acked: 0, nacked: 0, pending: 0, nackMessages: [] });
+    expect(t.server.syncStatus('shop/none')).toEqual({ version: undefined, nodes: 0, acked: 0, nacked: 0, pending: 0, nackMessages: [], notes: [] });
   });
 
   it('calls onSyncChange when a node ACKs, NACKs or goes away, and when a route gets a new version', async () => {
@@ -215,6 +215,16 @@ describe('XdsServer sync status and introspection', () => {
     const grpc = await budgetOf(client('grpc-1'));
     expect(grpc.length).toBe(envoy.length);
     expect(grpc).toEqual(grpc.map(() => undefined));
+  });
+
+  it('says in the sync status what proxyless gRPC nodes cannot do of the route: cross-region retries', async () => {
+    await t.server.publish({ ...checkout, retries: { ...checkout.retries, crossRegion: true } });
+    await syncClient(client('a'));
+    await syncClient(client('b'));
+    const status = await until('both in sync', () => (t.server.syncStatus(checkout.key).acked === 2 ? t.server.syncStatus(checkout.key) : undefined));
+    expect(status.notes).toEqual(['2 proxyless gRPC nodes: retries.crossRegion is not supported: retries stay in the region that was picked']);
+    await t.server.publish(checkout);
+    expect(t.server.syncStatus(checkout.key).notes).toEqual([]);
   });
 
   it('dumps what a node holds: the ACKed resources decoded, with versions and ACK state', async () => {
