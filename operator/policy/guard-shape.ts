@@ -1,6 +1,9 @@
 // Where a proposal lands once the guard's bounds apply: closed failover groups emptied, an
 // even-by-success spread when every region fails, the floor in the serving group, capacity
-// caps and the step bound, fitted to integer percents summing to 100.
+// caps and the step bound, fitted to integer percents summing to 100. When the step bound
+// limits how much load comes off, it comes off the regions that break an objective first: a
+// route's p99 is its slowest percent, so a step that leaves a few percent on a region over the
+// objective (a far failover region on the way back home) gains nothing.
 import type { CapacityCaps } from './capacity.ts';
 import type { Eligibility } from './eligibility.ts';
 import type { GuardSpec } from './guard.ts';
@@ -11,13 +14,20 @@ import { fitToBounds, largestRemainder, normalise, raiseToFloors } from './weigh
 const SPREAD_MIN_SUCCESS = 0.02;
 const SPREAD_UNKNOWN_ERRORS = 0.5;
 
+/** What the shape reads of each region: its error rate, and whether it breaks an objective now. */
+export interface ShapeReadings {
+  errorRates: readonly (number | null)[];
+  breaking: readonly boolean[];
+}
+
 export interface Shaped {
   weights: number[];
   notes: string[];
 }
 
 /** The proposal's weights through the groups, the floor, capacity and the step bound, from `base` (which already obeys the health rules). */
-export function shape(proposed: readonly number[], base: readonly number[], e: Eligibility, caps: CapacityCaps, spec: GuardSpec, regions: readonly string[], errorRates: readonly (number | null)[], rules: Set<GuardRule>): Shaped {
+export function shape(proposed: readonly number[], base: readonly number[], e: Eligibility, caps: CapacityCaps, spec: GuardSpec, regions: readonly string[], readings: ShapeReadings, rules: Set<GuardRule>): Shaped {
+  const { errorRates, breaking } = readings;
   const notes: string[] = [];
   const open = e.allowed.map((a, i) => a && e.groups.open[i]!);
   let wanted = proposed.map((w, i) => (open[i] && Number.isFinite(w) ? Math.max(0, w) : 0));
@@ -60,7 +70,7 @@ export function shape(proposed: readonly number[], base: readonly number[], e: E
     const total = excess.reduce((a, b) => a + b, 0);
     loF = loF.map((l, i) => l - (excess[i]! * over) / total);
   }
-  const fitted = fitToBounds(target, loF, hi);
+  const fitted = fitToBounds(target, loF, breakersFirst(hi, loF, target, base, breaking));
   let worst = -1, worstMove = 0;
   target.forEach((t, i) => {
     const move = Math.abs(t - base[i]!);
@@ -74,6 +84,16 @@ export function shape(proposed: readonly number[], base: readonly number[], e: E
     notes.push(`step capped: ${regions[worst]} would have moved ${Math.round(worstMove)} points, maxWeightStep is ${step}`);
   }
   return { weights: largestRemainder(fitted), notes };
+}
+
+/**
+ * Upper bounds that send load off the regions breaking an objective first: such a region that
+ * is to lose load keeps no more than its target (or what the step bound leaves it), so the
+ * others lose only what is still to move. Unchanged when that would leave too little room.
+ */
+function breakersFirst(hi: readonly number[], lo: readonly number[], target: readonly number[], base: readonly number[], breaking: readonly boolean[]): number[] {
+  const first = hi.map((h, i) => (breaking[i] && target[i]! < base[i]! ? Math.min(h, Math.max(lo[i]!, target[i]!)) : h));
+  return first.reduce((a, b) => a + b, 0) >= 100 - 1e-9 ? first : [...hi];
 }
 
 /**

@@ -39,11 +39,14 @@
 //                  a proposal that goes back towards the spec's weights is followed, else the
 //                  weights hold (a guess that moves 75-98% onto one region overloads it);
 //   capacity       (capacity.ts) no move adds more load to a region than its measured
-//                  headroom takes, nor any to one whose p99 climbs or that is on probation;
-//                  a region that failed recently gets a trickle (minWeight) until it is
-//                  measured again: recovery is observed before it is trusted;
+//                  headroom takes, nor any to one whose p99 climbs or that is on probation
+//                  (unless every region carrying traffic breaks an objective: then trying
+//                  one back costs nothing); a region that failed recently gets a trickle
+//                  (minWeight) until it is measured again: recovery is observed before it is
+//                  trusted;
 //   bounded step   no region's weight moves more than maxWeightStep points per decision (the
 //                  floor yields to this: a region far below it climbs one step at a time);
+//                  what comes off comes off the regions breaking an objective first;
 //   per-try floor  the per-try timeout is never below the latency objective (within the
 //                  spec's bounds): a try cut earlier would have been a good answer, and a
 //                  far region whose round trip exceeds the timeout would fail every try;
@@ -70,7 +73,7 @@ import { retryBudget } from './retry-budget.ts';
 import { offBreaking } from './rollback-hold.ts';
 import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
-import { sloStatus, type SloStatus } from './slo.ts';
+import { breaksObjective, sloStatus, type SloStatus } from './slo.ts';
 import type { PolicyAction, RouteObservation } from './observation.ts';
 import { fitToBounds, largestRemainder } from './weights.ts';
 
@@ -335,11 +338,16 @@ export function guard(input: GuardInput): GuardResult {
         target = home;
         returning = !same(home, base);
       }
-      // With every region failing, all are on probation: holding each at its share would
-      // keep the traffic concentrated where it is, so probation gives way to the spread.
-      const held = e.healthyExists ? probation : probation.map(() => false);
+      // Probation protects a route that works from a region that may relapse. With every region
+      // failing, holding each at its share would keep the traffic concentrated where it is; and
+      // while every region that carries traffic breaks an objective (failed over to far
+      // regions whose round trip alone breaks it), trying a region back costs nothing the
+      // route is not paying already. In both cases probation gives way.
+      const servingWell = o.regions.some((r, i) => base[i]! > 0 && !probation[i] && !e.failing[i] && !breaksObjective(r, o));
+      const held = e.healthyExists && servingWell ? probation : probation.map(() => false);
       const caps = capacityCaps(o, base, { onProbation: held, recovering: recentlyFailed(records, regions) }, spec.minWeight);
-      const shaped = shape(target, base, e, caps, spec, regions, o.regions.map((r) => r.errorRate), rules);
+      const readings = { errorRates: o.regions.map((r) => r.errorRate), breaking: o.regions.map((r) => breaksObjective(r, o)) };
+      const shaped = shape(target, base, e, caps, spec, regions, readings, rules);
       weights = shaped.weights;
       notes.push(...forced, ...shaped.notes);
       attempts = clampRetries(proposal.action.retryAttempts);

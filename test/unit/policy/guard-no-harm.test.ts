@@ -120,6 +120,14 @@ describe('guard: per-try timeout floor', () => {
   });
 });
 
+describe('guard: where a step-capped move takes load from', () => {
+  it('takes it off the regions that break an objective first', () => {
+    // eu-west may gain only 10 points; us-east (p99 900 ms) gives them all, ap-south keeps its share.
+    const r = guard(input([20, 40, 40], [100, 0, 0], { regions: [{}, { latencyP99Ms: 900 }, {}] }));
+    expect(weightsOf(r)).toEqual([30, 30, 40]);
+  });
+});
+
 describe('guard: retry budget', () => {
   it('counts the expected retries of n attempts: e + e² + … + eⁿ', () => {
     expect(expectedRetries(0.5, 3)).toBeCloseTo(0.875);
@@ -173,5 +181,16 @@ describe('guard: recovery is observed', () => {
     // Measured and well: it may take more, by steps.
     const well = guard(input([95, 5], [50, 50], { state: probe.state, regions: [{}, { saturation: 0.05 }] }));
     expect(weightsOf(well)).toEqual([85, 15]);
+  });
+
+  it('lets probation give way while every region carrying traffic breaks an objective: trying the other back costs nothing', () => {
+    const first = guard(input([50, 50], [50, 50], { regions: [{}, { errorRate: 0.5 }] }));
+    const unknown = { errorRate: null, latencyP99Ms: null, latencyP90Ms: null, latencyP50Ms: null, requestRate: 0, saturation: 0 };
+    // eu-west, serving alone, is within its objectives: us-east stays out while on probation.
+    expect(weightsOf(guard(input([100, 0], [50, 50], { state: first.state, regions: [{}, unknown] })))).toEqual([100, 0]);
+    // eu-west breaks the latency objective: us-east gets its trickle at once.
+    const slow = guard(input([100, 0], [50, 50], { state: first.state, regions: [{ latencyP99Ms: 900 }, unknown] }));
+    expect(weightsOf(slow)).toEqual([95, 5]);
+    expect(slow.reason).toContain('us-east held to 5% (failed recently and not measured since: a trickle first)');
   });
 });
