@@ -62,7 +62,7 @@ import type { AdaptiveRoute, PolicyMode, RegionWeight } from '../api/types.ts';
 import { describeMove, describeSituation, formatFraction, formatMs, weightList } from './explain.ts';
 import type { GuardState } from './guard-state.ts';
 import type { CurrentIntent } from './observe.ts';
-import { nextProbation, onProbation, recentlyFailed } from './probation.ts';
+import { nextProbation, onProbation, probationHolds, recentlyFailed } from './probation.ts';
 export { GUARD_RULES, type GuardRule } from './guard-rules.ts';
 export { FAILING_ERROR_RATE } from './eligibility.ts';
 import { capacityCaps } from './capacity.ts';
@@ -338,13 +338,8 @@ export function guard(input: GuardInput): GuardResult {
         target = home;
         returning = !same(home, base);
       }
-      // Probation protects a route that works from a region that may relapse. With every region
-      // failing, holding each at its share would keep the traffic concentrated where it is; and
-      // while every region that carries traffic breaks an objective (failed over to far
-      // regions whose round trip alone breaks it), trying a region back costs nothing the
-      // route is not paying already. In both cases probation gives way.
       const servingWell = o.regions.some((r, i) => base[i]! > 0 && !probation[i] && !e.failing[i] && !breaksObjective(r, o));
-      const held = e.healthyExists && servingWell ? probation : probation.map(() => false);
+      const held = probationHolds(probation, e.healthyExists, servingWell);
       const caps = capacityCaps(o, base, { onProbation: held, recovering: recentlyFailed(records, regions) }, spec.minWeight);
       const readings = { errorRates: o.regions.map((r) => r.errorRate), breaking: o.regions.map((r) => breaksObjective(r, o)) };
       const shaped = shape(target, base, e, caps, spec, regions, readings, rules);

@@ -47,6 +47,18 @@ export function onProbation(entries: readonly ProbationEntry[], regions: readonl
   });
 }
 
+/**
+ * Which regions probation holds back now. It protects a route that works from a region that
+ * may relapse. With every region failing (`healthyExists` false), holding each at its share
+ * would keep the traffic concentrated where it is; and while no region carrying traffic
+ * serves well (`servingWell` false: failed over to far regions whose round trip alone breaks
+ * the objective), trying a region back costs nothing the route is not paying already. In both
+ * cases probation gives way.
+ */
+export function probationHolds(probation: readonly boolean[], healthyExists: boolean, servingWell: boolean): boolean[] {
+  return healthyExists && servingWell ? [...probation] : probation.map(() => false);
+}
+
 /** Whether each region failed recently enough that probation still keeps its record. */
 export function recentlyFailed(entries: readonly ProbationEntry[], regions: readonly string[]): boolean[] {
   const failed = new Set(entries.map((e) => e.region));

@@ -12,16 +12,14 @@
 import { ConfigError } from '../../operator/api/errors.ts';
 import { prng } from '../../operator/api/random.ts';
 import { DOWN_BLACKHOLE, DOWN_NONE, DOWN_REFUSE, EventTimeline, newEffects, type Effects } from './events.ts';
-import { addPointMass, addShiftedMixture, GRID_SIZE, gridQuantile, mixtureCdf, normalSampler, type Mixture } from './math.ts';
+import { addPointMass, addShiftedMixture, GRID_SIZE, gridQuantile, mixtureCdf, NEGLIGIBLE, normalSampler, type Mixture } from './math.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';
 import { TraceTimeline } from './trace-timeline.ts';
 import { Autoscaler } from './autoscaler.ts';
-import { RetryOrder } from './retry-order.ts';
+import { CrossRegionRetries } from './cross-region-retries.ts';
 
 /** The share of requests allowed above the latency objective (the SLO is on the p99). */
 export const SLO_TAIL = 0.01;
-/** Retry components lighter than this share of requests are left out of latency distributions (far below the 1 % a p99 reads). */
-const NEGLIGIBLE = 1e-5;
 /** Utilisation at which saturation errors start, and the span over which they reach their maximum. */
 const SATURATION_ERRORS_FROM = 0.9;
 const SATURATION_ERRORS_SPAN = 0.2;
@@ -141,15 +139,9 @@ export class MeshSim {
   readonly #accTruthMed: Float64Array;
   readonly #accDown: Float64Array;
   readonly #fx: Effects;
-  /** Cross-region retries: where each try goes (null: retries stay in the picked region). */
-  readonly #retryOrder: RetryOrder | null;
-  /** Per (home, picked region), with cross-region retries: the share of requests whose every try failed, and the link cost their retries paid. */
-  readonly #pathFail: Float64Array;
-  readonly #pathRetryCost: Float64Array;
-  /** Per (home, serving region), tries-weighted interval sums of the per-try failure, failed-try latency and round trip (cross-region retries). */
-  readonly #accQT: Float64Array;
-  readonly #accFT: Float64Array;
-  readonly #accRttT: Float64Array;
+  /** Cross-region retries: the requests' paths over the regions (null: retries stay in the picked region). */
+  readonly #across: CrossRegionRetries | null;
+  readonly #mixtureOf = (r: number): Mixture => this.#mixture(r);
   /** Latency distributions of the last interval, reused: an interval's arrays are valid until the next runInterval. */
   readonly #routeCdf = new Float64Array(GRID_SIZE);
   readonly #regionCdfs: Float64Array[];
@@ -206,8 +198,12 @@ export class MeshSim {
     this.#accMu = f(); this.#accMu2 = f(); this.#accRegTries = f(); this.#accRegFailed = f(); this.#accRho = f();
     this.#accTruthErr = f(); this.#accTruthMed = f(); this.#accDown = f();
     this.#fx = newEffects(n);
-    this.#retryOrder = s.route.retries.crossRegion ? new RetryOrder(s.regions) : null;
-    this.#pathFail = g(); this.#pathRetryCost = g(); this.#accQT = g(); this.#accFT = g(); this.#accRttT = g();
+    this.#across = s.route.retries.crossRegion
+      ? new CrossRegionRetries(s.regions, {
+        demand: this.#demand, q: this.#q, failLat: this.#failLat, rttNow: this.#rttNow, rtt: this.#rtt, cost: this.#cost, tries: this.#tries,
+        accReq: this.#accReq, accTries: this.#accTries, accErr: this.#accErr, accPTo: this.#accPTo, accErrLat: this.#accErrLat, accLinkFault: this.#accLinkFault,
+      })
+      : null;
     this.#regionCdfs = Array.from({ length: n }, () => new Float64Array(GRID_SIZE));
     this.reset(0, 0);
   }
@@ -251,7 +247,8 @@ export class MeshSim {
     const n = this.n;
     const startMs = this.#nowMs;
     for (const a of [this.#accReq, this.#accTries, this.#accQ, this.#accErr, this.#accPTo, this.#accFailLat, this.#accErrLat, this.#accMu, this.#accMu2,
-      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown, this.#accRtt, this.#accLinkFault, this.#accSlowW, this.#accSlowMu, this.#accSlowMu2, this.#accQT, this.#accFT, this.#accRttT]) a.fill(0);
+      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown, this.#accRtt, this.#accLinkFault, this.#accSlowW, this.#accSlowMu, this.#accSlowMu2]) a.fill(0);
+    this.#across?.resetInterval();
     let requests = 0, failed = 0, violation = 0, pressure = 0, cost = 0;
     const dt = this.tickMs / 1000;
     const objective = this.#s.route.objectives.latencyP99Ms;
@@ -263,16 +260,16 @@ export class MeshSim {
       const tickRequests = this.#tick(this.#nowMs, settings, dt);
       // Route-level outcome of this tick: failures after retries, and the share above the objective.
       let tickFailed = 0, within = 0;
-      const cross = this.#retryOrder !== null;
+      const across = this.#across;
       for (let h = 0; h < n; h++) {
         for (let r = 0; r < n; r++) {
           const i = h * n + r;
           const d = this.#demand[i]!;
           if (d > 0) {
-            if (cross) {
-              tickFailed += d * this.#pathFail[i]!;
-              within += d * this.#withinObjectiveAcross(h, r, objective, R, T);
-              cost += d * dt * this.#pathRetryCost[i]!;
+            if (across) {
+              tickFailed += d * across.failed(i);
+              within += d * across.withinObjective(h, r, objective, R, T, this.#mixtureOf);
+              cost += d * dt * across.retryCost(i);
             } else {
               const q = this.#q[i]!;
               const allFail = q ** (R + 1);
@@ -352,7 +349,7 @@ export class MeshSim {
     const n = this.n;
     const R = settings.retryAttempts;
     const T = settings.perTryTimeoutMs;
-    const cross = this.#retryOrder !== null;
+    const cross = this.#across !== null;
     for (let r = 0; r < n; r++) {
       const down = this.#fx.down[r]!;
       const e = this.#err[r]!;
@@ -379,34 +376,12 @@ export class MeshSim {
         }
       }
     }
-    if (cross) this.#crossRegionTries(R);
+    this.#across?.tries(R);
     for (let r = 0; r < n; r++) {
       let triesR = 0;
       // Tries lost in a partitioned link never reach the region: no load there.
       for (let h = 0; h < n; h++) if (this.#fx.linkDown[h * n + r] !== 1) triesR += this.#tries[h * n + r]!;
       this.#triesR[r] = triesR;
-    }
-  }
-
-  /** Cross-region retries: each request's tries walk its picked region's retry order; sums the tries per (home, serving region). */
-  #crossRegionTries(R: number): void {
-    const n = this.n;
-    const order = this.#retryOrder!;
-    this.#tries.fill(0);
-    for (let h = 0; h < n; h++) {
-      for (let r = 0; r < n; r++) {
-        const i = h * n + r;
-        const d = this.#demand[i]!;
-        let reach = 1, retryCost = 0;
-        for (let k = 0; k <= R; k++) {
-          const j = h * n + order.regionOf(r, k);
-          this.#tries[j]! += d * reach;
-          if (k > 0) retryCost += reach * this.#cost[j]!;
-          reach *= this.#q[j]!;
-        }
-        this.#pathFail[i] = reach;
-        this.#pathRetryCost[i] = retryCost;
-      }
     }
   }
 
@@ -511,28 +486,6 @@ export class MeshSim {
     return p;
   }
 
-  /** As #withinObjective, for a request from home `h` that picked `r` with cross-region retries: try k is served where the retry order says. */
-  #withinObjectiveAcross(h: number, r: number, objective: number, R: number, T: number): number {
-    const n = this.n;
-    const order = this.#retryOrder!;
-    let p = 0, reach = 1, failed = 0;
-    for (let k = 0; k <= R && reach > NEGLIGIBLE; k++) {
-      const s = order.regionOf(r, k);
-      const j = h * n + s;
-      const q = this.#q[j]!, rtt = this.#rttNow[j]!;
-      const y = Math.min(objective - failed, T) - rtt;
-      if (q < 1 && y > 0) {
-        const m = this.#mixture(s);
-        const norm = mixtureCdf(T - rtt, m);
-        if (norm > 1e-12) p += reach * (1 - q) * Math.min(1, mixtureCdf(y, m) / norm);
-      }
-      failed += this.#failLat[j]!;
-      reach *= q;
-    }
-    if (failed <= objective) p += reach;
-    return p;
-  }
-
   /** Interval sums of what the requests of pair `i` (home, picked region) saw. */
   #accumulateRequests(i: number, dt: number): void {
     const req = this.#demand[i]! * dt;
@@ -549,11 +502,7 @@ export class MeshSim {
     this.#accErr[i]! += tries * this.#err[r]!;
     this.#accPTo[i]! += tries * this.#pTo[i]!;
     this.#accErrLat[i]! += tries * this.#errLat[i]!;
-    if (this.#retryOrder) {
-      this.#accQT[i]! += tries * this.#q[i]!;
-      this.#accFT[i]! += tries * this.#q[i]! * this.#failLat[i]!;
-      this.#accRttT[i]! += tries * this.#rttNow[i]!;
-    }
+    this.#across?.accumulate(i, tries);
     if (this.#fx.linkAddedMs[i]! > 0 || this.#fx.linkDown[i]! > 0) this.#accLinkFault[i] = 1;
     // Tries lost in a partition load nothing, but the client's upstream telemetry counts them (as timeouts).
     if (this.#fx.linkDown[i]) this.#accRegTries[r]! += tries;
@@ -567,45 +516,6 @@ export class MeshSim {
       this.#accSlowW[r]! += slow;
       this.#accSlowMu[r]! += slow * muSlow;
       this.#accSlowMu2[r]! += slow * (muSlow * muSlow + sigma * sigma);
-    }
-  }
-
-  /** Cross-region retries: the per-try latency of pair `i` (home, region) on the region's telemetry, from tries-weighted sums. */
-  #addTriesAcross(cdf: Float64Array, i: number, m: Mixture, T: number): void {
-    const tries = this.#accTries[i]!;
-    if (tries <= 0) return;
-    const q = this.#accQT[i]! / tries;
-    const e = this.#accErr[i]! / tries;
-    const pTo = this.#accPTo[i]! / tries;
-    const rtt = this.#accLinkFault[i] ? this.#accRttT[i]! / tries : this.#rtt[i]!;
-    addShiftedMixture(cdf, tries * (1 - q), rtt, m, T);
-    addPointMass(cdf, tries * e, this.#accErrLat[i]! / tries);
-    addPointMass(cdf, tries * (1 - e) * pTo, T);
-  }
-
-  /** Cross-region retries: each pair's requests as clients see them, their tries walking the retry order. */
-  #addRequestsAcross(routeCdf: Float64Array, mixtures: readonly Mixture[], R: number, T: number): void {
-    const n = this.n;
-    const order = this.#retryOrder!;
-    for (let h = 0; h < n; h++) {
-      for (let r = 0; r < n; r++) {
-        const req = this.#accReq[h * n + r]!;
-        if (req <= 0) continue;
-        let w = req, failed = 0;
-        for (let k = 0; k <= R && w > req * NEGLIGIBLE; k++) {
-          const s = order.regionOf(r, k);
-          const j = h * n + s;
-          const tries = this.#accTries[j]!;
-          // A region no try reached this interval (a share too small to reach it) stands as failing at once.
-          const q = tries > 0 ? this.#accQT[j]! / tries : 1;
-          const F = tries > 0 && q > 0 ? this.#accFT[j]! / (tries * q) : 0;
-          const rtt = this.#accLinkFault[j] ? (tries > 0 ? this.#accRttT[j]! / tries : this.#rttNow[j]!) : this.#rtt[j]!;
-          addShiftedMixture(routeCdf, w * (1 - q), rtt + failed, mixtures[s]!, T + failed);
-          failed += F;
-          w *= q;
-        }
-        addPointMass(routeCdf, w, failed);
-      }
     }
   }
 
@@ -638,8 +548,8 @@ export class MeshSim {
       const cdf = this.#regionCdfs[r]!.fill(0);
       for (let h = 0; h < n; h++) {
         const i = h * n + r;
-        if (this.#retryOrder) {
-          this.#addTriesAcross(cdf, i, mixtures[r]!, T);
+        if (this.#across) {
+          this.#across.addTries(cdf, i, mixtures[r]!, T);
           continue;
         }
         const req = this.#accReq[i]!;
@@ -672,7 +582,7 @@ export class MeshSim {
         truth: { errorRate: this.#accTruthErr[r]! / spanSec, medianMs: this.#accTruthMed[r]! / spanSec, down: this.#accDown[r]! > 0 },
       });
     }
-    if (this.#retryOrder) this.#addRequestsAcross(routeCdf, mixtures, R, T);
+    this.#across?.addRequests(routeCdf, mixtures, R, T);
     // Components left out as negligible still count as requests: the CDF's total stays `requests`.
     return {
       startMs,
