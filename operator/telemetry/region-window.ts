@@ -77,6 +77,9 @@ function relativeChange(before: number | null, after: number | null): number | n
   return mean > 0 ? (after - before) / mean : null;
 }
 
+/** The share of a window the store must have watched a route for before it reports trends. */
+export const TREND_WARMUP = 0.5;
+
 const NEVER: Reading = Object.freeze({ value: null, fresh: false, ageMs: null, source: null });
 
 export class RegionWindow {
@@ -191,7 +194,12 @@ export class RegionWindow {
       ages[signal] = ageMs;
       if (newest === null || pick.atMs > newest) newest = pick.atMs;
     }
+    // A route the store has watched for less than TREND_WARMUP of a window has trends that are
+    // the warm-up (the first seconds of data, stretched over the window), not a change in the
+    // region: none yet. A trend is evidence to move, and the demo's route moved on one.
+    const warming = now - trackedSinceMs < TREND_WARMUP * this.#geometry.windowMs;
     const trend = (signal: TrendSignal): number | null => {
+      if (warming) return null;
       if (trendSource[signal] === 'raw') return raw!.trends[signal];
       if (trendSource[signal] === 'aggregated') return this.#history[signal]?.trend(now - this.#geometry.windowMs, this.#geometry.windowMs) ?? null;
       return null;

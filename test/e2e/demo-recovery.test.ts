@@ -73,14 +73,11 @@ describe('the demo route through a brownout', () => {
     }
     const decided = calm.filter((s) => s.lastDecisionTime !== undefined);
     expect(decided.length).toBeGreaterThan(0);
-    for (const s of decided) {
-      // The reason rides along so that a failure says what the guard saw.
-      expect({ by: s.policy?.decidedBy, weights: Object.fromEntries((s.weights ?? []).map((w) => [w.region, w.weight])), reason: s.lastDecisionReason }).toEqual({
-        by: 'heuristic',
-        weights: SPEC,
-        reason: expect.any(String),
-      });
-    }
+    // Each decision that left the spec, with the reason, so that a failure says what the guard saw.
+    const moved = decided
+      .map((s) => ({ by: s.policy?.decidedBy, weights: Object.fromEntries((s.weights ?? []).map((w) => [w.region, w.weight])), reason: s.lastDecisionReason }))
+      .filter((d) => d.by !== 'heuristic' || Object.keys(d.weights).length !== 3 || Object.entries(SPEC).some(([r, w]) => d.weights[r] !== w));
+    expect(moved).toEqual([]);
 
     // The brownout (latency ×6, 30% of calls failing): the region is drained.
     await until((s) => weightOf(s, region) === 0, t0 + FIRST_BROWNOUT_MS + BROWNOUT_FOR_MS + 30_000, `${region} drained`);

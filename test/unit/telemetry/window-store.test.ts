@@ -172,6 +172,25 @@ describe('WindowStore', () => {
     expect(eu.trends.latencyP99!).toBeGreaterThan(0.3);
   });
 
+  it('reports no trend while it has watched the route for less than half a window: the warm-up is not a trend', () => {
+    const { clock, store } = setup();
+    // p99 and load climb from the first sample on, as a window fills after a start.
+    const feed = (i: number) => {
+      store.recordSample({ route: KEY, region: 'us-east', atMs: clock.now(), source: 'prometheus', values: { requestRate: 10 + 20 * i, latencyP99: 20 + 20 * i } });
+      store.recordRequests('kafka', requests(10 * (i + 1), clock.now(), () => 10 + 10 * i));
+    };
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) clock.advance(10_000);
+      feed(i);
+    }
+    // Watched for 20 s of a 60 s window.
+    for (const name of ['us-east', 'eu-west']) expect(region(store, name).trends).toEqual({ requestRate: null, latencyP99: null });
+    clock.advance(10_000);
+    feed(3);
+    expect(region(store, 'us-east').trends.latencyP99!).toBeGreaterThan(0.3);
+    expect(region(store, 'eu-west').trends.requestRate!).toBeGreaterThan(0.3);
+  });
+
   it('applies route health over region-wide health by recency', () => {
     const { clock, store } = setup();
     store.recordHealth({ region: 'eu-west', atMs: clock.now(), healthy: false, reason: 'zone outage', source: 'kafka' });
