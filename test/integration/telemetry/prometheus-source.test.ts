@@ -245,9 +245,17 @@ describe('PrometheusSource with a real Prometheus', () => {
       for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(INTERVAL_MS);
       expect(startedAt - Math.min(...times)).toBeLessThan(WINDOW_MS);
     }
-    // The history is there at once: trends need two points in the window.
+    // The history is there at once. Its trends are not, until the store has watched the route
+    // for half a window (TREND_WARMUP): right after a start a trend is the warm-up, and a trend
+    // is evidence to move. Then the warmed history gives them.
     const snapshot = w.store.snapshot(payments.key)!;
-    for (const r of snapshot.regions) expect({ region: r.region, trend: r.trends.requestRate !== null }).toEqual({ region: r.region, trend: true });
+    for (const r of snapshot.regions) expect({ region: r.region, trend: r.trends.requestRate }).toEqual({ region: r.region, trend: null });
+    const later = await until(() => {
+      const s = w.store.snapshot(payments.key)!;
+      return s.regions.every((r) => r.trends.requestRate !== null) ? s : undefined;
+    }, 'trends half a window after the start', WINDOW_MS);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(WINDOW_MS / 2 - 1_000);
+    expect(later.regions.length).toBe(REGIONS.length);
     // Points whose rate window lies wholly after the first scrapes measure the real rate.
     const settled = warm.filter((s) => s.atMs >= scrapingSince + RATE_WINDOW_MS + 2_000);
     expect(settled.length).toBeGreaterThanOrEqual(3);
