@@ -338,10 +338,11 @@ export function guard(input: GuardInput): GuardResult {
         target = home;
         returning = !same(home, base);
       }
-      const servingWell = o.regions.some((r, i) => base[i]! > 0 && !probation[i] && !e.failing[i] && !breaksObjective(r, o));
+      const breaking = o.regions.map((r) => breaksObjective(r, o));
+      const servingWell = o.regions.some((_, i) => base[i]! > 0 && !probation[i] && !e.failing[i] && !breaking[i]);
       const held = probationHolds(probation, e.healthyExists, servingWell);
       const caps = capacityCaps(o, base, { onProbation: held, recovering: recentlyFailed(records, regions) }, spec.minWeight);
-      const readings = { errorRates: o.regions.map((r) => r.errorRate), breaking: o.regions.map((r) => breaksObjective(r, o)) };
+      const readings = { errorRates: o.regions.map((r) => r.errorRate), breaking };
       const shaped = shape(target, base, e, caps, spec, regions, readings, rules);
       weights = shaped.weights;
       notes.push(...forced, ...shaped.notes);
