@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `meshpilot` command: parses the command word, prints help, and hands the parsed
 // configuration to the composition root (main.ts). Exit codes: 0 done, 1 failed, 2 bad usage.
-import { ConfigError, MeshpilotError } from './api/errors.ts';
+import { ConfigError, MeshpilotError } from './base/errors.ts';
 
 const FLAG_HELP_OPERATOR = `
   --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, then in-cluster)

@@ -9,7 +9,7 @@ import { setLogger as setGrpcLogger } from '@grpc/grpc-js';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { DEFAULT_CRD_DIR } from './api/crds.ts';
-import { ConfigError } from './api/errors.ts';
+import { ConfigError } from './base/errors.ts';
 import { parseYamlDocuments } from './api/manifests.ts';
 import type { AdaptiveRoute } from './api/types.ts';
 import { Manager } from './controller/manager.ts';
@@ -27,7 +27,7 @@ import { DnsEndpointResolver } from './xds/endpoints.ts';
 import { XdsServer } from './xds/server.ts';
 import { validateManifests } from './validate-manifests.ts';
 import { buildTelemetry } from './telemetry/stack.ts';
-import { systemClock } from './api/clock.ts';
+import { systemClock } from './base/clock.ts';
 import { startDemoMesh } from './demo/demo-mesh.ts';
 import { DEMO_LABEL, DEMO_ROUTE } from './demo/demo-manifest.ts';
 import { adaptExampleForLocal, type LocalAddresses } from './demo/local-examples.ts';
@@ -38,6 +38,7 @@ import { warmUpXds } from './controller/xds-warmup.ts';
 import { ModelRegistry } from './policy/models.ts';
 import { policyMetrics } from './policy/metrics.ts';
 import { PolicyService } from './policy/policy.ts';
+import { namespacedKey } from './base/object-key.ts';
 
 const PACKAGE_JSON = new URL('../package.json', import.meta.url);
 const EXAMPLES_DIR = new URL('../deploy/examples/', import.meta.url);
@@ -293,7 +294,7 @@ async function applyExamples(kubeconfigPath: string, local: LocalAddresses, logg
     const docs = parseYamlDocuments(readFileSync(new URL(file, EXAMPLES_DIR), 'utf8'), `deploy/examples/${file}`);
     for (const raw of docs as KubernetesObject[]) {
       const { doc, changes } = adaptExampleForLocal(raw as unknown as Record<string, unknown>, local, new Date());
-      const name = `${raw.kind}/${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
+      const name = `${raw.kind}/${namespacedKey(raw.metadata ?? {})}`;
       try {
         await objects.create(doc as KubernetesObject);
         logger.info({ object: name, file, ...(changes.length > 0 ? { adapted: changes } : {}) }, changes.length > 0 ? `applied example, adapted to local mode: ${changes.join('; ')}` : 'applied example');

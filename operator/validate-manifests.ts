@@ -2,7 +2,7 @@
 // server enforces (crds/), so a mistake is found with its file and field path before apply.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from './api/errors.ts';
+import { ConfigError } from './base/errors.ts';
 import { parseYamlDocuments } from './api/manifests.ts';
 import { formatIssue } from './api/schema/validate.ts';
 import { API_VERSION, RESOURCES } from './api/types.ts';

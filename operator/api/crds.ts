@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../base/errors.ts';
 import { parseYamlDocuments } from './manifests.ts';
 import type { JSONSchemaProps } from './schema/validate.ts';
 

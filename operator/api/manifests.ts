@@ -2,8 +2,8 @@
 // them. Errors name the file and the line, so a user can find the mistake.
 
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { ConfigError } from './errors.ts';
-import { plainValueProblem } from './plain-value.ts';
+import { ConfigError } from '../base/errors.ts';
+import { plainValueProblem } from '../base/plain-value.ts';
 
 /**
  * The documents of `text` as plain JSON values, empty documents ("---" with nothing after it)

@@ -4,11 +4,11 @@
 // outputs, and writes status (observedGeneration, Valid/Ready, the weights in force) only
 // when it changes. Bad input changes nothing that was working: the last good intent stays
 // published and in status, and the conditions and a Warning Event say what is wrong.
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
 import { setCondition } from '../api/conditions.ts';
-import { formatDuration, durationInWords } from '../api/duration.ts';
-import { MeshpilotError, toMeshpilotError } from '../api/errors.ts';
+import { formatDuration, durationInWords } from '../base/duration.ts';
+import { MeshpilotError, toMeshpilotError } from '../base/errors.ts';
 import { formatIssue } from '../api/schema/validate.ts';
 import { API_VERSION, RESOURCES, GROUP, VERSION } from '../api/types.ts';
 import type { AdaptiveRoute, AdaptiveRouteStatus, Condition, ContactPlan } from '../api/types.ts';
@@ -26,12 +26,13 @@ import type { DecisionRecorder } from './decision-recorder.ts';
 import type { Decide } from './decision-batcher.ts';
 import type { Decision } from '../policy/policy.ts';
 import { POLICY_MODEL, POLICY_REASONS, policyModelCondition, policyStep, recordDecisionInStatus } from './policy-step.ts';
-import { parseDuration } from '../api/duration.ts';
+import { parseDuration } from '../base/duration.ts';
 import { TELEMETRY_FRESH, TELEMETRY_REASONS, telemetryCondition } from './telemetry-condition.ts';
 import { telemetryTarget } from './telemetry-target.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from './controller.ts';
 import { statusEqual } from './status-diff.ts';
 import { XDS_REASONS, XDS_SYNCED, xdsStatus, xdsSyncedCondition } from './xds-sync-condition.ts';
+import { namespaceOf } from '../base/object-key.ts';
 
 /** Lets outputs withdraw what they serve before the route disappears. */
 export const ROUTE_FINALIZER = `${GROUP}/cleanup`;
@@ -98,7 +99,7 @@ type Verdict =
 
 /** The keys of the routes whose spec references `plan` (same namespace); for the controller's watch. */
 export function routesForContactPlan(routes: ObjectCache<AdaptiveRoute>, plan: ContactPlan): string[] {
-  const namespace = plan.metadata.namespace ?? 'default';
+  const namespace = namespaceOf(plan.metadata);
   return routes
     .list(namespace)
     .filter((r) => r.spec?.delayTolerant?.contactPlanRef?.name === plan.metadata.name)
@@ -160,7 +161,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
       this.#forget(key);
       return {};
     }
-    const namespace = cached.metadata.namespace ?? 'default';
+    const namespace = namespaceOf(cached.metadata);
     const name = cached.metadata.name;
     if (cached.metadata.deletionTimestamp) {
       await this.#finalize(cached, key, ctx);
@@ -365,7 +366,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
     const valid = result.value;
     const planName = valid.spec.delayTolerant?.contactPlanRef.name;
     if (planName !== undefined) {
-      const namespace = valid.metadata.namespace ?? 'default';
+      const namespace = namespaceOf(valid.metadata);
       const field = 'spec.delayTolerant.contactPlanRef.name';
       const plan = this.#plans.get(`${namespace}/${planName}`);
       if (!plan) {
@@ -395,7 +396,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
   async #writeStatus(route: AdaptiveRoute, before: AdaptiveRouteStatus, status: AdaptiveRouteStatus, ctx: ReconcileContext): Promise<boolean> {
     if (statusEqual(before, status)) return false;
     try {
-      await this.#writer.patchStatus(ADAPTIVE_ROUTES, route.metadata.namespace ?? 'default', route.metadata.name, status);
+      await this.#writer.patchStatus(ADAPTIVE_ROUTES, namespaceOf(route.metadata), route.metadata.name, status);
       ctx.logger.debug({ observedGeneration: status.observedGeneration }, 'status written');
       return true;
     } catch (e) {
@@ -411,7 +412,7 @@ export class AdaptiveRouteReconciler implements Reconciler {
     try {
       await this.#writer.patch(
         ADAPTIVE_ROUTES,
-        route.metadata.namespace ?? 'default',
+        namespaceOf(route.metadata),
         route.metadata.name,
         finalizersPatch(route, withoutFinalizer(route, ROUTE_FINALIZER)),
       );

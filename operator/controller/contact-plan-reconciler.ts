@@ -4,8 +4,8 @@
 // means the plan still has contacts ahead; the pass asks to run again at the horizon so
 // Ready turns False when the last contact ends. Routes that reference a plan are re-queued by
 // the AdaptiveRoute controller's watch on plans (routesForContactPlan), not from here.
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
 import { setCondition } from '../api/conditions.ts';
 import { formatIssue } from '../api/schema/validate.ts';
 import { API_VERSION, GROUP, RESOURCES, VERSION } from '../api/types.ts';
@@ -17,6 +17,7 @@ import type { EventSink, ObjectCache } from './adaptive-route-reconciler.ts';
 import { CONDITION_TYPES } from './adaptive-route-reconciler.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from './controller.ts';
 import { statusEqual } from './status-diff.ts';
+import { namespaceOf } from '../base/object-key.ts';
 
 export const CONTACT_PLANS: ResourceRef = {
   group: GROUP,
@@ -156,7 +157,7 @@ export class ContactPlanReconciler implements Reconciler {
 
     if (!statusEqual(before, status)) {
       try {
-        await this.#writer.patchStatus(CONTACT_PLANS, plan.metadata.namespace ?? 'default', plan.metadata.name, status);
+        await this.#writer.patchStatus(CONTACT_PLANS, namespaceOf(plan.metadata), plan.metadata.name, status);
       } catch (e) {
         if (isNotFound(e)) return {};
         throw e;

@@ -5,13 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
-import { toMeshpilotError } from '../api/errors.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
+import { ERROR_CODES, MeshpilotError, toMeshpilotError } from '../base/errors.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/list-watch.ts';
-import { objectKey } from '../kube/list-watch.ts';
-import { counter, DURATION_BUCKETS, histogram } from '../api/metrics.ts';
+import { objectKey } from '../base/object-key.ts';
+import { counter, DURATION_BUCKETS, histogram } from '../base/metrics.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface ReconcileContext {
@@ -114,7 +114,7 @@ export class Controller {
    * from the informers' caches when it starts. Register before `run`.
    */
   watch<T extends KubeObject>(informer: Informer<T>, map?: (obj: T) => string[]): void {
-    const toKeys = (map ?? ((obj: T) => [objectKey(obj)])) as (obj: KubeObject) => string[];
+    const toKeys = (map ?? ((obj: T) => [objectKey(obj.metadata.namespace, obj.metadata.name)])) as (obj: KubeObject) => string[];
     const source: Source = { informer: informer as unknown as Informer<KubeObject>, map: toKeys };
     this.#sources.push(source);
     const enqueue = (obj: KubeObject) => {
@@ -150,7 +150,7 @@ export class Controller {
    * resolved. Throws if already running.
    */
   async run(signal: AbortSignal): Promise<void> {
-    if (this.running) throw new Error(`controller ${this.name} is already running`);
+    if (this.running) throw new MeshpilotError(ERROR_CODES.INTERNAL, `controller ${this.name} is already running`);
     const queue = new WorkQueue({
       name: this.name,
       clock: this.#clock,

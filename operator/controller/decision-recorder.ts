@@ -3,7 +3,7 @@
 // Reconciles also run for status echoes and watch events; without this pacing the log would
 // hold many copies of one decision and skew what offline training learns from it.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 import { DECISION_SCHEMA, OUTCOME_SCHEMA, type DecisionLog, type DecisionRecord } from '../telemetry/decision-log.ts';
 
 /** A decision as the reconciler hands it over: the record without what the recorder adds. */

@@ -4,8 +4,8 @@
 // replica (a standby keeps a warm cache); controllers run only while this replica leads.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
 import type { AdaptiveRoute, ContactPlan } from '../api/types.ts';
 import type { KubeApi } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
@@ -21,6 +21,7 @@ import { ADAPTIVE_ROUTES, AdaptiveRouteReconciler, routesForContactPlan } from '
 import { CONTACT_PLANS, ContactPlanReconciler } from './contact-plan-reconciler.ts';
 import { Controller } from './controller.ts';
 import { startStandbyPublisher } from './standby-publisher.ts';
+import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 
 export interface LeaderElectionConfig {
   leaseNamespace: string;
@@ -155,7 +156,7 @@ export class Manager {
    * Throws if already running.
    */
   async run(signal: AbortSignal): Promise<void> {
-    if (this.#running) throw new Error('manager is already running');
+    if (this.#running) throw new MeshpilotError(ERROR_CODES.INTERNAL, 'manager is already running');
     this.#running = true;
     try {
       this.routes.start();

@@ -3,7 +3,7 @@
 // serves what status records as decided, so a restarted or newly elected operator serves
 // the same thing and decides again on the same schedule. What the guard remembers between
 // decisions lives in status too (status.policy.guard): nothing is kept only in memory.
-import { parseDuration } from '../api/duration.ts';
+import { parseDuration } from '../base/duration.ts';
 import type { AdaptiveRoute, AdaptiveRouteStatus, Condition, RegionWeight, ShadowPolicyStatus } from '../api/types.ts';
 import type { CurrentIntent } from '../policy/observe.ts';
 import { parseGuardState } from '../policy/guard-state.ts';
@@ -11,6 +11,7 @@ import type { Decision } from '../policy/policy.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
 import type { RouteSnapshot } from '../telemetry/types.ts';
 import type { Decide } from './decision-batcher.ts';
+import { largestRemainder } from '../base/percent.ts';
 
 export const POLICY_MODEL = 'PolicyModel';
 export const POLICY_REASONS = { loaded: 'ModelLoaded', refused: 'ModelRefused', rollback: 'Rollback' } as const;
@@ -93,17 +94,10 @@ export async function policyStep(input: PolicyStepInput): Promise<PolicyStep> {
   return { intent, decision, requeueAfterMs: intervalMs };
 }
 
+/** Proposal shares (fractions) as whole percents on `regions`. */
 const percent = (weights: readonly number[], regions: readonly RegionWeight[]): RegionWeight[] => {
-  const raw = weights.map((w) => Math.max(0, w) * 100);
-  const floors = raw.map(Math.floor);
-  let left = 100 - floors.reduce((a, b) => a + b, 0);
-  const order = raw.map((r, i) => [r - floors[i]!, i] as const).sort((a, b) => b[0] - a[0]);
-  for (const [, i] of order) {
-    if (left <= 0) break;
-    floors[i]!++;
-    left--;
-  }
-  return regions.map((r, i) => ({ region: r.region, weight: floors[i] ?? 0 }));
+  const whole = largestRemainder(weights);
+  return regions.map((r, i) => ({ region: r.region, weight: whole[i] ?? 0 }));
 };
 
 /** Writes what `decision` says into status (decision fields, guard state, model version). */

@@ -7,6 +7,7 @@ import type { AdaptiveRoute } from '../api/types.ts';
 import type { Informer } from '../kube/informer.ts';
 import { intentFromStatus } from '../routing/intent-from-status.ts';
 import type { IntentSink } from '../routing/intent-sink.ts';
+import { namespacedKey } from '../base/object-key.ts';
 
 export interface StandbyPublisherOptions {
   routes: Informer<AdaptiveRoute>;
@@ -19,7 +20,7 @@ export interface StandbyPublisherOptions {
 /** Starts republishing; returns a function that stops it. */
 export function startStandbyPublisher(options: StandbyPublisherOptions): () => void {
   const log = options.logger.child({ component: 'standby-publisher' });
-  const keyOf = (r: AdaptiveRoute) => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
+  const keyOf = (r: AdaptiveRoute) => namespacedKey(r.metadata);
   const publish = (route: AdaptiveRoute) => {
     if (options.isLeader()) return;
     const intent = intentFromStatus(route);

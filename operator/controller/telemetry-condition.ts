@@ -2,7 +2,7 @@
 // and how old the data is when it is not. One condition type, as Kubernetes conventions want
 // (True: fresh; False: stale; Unknown: nothing to judge yet), with the reasons telling apart
 // stale data, data that never came, and a route with no source at all.
-import { formatDuration } from '../api/duration.ts';
+import { formatDuration } from '../base/duration.ts';
 import type { Condition } from '../api/types.ts';
 import { describeAge, type TelemetryStatus } from '../telemetry/telemetry.ts';
 

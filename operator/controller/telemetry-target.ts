@@ -1,12 +1,13 @@
 // What the telemetry sources must know about a route, derived from its (valid) spec: the
 // regions and the names their metrics carry (the xDS cluster names Envoy reports under).
-import { parseDuration } from '../api/duration.ts';
+import { parseDuration } from '../base/duration.ts';
 import type { AdaptiveRoute } from '../api/types.ts';
 import type { RouteTarget } from '../telemetry/types.ts';
 import { clusterStatName } from '../xds/names.ts';
+import { namespaceOf } from '../base/object-key.ts';
 
 export function telemetryTarget(route: AdaptiveRoute): RouteTarget {
-  const namespace = route.metadata.namespace ?? 'default';
+  const namespace = namespaceOf(route.metadata);
   const key = `${namespace}/${route.metadata.name}`;
   return {
     key,

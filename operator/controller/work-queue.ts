@@ -3,9 +3,9 @@
 // being processed is processed once more after `done`. Failures requeue with per-key
 // exponential backoff; delayed adds run on the injected clock.
 import type { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
-import { counter, DURATION_BUCKETS, gauge, histogram } from '../api/metrics.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
+import { counter, DURATION_BUCKETS, gauge, histogram } from '../base/metrics.ts';
 
 export interface WorkQueueOptions {
   /** Label for the metrics (`meshpilot_workqueue_*{name}`); usually the controller name. */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AdaptiveRoute } from '../api/types.ts';
 import type { Informer } from '../kube/informer.ts';
 import { intentFromStatus } from '../routing/intent-from-status.ts';
+import { namespacedKey } from '../base/object-key.ts';
 
 export interface WarmupTarget {
   serves(routeKey: string): boolean;
@@ -32,7 +33,7 @@ export async function warmUpXds(options: {
     options.routes
       .list()
       .filter((r) => intentFromStatus(r)?.outputs.xds === true)
-      .map((r) => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`)
+      .map((r) => namespacedKey(r.metadata))
       .filter((key) => !options.xds.serves(key));
   while (!options.signal.aborted) {
     const synced = options.routes.hasSynced();

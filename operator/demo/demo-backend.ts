@@ -6,10 +6,10 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
-import { counter, gauge, histogram } from '../api/metrics.ts';
+import type { Clock } from '../base/clock.ts';
+import { counter, gauge, histogram } from '../base/metrics.ts';
 import { DEMO_METHOD, DEMO_SERVICE_DEFINITION, REGION_METADATA, type DemoReply, type DemoRequest } from './demo-protocol.ts';
-import { hashString, prng } from '../api/random.ts';
+import { hashString, prng } from '../base/random.ts';
 import { drawLatencyMs, type RegionCondition } from './demo-profile.ts';
 
 /** gRFC A66's recommended bounds for grpc.server.call.duration, in seconds. */

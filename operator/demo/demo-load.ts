@@ -3,7 +3,7 @@
 // goes, exactly as they would for a real client of the mesh.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 import { DEMO_PATH, REGION_METADATA, deserializeReply, serializeRequest, type DemoReply } from './demo-protocol.ts';
 import { registerDemoXdsClient } from './xds-registration.ts';
 

@@ -4,7 +4,7 @@
 // AdaptiveRoute that ties them together. This folder is its own boundary: it may use
 // operator/api and npm packages, nothing else of the operator.
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../api/clock.ts';
+import { systemClock, type Clock } from '../base/clock.ts';
 import { DemoBackend, type BackendCounts } from './demo-backend.ts';
 import { DemoLoad, type DemoStats } from './demo-load.ts';
 import { DEMO_HOST, demoManifest, type DemoRouteManifest } from './demo-manifest.ts';

@@ -2,7 +2,7 @@
 // the demo has something to show: every region's latency drifts slowly, and one region has a
 // brownout (latency up several-fold, a share of calls failing) for a minute every four, the
 // first half a minute after the demo starts (a schedule `meshpilot local` can shorten).
-import { hashString, prng } from '../api/random.ts';
+import { hashString, prng } from '../base/random.ts';
 
 /** The demo's regions, their usual latency and their share of the route. */
 export const DEMO_REGIONS = [

@@ -4,7 +4,7 @@
 // than silently talking to the old server. This module-level state mirrors that
 // process-wide state of the library; it is not a cache of our own.
 import * as grpcXds from '@grpc/grpc-js-xds';
-import { ConfigError } from '../api/errors.ts';
+import { ConfigError } from '../base/errors.ts';
 
 let registeredBootstrap: string | undefined;
 

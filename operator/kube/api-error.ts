@@ -1,6 +1,6 @@
 // Errors from the Kubernetes API, normalised at the edge: callers branch on `statusCode`
 // (404, 409, 410) and on `retriable`, never on client-node's exception classes.
-import { ERROR_CODES, MeshpilotError, type ErrorCode } from '../api/errors.ts';
+import { ERROR_CODES, MeshpilotError, type ErrorCode } from '../base/errors.ts';
 
 export class KubeApiError extends MeshpilotError {
   /** HTTP status, or 0 when no response arrived (connection refused, reset, timeout). */

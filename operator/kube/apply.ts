@@ -4,6 +4,7 @@
 import type { KubeObject } from './list-watch.ts';
 import { isConflict } from './api-error.ts';
 import type { ResourceRef } from './client.ts';
+import { namespaceOf } from '../base/object-key.ts';
 
 /** The calls `applyObject` needs (KubeApi has them). */
 export interface ApplyApi {
@@ -36,7 +37,7 @@ export async function applyObject<T extends KubeObject & { spec?: unknown }>(
   const attempts = options.attempts ?? 8;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = options.random ?? Math.random;
-  const namespace = obj.metadata.namespace ?? 'default';
+  const namespace = namespaceOf(obj.metadata);
   const name = obj.metadata.name!;
   let backoff = options.backoffMs ?? 10;
   for (let attempt = 1; ; attempt++) {

@@ -3,12 +3,13 @@
 // custom resources; Leases; Events), so nothing above this folder touches client-node.
 // Every error leaves as a KubeApiError with the HTTP status.
 import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
-import { ConfigError } from '../api/errors.ts';
+import { ConfigError } from '../base/errors.ts';
 import { isNotFound, toKubeApiError } from './api-error.ts';
 import type { CoreEvent, EventStore } from './events.ts';
 import type { LeaseRecord, LeaseStore, StoredLease } from './leader-election.ts';
 import type { KubeObject, ListResult, ListWatcher, WatchEvent } from './list-watch.ts';
 import { mergePatchOptions } from './patch.ts';
+import { namespaceOf } from '../base/object-key.ts';
 
 /** A namespaced resource served under /apis/{group}/{version}. */
 export interface ResourceRef {
@@ -157,7 +158,7 @@ export class KubeApi {
 
   /** Creates `obj` in its namespace; 409 if it exists. */
   async create<T extends KubeObject>(resource: ResourceRef, obj: T): Promise<T> {
-    const namespace = obj.metadata.namespace ?? 'default';
+    const namespace = namespaceOf(obj.metadata);
     try {
       return (await this.#custom.createNamespacedCustomObject({ ...ref(resource), namespace, body: obj })) as T;
     } catch (e) {
@@ -167,7 +168,7 @@ export class KubeApi {
 
   /** Replaces `obj` (PUT); 409 if its resourceVersion is stale. */
   async replace<T extends KubeObject>(resource: ResourceRef, obj: T): Promise<T> {
-    const namespace = obj.metadata.namespace ?? 'default';
+    const namespace = namespaceOf(obj.metadata);
     const name = obj.metadata.name;
     try {
       return (await this.#custom.replaceNamespacedCustomObject({ ...ref(resource), namespace, name, body: obj })) as T;

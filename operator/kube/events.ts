@@ -5,10 +5,11 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
 import { isNotFound } from './api-error.ts';
-import { counter } from '../api/metrics.ts';
+import { counter } from '../base/metrics.ts';
+import { namespaceOf } from '../base/object-key.ts';
 
 export const EVENT_TYPES = { normal: 'Normal', warning: 'Warning' } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -135,7 +136,7 @@ export class EventRecorder {
         }
       }
       const m = obj.metadata;
-      const namespace = m.namespace ?? 'default';
+      const namespace = namespaceOf(m);
       const sequence = (BigInt(this.#clock.now()) * 1_000_000n + BigInt(this.#sequence++ % 1_000_000)).toString(16);
       const event: CoreEvent = {
         apiVersion: 'v1',

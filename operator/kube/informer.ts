@@ -4,12 +4,12 @@
 // Handlers see a read-only cache that is updated before they are called.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
 import { isGone, KubeApiError } from './api-error.ts';
 import type { KubeObject, ListWatcher, WatchEvent } from './list-watch.ts';
-import { objectKey } from './list-watch.ts';
-import { counter } from '../api/metrics.ts';
+import { objectKey } from '../base/object-key.ts';
+import { counter } from '../base/metrics.ts';
 
 export interface InformerHandler<T> {
   onAdd?(obj: T): void;
@@ -78,7 +78,7 @@ export function diffRelist<T extends KubeObject>(
   const updated: { oldObj: T; newObj: T }[] = [];
   const seen = new Set<string>();
   for (const item of items) {
-    const key = objectKey(item);
+    const key = objectKey(item.metadata.namespace, item.metadata.name);
     seen.add(key);
     const old = cache.get(key);
     if (!old) added.push(item);
@@ -229,7 +229,7 @@ export class Informer<T extends KubeObject> {
     this.#metrics?.relists.inc({ resource: this.resource });
     const diff = diffRelist(this.#cache, items);
     this.#cache.clear();
-    for (const item of items) this.#cache.set(objectKey(item), item);
+    for (const item of items) this.#cache.set(objectKey(item.metadata.namespace, item.metadata.name), item);
     this.#resourceVersion = resourceVersion;
     this.#failures = 0;
     this.#log.debug(
@@ -294,7 +294,7 @@ export class Informer<T extends KubeObject> {
       return;
     }
     const obj = event.object;
-    const key = objectKey(obj);
+    const key = objectKey(obj.metadata.namespace, obj.metadata.name);
     const old = this.#cache.get(key);
     if (event.type === 'DELETED') {
       this.#cache.delete(key);

@@ -8,9 +8,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
-import { counter, gauge } from '../api/metrics.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
+import { counter, gauge } from '../base/metrics.ts';
 
 /** The spec of a Lease as the elector reads and writes it. Times are RFC 3339 micro-time strings. */
 export interface LeaseRecord {

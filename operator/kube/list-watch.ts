@@ -48,14 +48,3 @@ export interface ListWatcher<T> {
    */
   watch(resourceVersion: string, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<void>;
 }
-
-/** The cache key of an object: `namespace/name`, or `name` for cluster-scoped objects. */
-export function objectKey(obj: KubeObject): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
-}
-
-/** Splits a cache key back into namespace (undefined when cluster-scoped) and name. */
-export function splitKey(key: string): { namespace: string | undefined; name: string } {
-  const i = key.indexOf('/');
-  return i < 0 ? { namespace: undefined, name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}

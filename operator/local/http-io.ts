@@ -3,7 +3,7 @@
 // PartialObjectMetadata requests.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { plainValueProblem } from '../api/plain-value.ts';
+import { plainValueProblem } from '../base/plain-value.ts';
 import { badRequest, tooLarge } from './status.ts';
 import type { KubeStatus } from './status.ts';
 

@@ -3,6 +3,7 @@
 // `@.field` for existence). An optional `{...}` wrapper is accepted. Missing keys yield no
 // result rather than an error, as kube-apiserver's table convertor allows missing keys.
 import { isObject } from './json-util.ts';
+import { ConfigError } from '../base/errors.ts';
 
 type Step =
   | { kind: 'field'; name: string }
@@ -23,7 +24,7 @@ function parseLiteral(raw: string): string | number | boolean {
   if (t === 'true' || t === 'false') return t === 'true';
   const n = Number(t);
   if (t !== '' && Number.isFinite(n)) return n;
-  throw new Error(`unrecognized literal ${raw}`);
+  throw new ConfigError(`unrecognized literal ${raw}`);
 }
 
 function parseSteps(src: string): Step[] {
@@ -43,7 +44,7 @@ function parseSteps(src: string): Step[] {
       const name = src.slice(i, j);
       if (name === '') {
         if (j >= src.length) break; // a lone trailing '.' (or the path ".") selects the current value
-        throw new Error(`empty field name at ${i} in ${src}`);
+        throw new ConfigError(`empty field name at ${i} in ${src}`);
       }
       steps.push({ kind: 'field', name });
       i = j;
@@ -55,11 +56,11 @@ function parseSteps(src: string): Step[] {
       else if (/^-?\d+$/.test(inner)) steps.push({ kind: 'index', index: Number(inner) });
       else if (/^'.*'$|^".*"$/.test(inner)) steps.push({ kind: 'field', name: inner.slice(1, -1) });
       else if (inner.startsWith('?(') && inner.endsWith(')')) steps.push(parseFilter(inner.slice(2, -1).trim(), src));
-      else throw new Error(`unsupported subscript [${inner}] in ${src}`);
+      else throw new ConfigError(`unsupported subscript [${inner}] in ${src}`);
     } else if (c === '@' && i === 0) {
       i++;
     } else {
-      throw new Error(`unexpected ${c} at ${i} in ${src}`);
+      throw new ConfigError(`unexpected ${c} at ${i} in ${src}`);
     }
   }
   return steps;
@@ -76,7 +77,7 @@ function findClosingBracket(src: string, open: number): number {
     else if (c === '[') depth++;
     else if (c === ']' && --depth === 0) return j;
   }
-  throw new Error(`unclosed [ in ${src}`);
+  throw new ConfigError(`unclosed [ in ${src}`);
 }
 
 function parseFilter(expr: string, src: string): Step {
@@ -84,7 +85,7 @@ function parseFilter(expr: string, src: string): Step {
   if (m) return { kind: 'filter', path: parseSteps(m[1] ?? ''), op: m[2] as '==', literal: parseLiteral(m[3] ?? '') };
   const exists = /^@((?:\.[^\s=!<>]+|\[[^\]]*\])*)$/.exec(expr);
   if (exists) return { kind: 'filter', path: parseSteps(exists[1] ?? '') };
-  throw new Error(`unsupported filter ?(${expr}) in ${src}`);
+  throw new ConfigError(`unsupported filter ?(${expr}) in ${src}`);
 }
 
 function compare(value: unknown, op: NonNullable<Extract<Step, { kind: 'filter' }>['op']>, literal: unknown): boolean {
@@ -142,13 +143,13 @@ function evaluate(steps: Step[], roots: unknown[]): unknown[] {
 
 /**
  * Compiles a JSONPath expression of the supported subset.
- * @throws Error naming the unsupported part (a CRD with such a column is refused).
+ * @throws ConfigError naming the unsupported part (a CRD with such a column is refused).
  */
 export function compileJsonPath(expression: string): JsonPath {
   let src = expression.trim();
   if (src.startsWith('{') && src.endsWith('}')) src = src.slice(1, -1).trim();
   if (src.startsWith('$')) src = src.slice(1);
-  if (src !== '' && !src.startsWith('.') && !src.startsWith('[')) throw new Error(`JSONPath must start with '.' or '[': ${expression}`);
+  if (src !== '' && !src.startsWith('.') && !src.startsWith('[')) throw new ConfigError(`JSONPath must start with '.' or '[': ${expression}`);
   const steps = parseSteps(src);
   return { source: expression, find: (data) => evaluate(steps, [data]) };
 }

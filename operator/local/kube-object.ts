@@ -2,20 +2,15 @@
 // whatever else the kind carries. Kind-specific shape is checked by the kind's handler (and
 // for custom resources by the CRD's schema), never by this type.
 
-/** ObjectMeta as stored; every field optional until the server fills it in. */
-export interface StoredMeta {
-  name?: string;
+import type { ObjectMeta } from '../api/types.ts';
+
+/**
+ * ObjectMeta as stored: the operator's ObjectMeta with every field optional until the server
+ * fills it in, the fields only a server handles, and whatever else a client sent.
+ */
+export interface StoredMeta extends Omit<Partial<ObjectMeta>, 'ownerReferences'> {
   generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
-  finalizers?: string[];
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
   ownerReferences?: unknown[];
   managedFields?: unknown[];
   [k: string]: unknown;
@@ -27,11 +22,6 @@ export interface KubeObject {
   kind?: string;
   metadata: StoredMeta;
   [k: string]: unknown;
-}
-
-/** `namespace/name`, or `name` for cluster-scoped objects: the key objects are stored and sorted by. */
-export function objectKey(namespace: string | undefined, name: string): string {
-  return namespace ? `${namespace}/${name}` : name;
 }
 
 /** Deep copy, so that callers never mutate what the store holds. */

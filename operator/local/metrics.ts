@@ -1,7 +1,7 @@
 // Request metrics of the local API server, registered on a registry the caller injects
 // (never the global one).
 import type { Registry } from 'prom-client';
-import { counter } from '../api/metrics.ts';
+import { counter } from '../base/metrics.ts';
 
 /** Counts requests by verb, resource and HTTP code. */
 export interface ApiServerMetrics {

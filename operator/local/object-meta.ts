@@ -1,6 +1,7 @@
 // ObjectMeta rules every kind shares: which fields exist, name formats (RFC 1123 subdomain
 // or label), label and annotation validity, and the messages kube-apiserver gives for them.
 import { randomBytes } from 'node:crypto';
+import { DNS1123_SUBDOMAIN, nameProblems as baseNameProblems, type NameFormat } from '../base/names.ts';
 import { isObject } from './json-util.ts';
 import type { StoredMeta } from './kube-object.ts';
 import type { StatusCause } from './status.ts';
@@ -24,36 +25,26 @@ export const OBJECT_META_FIELDS = new Set([
   'managedFields',
 ]);
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const ANNOTATIONS_LIMIT = 256 * 1024;
-
-const SUBDOMAIN_MSG =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-const LABEL_MSG =
-  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 
 function invalid(field: string, value: unknown, detail: string): StatusCause {
   return { reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(value)}: ${detail}` };
 }
 
-/** Problems with a name in the given format; empty when valid. */
-export function nameProblems(name: string, format: 'dns-label' | 'dns-subdomain', field = 'metadata.name'): StatusCause[] {
-  if (format === 'dns-label') {
-    if (name.length > 63) return [invalid(field, name, 'must be no more than 63 characters')];
-    return DNS_LABEL.test(name) ? [] : [invalid(field, name, LABEL_MSG)];
-  }
-  if (name.length > 253) return [invalid(field, name, 'must be no more than 253 characters')];
-  return DNS_SUBDOMAIN.test(name) ? [] : [invalid(field, name, SUBDOMAIN_MSG)];
+/** The first problem with a name in the given format, as kube-apiserver reports it; empty when valid. */
+export function nameProblems(name: string, format: NameFormat, field = 'metadata.name'): StatusCause[] {
+  return baseNameProblems(name, format)
+    .slice(0, 1)
+    .map((problem) => invalid(field, name, problem));
 }
 
 function qualifiedNameProblems(key: string, field: string): StatusCause[] {
   const slash = key.indexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : '';
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  const ok = (slash < 0 || (prefix !== '' && prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix))) && name.length <= 63 && QUALIFIED_NAME.test(name);
+  const ok = (slash < 0 || (prefix !== '' && prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix))) && name.length <= 63 && QUALIFIED_NAME.test(name);
   return ok
     ? []
     : [invalid(field, key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')")];

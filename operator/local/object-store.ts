@@ -4,7 +4,7 @@
 // back from the log on restart, so it never goes backwards. Writes are synchronous, so two
 // requests can never interleave between a read and the write that depends on it.
 import type { KubeObject } from './kube-object.ts';
-import { objectKey } from './kube-object.ts';
+import { objectKey } from '../base/object-key.ts';
 import { StateLog } from './state-log.ts';
 import type { LogRecord, LogRecovery } from './state-log.ts';
 import { WatchHub } from './watch-hub.ts';

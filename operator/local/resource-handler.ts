@@ -2,7 +2,7 @@
 // continue, watch, fieldValidation, dryRun, DeleteOptions) onto ResourceStorage, and renders
 // results as objects, lists, Tables or PartialObjectMetadata as the client's Accept asks.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 import { FIELD_VALIDATION } from './custom-resource-schema.ts';
 import type { FieldValidation } from './custom-resource-schema.ts';
 import { decodeBody, mediaType, negotiate, readBody, sendJson } from './http-io.ts';

@@ -5,7 +5,7 @@
 // the durable ObjectStore. Every method runs synchronously from read to write, so requests
 // are serialized without locks.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 import { crdResourceType } from './crd-resource.ts';
 import { decodeCustomResource, validateCustomResource } from './custom-resource-schema.ts';
 import type { FieldValidation } from './custom-resource-schema.ts';
@@ -18,13 +18,14 @@ import { generateName, metaProblems, metaTypeProblem, nameProblems, sanitizeMeta
 import type { ObjectStore } from './object-store.ts';
 import { applyPatch } from './patch.ts';
 import { MAX_BODY_NESTING, MAX_OBJECT_BYTES } from './http-io.ts';
-import { plainValueProblem } from '../api/plain-value.ts';
+import { plainValueProblem } from '../base/plain-value.ts';
 import { apiVersionOf, storageTypeOf } from './resource-registry.ts';
 import type { ResourceRegistry, ResourceType } from './resource-registry.ts';
 import { matchesFields, matchesLabels } from './selectors.ts';
 import type { FieldRequirement, LabelRequirement } from './selectors.ts';
 import { ApiError, STALE_OBJECT, alreadyExists, badRequest, conflict, failure, invalid, notFound } from './status.ts';
 import type { StatusCause } from './status.ts';
+import { objectKey } from '../base/object-key.ts';
 
 /** Which resource, version and namespace a request addresses, and how it wants writes handled. */
 export interface RequestScope {
@@ -151,15 +152,15 @@ export class ResourceStorage {
     if (query.continueToken) {
       try {
         const token = JSON.parse(Buffer.from(query.continueToken, 'base64url').toString('utf8')) as { start?: unknown };
-        if (typeof token.start !== 'string') throw new Error('no start');
-        start = token.start;
+        if (typeof token.start === 'string') start = token.start;
       } catch {
-        throw badRequest('continue key is not valid: invalid continue token');
+        // Not base64url JSON: refused below, as one with no start is.
       }
+      if (start === undefined) throw badRequest('continue key is not valid: invalid continue token');
     }
     const fieldOf = (o: KubeObject) => (f: string) =>
       f === 'metadata.name' ? (o.metadata.name ?? '') : f === 'metadata.namespace' ? (o.metadata.namespace ?? '') : (type.fieldLabels[f]?.(o) ?? '');
-    const keyOf = (o: KubeObject) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata.name ?? ''));
+    const keyOf = (o: KubeObject) => objectKey(o.metadata.namespace, o.metadata.name ?? '');
     const all = this.store
       .list(this.#storageType(type), type.namespaced ? scope.namespace : undefined)
       .filter((o) => matchesLabels(query.labels, o.metadata.labels) && matchesFields(query.fields, fieldOf(o)))

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { LocalApiServer } from './server.ts';
+import { ConfigError } from '../base/errors.ts';
 
 /** Parses argv, starts the server, and wires signals; resolves once the server is up. */
 export async function runServer(argv: string[]): Promise<LocalApiServer> {
@@ -23,9 +24,9 @@ export async function runServer(argv: string[]): Promise<LocalApiServer> {
     strict: true,
   });
   const stateDir = values['state-dir'];
-  if (!stateDir) throw new Error('--state-dir is required');
+  if (!stateDir) throw new ConfigError('--state-dir is required');
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be a port number, got ${values.port}`);
   const logger = pino({ level: values['log-level'] }, pino.destination(2));
   const server = await LocalApiServer.start({
     stateDir,

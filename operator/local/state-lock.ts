@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, MeshpilotError } from '../api/errors.ts';
-import { processAlive } from '../api/process-alive.ts';
+import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
+import { processAlive } from '../base/process-alive.ts';
 
 interface LockContent {
   pid: number;

@@ -8,7 +8,7 @@
 // so a crash between those steps loses nothing and applies nothing twice.
 import { closeSync, copyFileSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ERROR_CODES, MeshpilotError } from '../api/errors.ts';
+import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 import type { KubeObject } from './kube-object.ts';
 import { encodeRecord, scanLog, type CorruptLine, type LogScan } from './state-log-scan.ts';
 

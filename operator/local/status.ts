@@ -1,7 +1,7 @@
 // The `Status` objects the local API server answers with when a request fails, in exactly
 // the shape and wording kube-apiserver uses: kubectl prints `message`, client libraries
 // branch on `reason` and `code`, and kubectl's "is invalid" output is built from `details`.
-import { ERROR_CODES, MeshpilotError } from '../api/errors.ts';
+import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 
 /** One entry of `Status.details.causes`. */
 export interface StatusCause {

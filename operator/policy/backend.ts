@@ -6,6 +6,7 @@
 // plain arithmetic). The backend is process-wide state of tfjs itself, so the choice is made
 // once per process and shared.
 import * as tf from '@tensorflow/tfjs';
+import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -47,7 +48,7 @@ async function select(): Promise<BackendSelection> {
   if (await tryBackend('tensorflow', () => import(NATIVE_PACKAGE), skipped)) return { backend: 'tensorflow', skipped };
   if (await tryBackend('wasm', () => import(WASM_PACKAGE), skipped)) return { backend: 'wasm', skipped };
   if (await tryBackend('cpu', async () => undefined, skipped)) return { backend: 'cpu', skipped };
-  throw new Error(`no tfjs backend works: ${skipped.join('; ')}`);
+  throw new MeshpilotError(ERROR_CODES.BACKEND_UNAVAILABLE, `no tfjs backend works: ${skipped.join('; ')}; reinstall with npm ci so that @tensorflow/tfjs-node or @tensorflow/tfjs-backend-wasm is present`);
 }
 
 /**

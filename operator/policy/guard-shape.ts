@@ -8,7 +8,8 @@ import type { CapacityCaps } from './capacity.ts';
 import type { Eligibility } from './eligibility.ts';
 import type { GuardSpec } from './guard.ts';
 import { GUARD_RULES, type GuardRule } from './guard-rules.ts';
-import { fitToBounds, largestRemainder, normalise, raiseToFloors } from './weights.ts';
+import { largestRemainder } from '../base/percent.ts';
+import { fitToBounds, normalise, raiseToFloors } from './weights.ts';
 
 /** Spreading when every region fails: the least share of success a region counts with, and the error rate assumed where none is measured. */
 const SPREAD_MIN_SUCCESS = 0.02;

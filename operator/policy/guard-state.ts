@@ -4,7 +4,7 @@
 // trigger), the last weights under which the SLO was met (rollback's target), the hold after
 // a rollback, how long the route has been calm (return to spec), probation, and shadow mode's
 // own trajectory. JSON-safe as it stands.
-import { isDuration } from '../api/duration.ts';
+import { isDuration } from '../base/duration.ts';
 import type { Duration, RegionWeight } from '../api/types.ts';
 import type { ProbationEntry } from './probation.ts';
 import { SLO_STATES, type SloState } from './slo.ts';

@@ -57,7 +57,7 @@
 //                  next shadow decision starts from this one.
 // Weights come out as integer percents summing to exactly 100 (largest remainder); retries and
 // the per-try timeout are clamped into the spec's bounds. Pure: time and state come in.
-import { formatDuration, isDuration, parseDuration } from '../api/duration.ts';
+import { formatDuration, isDuration, parseDuration } from '../base/duration.ts';
 import type { AdaptiveRoute, PolicyMode, RegionWeight } from '../api/types.ts';
 import { describeMove, describeSituation, formatFraction, formatMs, weightList } from './explain.ts';
 import type { GuardState } from './guard-state.ts';
@@ -75,7 +75,9 @@ import { evidenceToMove } from './evidence.ts';
 import { calmNeeded, isCalm } from './return-to-spec.ts';
 import { breaksObjective, sloStatus, type SloStatus } from './slo.ts';
 import type { PolicyAction, RouteObservation } from './observation.ts';
-import { fitToBounds, largestRemainder } from './weights.ts';
+import { largestRemainder } from '../base/percent.ts';
+import { primaryGroupWeights } from '../api/priority-groups.ts';
+import { fitToBounds } from './weights.ts';
 
 /** A breach later than this many decision intervals after a decision is not blamed on it. */
 export const ROLLBACK_WINDOW_INTERVALS = 2;
@@ -152,13 +154,9 @@ const same = (a: readonly number[], b: readonly number[]) => a.length === b.leng
 
 /** The spec's weights as served by a static policy: percent over the primary (lowest weighted) priority group. */
 export function staticWeights(spec: GuardSpec, regions: readonly string[]): number[] {
-  let primary = Infinity;
-  for (const d of spec.destinations) if (d.weight > 0) primary = Math.min(primary, d.priority);
-  const byRegion = new Map(spec.destinations.map((d) => [d.region, d]));
-  const raw = regions.map((r) => {
-    const d = byRegion.get(r);
-    return d && d.priority === primary ? d.weight : 0;
-  });
+  const inPrimary = primaryGroupWeights(spec.destinations);
+  const byRegion = new Map(spec.destinations.map((d, i) => [d.region, inPrimary[i]!]));
+  const raw = regions.map((r) => byRegion.get(r) ?? 0);
   return raw.some((w) => w > 0) ? largestRemainder(raw) : largestRemainder(regions.map(() => 1));
 }
 

@@ -16,7 +16,8 @@ import { formatMs, weightList } from './explain.ts';
 import { errorAfterRetries, retryBudget } from './retry-budget.ts';
 import { sloStatus } from './slo.ts';
 import type { PolicyAction, RegionObservation, RouteObservation } from './observation.ts';
-import { largestRemainder, normalise } from './weights.ts';
+import { largestRemainder } from '../base/percent.ts';
+import { normalise } from './weights.ts';
 
 export interface HeuristicDecision {
   action: PolicyAction;

@@ -4,7 +4,7 @@
 // are bounded: modes, deciders, rules and model names, never routes (a route's own story is in
 // its status, conditions and events).
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { counter, gauge, histogram } from '../api/metrics.ts';
+import { counter, gauge, histogram } from '../base/metrics.ts';
 
 /** A model lookup's outcome; the `result` label of model loads. */
 export const MODEL_LOAD_RESULTS = { loaded: 'loaded', refused: 'refused' } as const;

@@ -11,6 +11,7 @@ import { ensureBackend } from './backend.ts';
 import { checkMetadata, ModelLoadError, readModelFiles } from './model-files.ts';
 import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata } from './model-format.ts';
 import { MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, ROW_SIZE, poolRegionOutputs } from './spec.ts';
+import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 
 /** The single weights file saveModel writes. */
 export const MODEL_WEIGHTS_FILE = 'weights.bin';
@@ -59,7 +60,7 @@ class TfjsPolicyModel implements LoadedModel {
 
   predict(batch: Float32Array, rows: number): Float32Array {
     const model = this.#model;
-    if (!model) throw new Error(`model ${this.dir} was disposed`);
+    if (!model) throw new MeshpilotError(ERROR_CODES.INTERNAL, `model ${this.dir} was disposed`);
     if (!Number.isInteger(rows) || rows < 0 || batch.length < rows * OBSERVATION_SIZE) {
       throw new RangeError(`predict: ${rows} rows need ${rows * OBSERVATION_SIZE} floats, the batch has ${batch.length}`);
     }

@@ -8,7 +8,7 @@
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../api/errors.ts';
+import { ConfigError } from '../base/errors.ts';
 import { MODEL_LOAD_RESULTS, type PolicyMetrics } from './metrics.ts';
 import { loadModel, type LoadedModel } from './model.ts';
 

@@ -3,25 +3,18 @@
 // is what is known of now (a reading past staleAfter, or an idle region's error rate and
 // latency, is null: unknown), in a stale region the last known one (fail-static keeps the
 // weights then); never-seen data is null, never 0; bounds and objectives from the spec.
-import { parseDuration } from '../api/duration.ts';
-import { ConfigError } from '../api/errors.ts';
+import { parseDuration } from '../base/duration.ts';
+import { ConfigError } from '../base/errors.ts';
 import type { AdaptiveRoute, RegionWeight } from '../api/types.ts';
 import type { Reading, RegionSnapshot, RouteSnapshot } from '../telemetry/types.ts';
 import type { RegionObservation, RouteObservation } from './observation.ts';
+import { namespacedKey } from '../base/object-key.ts';
 
 /** What the route serves now: the weights in force (percent) and the retry settings. */
 export interface CurrentIntent {
   weights: RegionWeight[];
   retryAttempts: number;
   perTryTimeoutMs: number;
-}
-
-function durationMs(text: string, field: string): number {
-  try {
-    return parseDuration(text);
-  } catch (e) {
-    throw new ConfigError(`${field}: ${(e as Error).message}`, { cause: e });
-  }
 }
 
 function absentRegion(region: string, weightPercent: number, remote: boolean): RegionObservation {
@@ -84,7 +77,7 @@ function fromSnapshot(s: RegionSnapshot, weightPercent: number, remote: boolean)
  */
 export function observationFromSnapshot(route: AdaptiveRoute, snapshot: RouteSnapshot | undefined, current: CurrentIntent): RouteObservation {
   const { spec, metadata } = route;
-  const key = `${metadata.namespace ?? 'default'}/${metadata.name}`;
+  const key = namespacedKey(metadata);
   if (snapshot && snapshot.route !== key) {
     throw new ConfigError(`snapshot route: "${snapshot.route}" is not the route being decided ("${key}")`);
   }
@@ -99,7 +92,7 @@ export function observationFromSnapshot(route: AdaptiveRoute, snapshot: RouteSna
   return {
     regions,
     objectives: {
-      latencyP99Ms: durationMs(spec.objectives.latencyP99, 'spec.objectives.latencyP99'),
+      latencyP99Ms: parseDuration(spec.objectives.latencyP99, 'spec.objectives.latencyP99'),
       maxErrorRate: spec.objectives.maxErrorRate,
       crossRegionCostWeight: spec.objectives.crossRegionCostWeight,
     },
@@ -107,8 +100,8 @@ export function observationFromSnapshot(route: AdaptiveRoute, snapshot: RouteSna
     retryBounds: { min: spec.retries.attempts.min, max: spec.retries.attempts.max },
     perTryTimeoutMs: current.perTryTimeoutMs,
     perTryBoundsMs: {
-      min: durationMs(spec.retries.perTryTimeout.min, 'spec.retries.perTryTimeout.min'),
-      max: durationMs(spec.retries.perTryTimeout.max, 'spec.retries.perTryTimeout.max'),
+      min: parseDuration(spec.retries.perTryTimeout.min, 'spec.retries.perTryTimeout.min'),
+      max: parseDuration(spec.retries.perTryTimeout.max, 'spec.retries.perTryTimeout.max'),
     },
   };
 }

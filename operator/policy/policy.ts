@@ -12,9 +12,9 @@
 // A density, not a probability: it can exceed 1; logActionProbability is its logarithm, which
 // off-policy estimators should prefer (the density underflows when the guard moved far from
 // the mean). For the heuristic and static mode, which are deterministic, it is 1.
-import type { Clock } from '../api/clock.ts';
-import { systemClock } from '../api/clock.ts';
-import { toMeshpilotError } from '../api/errors.ts';
+import type { Clock } from '../base/clock.ts';
+import { systemClock } from '../base/clock.ts';
+import { toMeshpilotError } from '../base/errors.ts';
 import type { AdaptiveRoute, PolicyMode, RegionWeight } from '../api/types.ts';
 import type { RouteSnapshot } from '../telemetry/types.ts';
 import { GUARD_RULES, guard, guardSpecFrom, type GuardResult, type GuardRule, type GuardSpec, type Proposal } from './guard.ts';

@@ -13,7 +13,7 @@
 // order of them. And it is a residual on the heuristic: the heuristic's proposal is in every
 // row, and the zero output decodes to the heuristic's action, so an untrained or uncertain
 // model proposes what the heuristic does and a difference is something the model must mean.
-import { ConfigError } from '../api/errors.ts';
+import { ConfigError } from '../base/errors.ts';
 import { heuristicAction } from './heuristic.ts';
 import type { IntBounds, PolicyAction, RouteObservation } from './observation.ts';
 import { breaksObjective } from './slo.ts';

@@ -1,29 +1,6 @@
-// Percent arithmetic the guard and the heuristic share: rounding to integer percents that sum
-// to exactly 100, raising shares to a floor, and fitting a target into per-region bounds. The
-// policy may not import operator/routing (it sits beside it), so the rounding rule is restated
-// here with the same tie-breaking as routing's largestRemainderPercent.
-
-/**
- * Integers summing to exactly `total` (when any value is positive), each within 1 of its
- * proportional share: largest remainder first, ties to the larger value, then the earlier
- * entry. Negative values count as 0; all-zero input gives all zeros.
- */
-export function largestRemainder(values: readonly number[], total = 100): number[] {
-  const sum = values.reduce((a, v) => a + Math.max(0, v), 0);
-  if (sum <= 0) return values.map(() => 0);
-  const exact = values.map((v) => (Math.max(0, v) * total) / sum);
-  const out = exact.map((x) => Math.floor(x + 1e-9));
-  let left = total - out.reduce((a, b) => a + b, 0);
-  const order = exact
-    .map((x, i) => ({ i, remainder: x - (out[i] ?? 0), value: values[i] ?? 0 }))
-    .sort((a, b) => b.remainder - a.remainder || b.value - a.value || a.i - b.i);
-  for (let k = 0; left > 0 && order.length > 0; k = (k + 1) % order.length) {
-    const i = order[k]!.i;
-    out[i] = (out[i] ?? 0) + 1;
-    left--;
-  }
-  return out;
-}
+// Percent arithmetic the guard and the heuristic share: raising shares to a floor, and fitting
+// a target into per-region bounds. Rounding to whole percents is the ground floor's
+// (base/percent.ts), the same for every room.
 
 /** `values` scaled to sum to `total`; all-zero input stays all zeros. */
 export function normalise(values: readonly number[], total = 100): number[] {

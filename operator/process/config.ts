@@ -2,8 +2,9 @@
 // once at start-up with a schema. Nothing else in meshpilot reads process.env or argv.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError } from '../api/errors.ts';
-import { isDuration, parseDuration } from '../api/duration.ts';
+import { ConfigError } from '../base/errors.ts';
+import { isDuration, parseDuration } from '../base/duration.ts';
+import { DEFAULT_NAMESPACE } from '../base/object-key.ts';
 import type { TelemetryStackConfig } from '../telemetry/stack.ts';
 import { localIdentity } from './local-lease-holder.ts';
 import { LOG_FORMATS, type LogFormat } from './logger.ts';
@@ -278,7 +279,7 @@ function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): Operat
     leaderElection: {
       enabled: o['leader-elect'],
       leaseName: o['lease-name'],
-      leaseNamespace: o['lease-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+      leaseNamespace: o['lease-namespace'] ?? env.POD_NAMESPACE ?? DEFAULT_NAMESPACE,
       leaseDurationMs: o['lease-duration'],
       renewDeadlineMs: o['renew-deadline'],
       retryPeriodMs: o['retry-period'],

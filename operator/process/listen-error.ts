@@ -1,7 +1,7 @@
 // What a person sees when a server cannot bind its address at start-up: which server, which
 // address, why in words, and the flag that moves it. The servers themselves know nothing of
 // flags; the composition root wraps their start with the flag that configured them.
-import { ERROR_CODES, MeshpilotError } from '../api/errors.ts';
+import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 
 const WHY: Record<string, string> = {
   EADDRINUSE: 'the address is already in use (is another meshpilot running?)',

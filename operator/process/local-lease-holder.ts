@@ -3,7 +3,7 @@
 // in its state directory names a process that is gone, and the next start need not wait out
 // the lease duration. Only a holder on this same host whose pid no longer runs is gone;
 // anything else (another host, a live process, an identity of another form) is not.
-import { processAlive } from '../api/process-alive.ts';
+import { processAlive } from '../base/process-alive.ts';
 
 const LOCAL_IDENTITY = /^(.+)_pid(\d+)_[0-9a-z]+$/;
 

@@ -2,7 +2,7 @@
 // the data plane (its xDS server answers whichever proxies connect to it), but only the leader
 // decides; a standby rebuilds the decided intent from the spec and the decision in status, so
 // that both replicas serve the same configuration and a failover changes nothing on the wire.
-import { parseDuration } from '../api/duration.ts';
+import { parseDuration } from '../base/duration.ts';
 import type { AdaptiveRoute } from '../api/types.ts';
 import { validateAdaptiveRoute } from '../api/validate.ts';
 import { intentFromSpec, type RouteIntent } from './route-intent.ts';

@@ -1,16 +1,19 @@
-// RouteIntent: the one shape every output (xDS, Gateway API, Istio, DTN) consumes, and its
-// pure builder from an AdaptiveRoute spec. Until the learned policy arrives, the spec's
-// weights are the intent; the policy will later produce the same shape.
+// RouteIntent: the one shape every output (xDS today; Gateway API, Istio and DTN as they
+// land) consumes, and its pure builder from an AdaptiveRoute spec. The spec's intent is what a
+// static policy serves; the controller's policy step rewrites its weights and retries and
+// hands the outputs the same shape.
 import type {
   AdaptiveRoute,
-  Destination,
   GatewayParentRef,
   PolicyMode,
   RetryOn,
   TlsMode,
 } from '../api/types.ts';
-import { ConfigError } from '../api/errors.ts';
-import { parseDuration } from '../api/duration.ts';
+import { primaryGroupWeights, primaryPriority } from '../api/priority-groups.ts';
+import { ConfigError } from '../base/errors.ts';
+import { parseDuration } from '../base/duration.ts';
+import { largestRemainder } from '../base/percent.ts';
+import { namespaceOf } from '../base/object-key.ts';
 
 /** One region's backend as the data plane should see it. */
 export interface IntentDestination {
@@ -73,52 +76,6 @@ export interface RouteIntent {
   source: IntentSource;
 }
 
-/** Largest total a region may carry: weights are percentages. */
-const PERCENT = 100;
-
-/**
- * Splits 100 percent across `weights` proportionally with largest-remainder rounding: the
- * result is integers summing to exactly 100 (when any weight is positive), every share is
- * within 1 of its exact value, and ties go to the larger weight, then to the earlier entry,
- * so the result is deterministic. All-zero input gives all zeros.
- */
-export function largestRemainderPercent(weights: readonly number[]): number[] {
-  const total = weights.reduce((sum, w) => sum + Math.max(0, w), 0);
-  if (total <= 0) return weights.map(() => 0);
-  const exact = weights.map((w) => (Math.max(0, w) * PERCENT) / total);
-  const result = exact.map((x) => Math.floor(x));
-  let left = PERCENT - result.reduce((a, b) => a + b, 0);
-  const order = exact
-    .map((x, i) => ({ i, remainder: x - Math.floor(x), weight: weights[i] ?? 0 }))
-    .sort((a, b) => b.remainder - a.remainder || b.weight - a.weight || a.i - b.i);
-  for (const { i } of order) {
-    if (left <= 0) break;
-    result[i] = (result[i] ?? 0) + 1;
-    left -= 1;
-  }
-  return result;
-}
-
-/**
- * The primary group's priority: the lowest priority value among destinations with a
- * positive weight. Undefined when no destination has weight.
- */
-export function primaryPriority(destinations: readonly Destination[]): number | undefined {
-  let best: number | undefined;
-  for (const d of destinations) {
-    if (d.weight > 0 && (best === undefined || d.priority < best)) best = d.priority;
-  }
-  return best;
-}
-
-function durationMs(value: string, field: string): number {
-  try {
-    return parseDuration(value);
-  } catch (e) {
-    throw new ConfigError(`${field}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
 }
@@ -137,12 +94,10 @@ function clamp(value: number, min: number, max: number): number {
  */
 export function intentFromSpec(route: AdaptiveRoute): RouteIntent {
   const { spec, metadata } = route;
-  const primary = primaryPriority(spec.destinations);
-  if (primary === undefined) {
+  if (primaryPriority(spec.destinations) === undefined) {
     throw new ConfigError('spec.destinations: at least one destination needs a weight above 0');
   }
-  const inPrimary = spec.destinations.map((d) => d.priority === primary);
-  const percents = largestRemainderPercent(spec.destinations.map((d, i) => (inPrimary[i] ? d.weight : 0)));
+  const percents = largestRemainder(primaryGroupWeights(spec.destinations));
   const destinations = spec.destinations.map((d, i) => ({
     region: d.region,
     service: d.service,
@@ -152,16 +107,16 @@ export function intentFromSpec(route: AdaptiveRoute): RouteIntent {
   }));
 
   const attempts = spec.retries.attempts.max;
-  const timeoutMs = durationMs(spec.timeout.max, 'spec.timeout.max');
-  const perTryMin = durationMs(spec.retries.perTryTimeout.min, 'spec.retries.perTryTimeout.min');
-  const perTryMax = durationMs(spec.retries.perTryTimeout.max, 'spec.retries.perTryTimeout.max');
+  const timeoutMs = parseDuration(spec.timeout.max, 'spec.timeout.max');
+  const perTryMin = parseDuration(spec.retries.perTryTimeout.min, 'spec.retries.perTryTimeout.min');
+  const perTryMax = parseDuration(spec.retries.perTryTimeout.max, 'spec.retries.perTryTimeout.max');
   const perTryTimeoutMs = clamp(Math.floor(timeoutMs / (attempts + 1)), perTryMin, perTryMax);
 
   const od = spec.failover.outlierDetection;
   const outputs: IntentOutputs = { xds: spec.outputs.xds.enabled, istio: spec.outputs.istio?.enabled ?? false };
   if (spec.outputs.gatewayApi?.enabled) outputs.gatewayApi = { parentRefs: spec.outputs.gatewayApi.parentRefs };
 
-  const namespace = metadata.namespace ?? 'default';
+  const namespace = namespaceOf(metadata);
   const intent: RouteIntent = {
     key: `${namespace}/${metadata.name}`,
     namespace,
@@ -172,8 +127,8 @@ export function intentFromSpec(route: AdaptiveRoute): RouteIntent {
     timeoutMs,
     outlierDetection: {
       consecutive5xx: od.consecutive5xx,
-      intervalMs: durationMs(od.interval, 'spec.failover.outlierDetection.interval'),
-      baseEjectionTimeMs: durationMs(od.baseEjectionTime, 'spec.failover.outlierDetection.baseEjectionTime'),
+      intervalMs: parseDuration(od.interval, 'spec.failover.outlierDetection.interval'),
+      baseEjectionTimeMs: parseDuration(od.baseEjectionTime, 'spec.failover.outlierDetection.baseEjectionTime'),
       maxEjectionPercent: od.maxEjectionPercent,
     },
     failoverEnabled: spec.failover.enabled,
@@ -184,7 +139,7 @@ export function intentFromSpec(route: AdaptiveRoute): RouteIntent {
   if (spec.delayTolerant) {
     intent.delayTolerant = {
       contactPlan: spec.delayTolerant.contactPlanRef.name,
-      bundleLifetimeMs: durationMs(spec.delayTolerant.bundleLifetime, 'spec.delayTolerant.bundleLifetime'),
+      bundleLifetimeMs: parseDuration(spec.delayTolerant.bundleLifetime, 'spec.delayTolerant.bundleLifetime'),
     };
   }
   return intent;

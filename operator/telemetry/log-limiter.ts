@@ -2,7 +2,7 @@
 // scrape or query, and one line per cause and minute says as much as thousands while keeping
 // the log readable.
 import type { Logger } from 'pino';
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 
 export class LogLimiter {
   readonly #clock: Clock;

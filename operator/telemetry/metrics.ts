@@ -1,7 +1,7 @@
 // The telemetry metric families, one place for every source and the window store, named as
 // Prometheus expects (meshpilot_telemetry_*, base units, _total counters).
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { counter, gauge, histogram, DURATION_BUCKETS } from '../api/metrics.ts';
+import { counter, gauge, histogram, DURATION_BUCKETS } from '../base/metrics.ts';
 
 /** Why a piece of telemetry was not taken into a window; the `reason` label. */
 export const REJECT_REASONS = {

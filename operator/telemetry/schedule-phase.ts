@@ -3,7 +3,7 @@
 // instant of every interval would hit Prometheus, and the event loop, with every query at
 // once. A stable per-route phase spreads them evenly, and keeps each route on its phase
 // across restarts and replicas.
-import { hashString } from '../api/random.ts';
+import { hashString } from '../base/random.ts';
 
 /** A stable offset in [0, intervalMs) for `key`. */
 export function phaseOf(key: string, intervalMs: number): number {

@@ -4,7 +4,7 @@
 // pieces below it, so that main stays a list of components.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 import type { DecisionLog } from './decision-log.ts';
 import { telemetryMetrics } from './metrics.ts';
 import { decisionLogMetrics, KafkaDecisionLog } from './kafka/kafka-decision-log.ts';

@@ -5,8 +5,8 @@
 // operator's default sources (its configured Prometheus), and with none of those it has no
 // telemetry at all: a state the condition reports, never zeros.
 import type { Logger } from 'pino';
-import type { Clock } from '../api/clock.ts';
-import { formatDuration } from '../api/duration.ts';
+import type { Clock } from '../base/clock.ts';
+import { formatDuration } from '../base/duration.ts';
 import { SOURCE_KINDS } from './types.ts';
 import type { RouteSnapshot, RouteTarget, SourceKind, TelemetrySource } from './types.ts';
 import type { WindowStore } from './window-store.ts';

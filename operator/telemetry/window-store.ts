@@ -5,7 +5,7 @@
 // region), and what fails is counted by reason and dropped, never stored.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 import { REJECT_REASONS, telemetryGauge, type RejectReason, type TelemetryMetrics } from './metrics.ts';
 import { RateLimitedLog } from './log-limiter.ts';
 import { RegionWindow, type HealthState, type WindowGeometry } from './region-window.ts';

@@ -4,7 +4,7 @@
 // throws into gRPC: whatever a node sends, the worst outcome is that its own stream ends.
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 import { CAPABILITIES, flavorOf, type NodeFlavor } from './capabilities.ts';
 import { REJECT_REASONS, type RejectReason, type XdsMetrics } from './metrics.ts';
 import type { EncodedResource } from './resource-cache.ts';

@@ -3,7 +3,8 @@
 // every other region at the next priorities in failover order. Pure: the output is a plain
 // object in the Envoy v3 JSON shape (snake_case, `Any` as `{ '@type', ... }`).
 import { RETRY_BUDGET_MIN_CONCURRENCY, RETRY_BUDGET_RATIO } from '../api/retry-budget.ts';
-import type { IntentDestination, RouteIntent } from '../routing/route-intent.ts';
+import { failoverOrder } from '../api/priority-groups.ts';
+import type { RouteIntent } from '../routing/route-intent.ts';
 import { CAPABILITIES, CIRCUIT_BREAKER_LIMITS, GRPC_FAILURE_PERCENTAGE_THRESHOLD, type NodeFlavor } from './capabilities.ts';
 import type { Endpoint } from './endpoints.ts';
 import { clusterName, clusterStatName } from './names.ts';
@@ -25,17 +26,6 @@ export function duration(ms: number): Duration {
 const ADS_CONFIG_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
 const MIN_CONNECT_TIMEOUT_MS = 100;
 const MAX_CONNECT_TIMEOUT_MS = 5000;
-
-/**
- * Destinations in failover order: lower `priority` first, then spec order. This is the order
- * in which a region's traffic moves to the others when it fails.
- */
-export function failoverOrder(destinations: readonly IntentDestination[]): IntentDestination[] {
-  return destinations
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => a.d.priority - b.d.priority || a.i - b.i)
-    .map(({ d }) => d);
-}
 
 function outlierDetection(intent: RouteIntent, flavor: NodeFlavor): object {
   const od = intent.outlierDetection;

@@ -4,7 +4,8 @@
 // with a virtual host per route. Pure, Envoy v3 JSON shape.
 import type { IntentRetries, RouteIntent } from '../routing/route-intent.ts';
 import { CAPABILITIES, type NodeFlavor } from './capabilities.ts';
-import { duration, failoverOrder } from './build-cluster.ts';
+import { failoverOrder } from '../api/priority-groups.ts';
+import { duration } from './build-cluster.ts';
 import { ENVOY_LISTENER_NAME, ENVOY_ROUTE_CONFIG_NAME, clusterName, listenerName, routeConfigName } from './names.ts';
 import { TYPE_URLS } from './type-urls.ts';
 

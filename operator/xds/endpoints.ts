@@ -4,7 +4,7 @@
 // a ClusterLoadAssignment, so every resolver answers with IPs.
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
-import { systemClock, type Clock } from '../api/clock.ts';
+import { systemClock, type Clock } from '../base/clock.ts';
 
 export interface Endpoint {
   address: string;

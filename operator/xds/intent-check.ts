@@ -1,7 +1,7 @@
 // What the xDS builders need of a RouteIntent beyond its type: checked before an intent is
 // accepted, so that a bad intent is refused with a ConfigError naming the field and the
 // snapshot being served is not touched.
-import { ConfigError } from '../api/errors.ts';
+import { ConfigError } from '../base/errors.ts';
 import { RETRY_ON } from '../api/types.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
 

@@ -1,7 +1,7 @@
 // The xDS server's metrics, registered on the injected registry. A second server on the same
 // registry (a restart inside one process) reuses the metrics already there.
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { counter, gauge, histogram } from '../api/metrics.ts';
+import { counter, gauge, histogram } from '../base/metrics.ts';
 
 /** Why a request was refused: the `reason` label of meshpilot_xds_requests_rejected_total. */
 export const REJECT_REASONS = {

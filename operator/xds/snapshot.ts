@@ -4,7 +4,7 @@
 // is asserted on every build), immutable once built, and shares encoded resources with the
 // previous one wherever the content did not change. Routes are built once per distinct input
 // and memoised, so a snapshot of 1,000 routes where one changed encodes that one.
-import { ERROR_CODES, MeshpilotError } from '../api/errors.ts';
+import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
 import { buildCluster, buildLoadAssignment, regionsWithEndpoints, type RegionEndpoints } from './build-cluster.ts';
 import {

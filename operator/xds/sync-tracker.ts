@@ -2,7 +2,7 @@
 // AdaptiveRoute's XdsSynced condition), of the publish-to-ACK latency metric, and of the
 // change notifications the controller listens to. Computed from the streams' own records on
 // demand, so it costs no memory per (node, route).
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 import type { AdsStream } from './ads-stream.ts';
 import { flavorNote, type NodeFlavor } from './capabilities.ts';
 import type { XdsMetrics } from './metrics.ts';

@@ -1,6 +1,6 @@
 // A token bucket on the injected clock: `take()` succeeds while tokens last and tokens come
 // back at `perSecond`, up to `capacity`. One per ADS stream bounds what a flooding node costs.
-import type { Clock } from '../api/clock.ts';
+import type { Clock } from '../base/clock.ts';
 
 export class TokenBucket {
   readonly #capacity: number;

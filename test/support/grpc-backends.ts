@@ -6,7 +6,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadEcho, type EchoReply, type EchoRequest } from './grpc-echo.ts';
-import { hashString, prng } from '../../operator/api/random.ts';
+import { hashString, prng } from '../../operator/base/random.ts';
 
 /** The three regions the tests spread backends over, in failover order. */
 export const REGIONS = ['eu-west', 'us-east', 'ap-south'] as const;

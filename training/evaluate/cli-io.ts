@@ -1,6 +1,6 @@
 // Where the evaluation commands write: result lines to stdout, progress and errors to stderr,
 // injectable so that tests read both.
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 export interface LineIo {
   stdout: (line: string) => void;
   stderr: (line: string) => void;

@@ -2,7 +2,7 @@
 // same worlds: seed k of a scenario is the same load, noise and event timing for each of them,
 // so the table compares decisions and nothing else. A policy's seeds run in lockstep so a
 // batching policy (the model) infers once per interval for all of them.
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import type { PolicyAction } from '../../operator/policy/spec.ts';
 import type { EvalPolicy } from '../policy.ts';
 import { GRID_SIZE, gridQuantile } from '../sim/math.ts';

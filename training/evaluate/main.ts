@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { loadModel } from '../../operator/policy/model.ts';
 import { heuristicAction } from '../../operator/policy/heuristic.ts';
 import { decodeAction, encodeObservation, OBSERVATION_SIZE, ACTION_SIZE, type PolicyAction, type RouteObservation } from '../../operator/policy/spec.ts';

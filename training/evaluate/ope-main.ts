@@ -5,7 +5,7 @@
 // from them). Words go to stderr; the last stdout line is one JSON object: {"ope":{…}}.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { loadModel } from '../../operator/policy/model.ts';
 import { GATE_FLAGS, GATE_USAGE, gateSettings, judgeModel, readGateEvidence, type GateSettings } from './ope-run.ts';
 import { failure, processIo, type LineIo } from './cli-io.ts';

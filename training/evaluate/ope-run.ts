@@ -3,7 +3,7 @@
 // the verdict on one loaded model, written as the {"ope":…} line. One implementation, so that
 // what promote installs has passed exactly the check evaluate reports.
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { parseYamlDocuments } from '../../operator/api/manifests.ts';
 import { formatIssue } from '../../operator/api/schema/validate.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';

@@ -13,7 +13,7 @@
 //   resamples the per-sample terms with q̂ held fixed: it leaves out q̂'s own fitting noise.
 // Densities may be densities, not probabilities (Gaussian policies): only their ratio matters,
 // so both must be over the same action encoding.
-import { prng } from '../../operator/api/random.ts';
+import { prng } from '../../operator/base/random.ts';
 import { fitRidge, type RewardModel } from './ope-ridge.ts';
 
 /** One logged decision. */

@@ -5,7 +5,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { failure, processIo, type LineIo } from '../evaluate/cli-io.ts';
 import { validateScenario } from '../sim/scenario-loader.ts';
 import { DEFAULT_GENERATOR, GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, generateScenario, type GeneratorVersion } from './scenario-generator.ts';

@@ -12,7 +12,7 @@
 // incident placed after the first, a fault on one link, and routes without failover. v3 (the
 // default) is v2's plus, from a third stream, faults on some pods only (incidents that hit a
 // share of a region's tries, and tail-only slowdowns) and routes with cross-region retries.
-import { prng } from '../../operator/api/random.ts';
+import { prng } from '../../operator/base/random.ts';
 import { MAX_REGIONS } from '../../operator/policy/spec.ts';
 import { EVENT_KINDS } from '../sim/scenario-schema.ts';
 import { PLACES, roundTripMs } from './geography.ts';

@@ -3,6 +3,7 @@
 // are reproducible on one backend, not across backends.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { ERROR_CODES, MeshpilotError } from '../../operator/base/errors.ts';
 
 export const TRAINING_BACKENDS = ['wasm', 'cpu'] as const;
 export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
@@ -11,7 +12,7 @@ export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
 export async function useTrainingBackend(name: TrainingBackend = 'wasm'): Promise<void> {
   if (tf.getBackend() !== name) {
     const ok = await tf.setBackend(name);
-    if (!ok) throw new Error(`tfjs backend ${name} failed to initialise`);
+    if (!ok) throw new MeshpilotError(ERROR_CODES.BACKEND_UNAVAILABLE, `tfjs backend ${name} failed to initialise; choose another with --backend`);
   }
   await tf.ready();
 }

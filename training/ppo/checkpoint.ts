@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../operator/policy/spec.ts';
 import { LOG_STD_SIZE } from './region-rows.ts';
 import type { ActorCriticWeights } from './actor-critic.ts';

@@ -1,6 +1,6 @@
 // The trainer's hyper-parameters, their defaults and their validation. A run's config is
 // stored in every checkpoint and in the training log, so a resumed run trains on as it began.
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 
 export interface PpoConfig {
   seed: number;

@@ -2,7 +2,7 @@
 // import and plain options for the factory that module exports. The main thread loads the same
 // source to learn the variant names (scenarios) episodes are drawn from.
 import type { PolicyEnv } from '../env.ts';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 
 /** One kind of episode the mixture draws from (a scenario of the simulator, a toy setting). */
 export interface EnvVariant {

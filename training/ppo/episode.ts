@@ -8,7 +8,7 @@ import { writeActionMask } from './action-mask.ts';
 import { normalSampler, sampleGaussian } from './gaussian.ts';
 import type { MlpWeights } from './mlp-weights.ts';
 import { actorMeanJs } from './region-rows.ts';
-import { prng } from '../../operator/api/random.ts';
+import { prng } from '../../operator/base/random.ts';
 
 /** The actor as workers hold it. */
 export interface ActorSnapshot {

@@ -3,10 +3,11 @@
 // Episodes are handed out as workers free up, but results are returned in task order and each
 // episode's outcome depends only on its task, so the batch is the same for any worker count.
 import { Worker } from 'node:worker_threads';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { runEpisode, type ActorSnapshot, type EpisodeTask, type Trajectory } from './episode.ts';
 import { loadEnvVariants, type EnvSource } from './env-source.ts';
 import type { FromWorker, ToWorker } from './rollout-messages.ts';
+import { ERROR_CODES, MeshpilotError } from '../../operator/base/errors.ts';
 
 export interface RolloutRunner {
   /** Names of the environment variants, index = EpisodeTask.variant. */
@@ -40,7 +41,7 @@ async function startInline(source: EnvSource): Promise<RolloutRunner> {
           return runEpisode(variant.env, actor, task);
         } catch (e) {
           const message = e instanceof Error ? e.message : String(e);
-          throw new Error(`episode ${task.index} (${variant.name}, seed ${task.envSeed}): ${message}`, { cause: e });
+          throw new MeshpilotError(ERROR_CODES.INTERNAL, `episode ${task.index} (${variant.name}, seed ${task.envSeed}): ${message}`, { cause: e });
         }
       }),
     close: async () => {},

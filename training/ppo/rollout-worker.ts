@@ -5,9 +5,10 @@ import type { ActorSnapshot } from './episode.ts';
 import { runEpisode, trajectoryBuffers } from './episode.ts';
 import { loadEnvVariants, type EnvVariant } from './env-source.ts';
 import type { FromWorker, ToWorker } from './rollout-messages.ts';
+import { ERROR_CODES, MeshpilotError } from '../../operator/base/errors.ts';
 
 const port = parentPort;
-if (!port) throw new Error('rollout-worker.ts runs only as a worker thread');
+if (!port) throw new MeshpilotError(ERROR_CODES.INTERNAL, 'rollout-worker.ts runs only as a worker thread');
 
 let variants: EnvVariant[] = [];
 let actor: ActorSnapshot | null = null;
@@ -33,8 +34,8 @@ function handle(m: ToWorker): Promise<void> | void {
     case 'run': {
       const variant = variants[m.task.variant];
       try {
-        if (!variant) throw new Error(`no environment variant ${m.task.variant}`);
-        if (!actor) throw new Error('no actor weights before the first episode');
+        if (!variant) throw new MeshpilotError(ERROR_CODES.INTERNAL, `no environment variant ${m.task.variant}`);
+        if (!actor) throw new MeshpilotError(ERROR_CODES.INTERNAL, 'no actor weights before the first episode');
         const trajectory = runEpisode(variant.env, actor, m.task);
         send({ type: 'trajectory', trajectory }, trajectoryBuffers(trajectory));
       } catch (e) {

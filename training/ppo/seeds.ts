@@ -2,7 +2,7 @@
 // used (iteration, episode, purpose), never carried from one iteration to the next. That is
 // what lets a run resume from a checkpoint and draw exactly what the uninterrupted run would,
 // and lets any worker run any episode with the same outcome.
-import { hashString, prng } from '../../operator/api/random.ts';
+import { hashString, prng } from '../../operator/base/random.ts';
 
 /** A 32-bit seed for the stream named by `parts` under `seed`. Pure. */
 export function deriveSeed(seed: number, ...parts: (number | string)[]): number {

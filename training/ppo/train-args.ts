@@ -1,6 +1,6 @@
 // The flags of `meshpilot train`, parsed and checked once; every error names the flag.
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { TRAINING_BACKENDS, type TrainingBackend } from './backend.ts';
 import { DEFAULT_PPO_CONFIG, resolvePpoConfig, type PpoConfig } from './config.ts';
 import { DEFAULT_GENERATOR, GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, type GeneratorVersion } from '../generate/scenario-generator.ts';

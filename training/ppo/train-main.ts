@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { currentSpecShape, type ModelMetadata } from '../../operator/policy/model-format.ts';
 import { saveModel } from '../../operator/policy/model.ts';
 import { useTrainingBackend } from './backend.ts';

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { ACTION_SIZE } from '../../operator/policy/spec.ts';
 import { expandLogStd } from './region-rows.ts';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { ActorCritic, type ActorCriticWeights } from './actor-critic.ts';
 import { Adam } from './adam.ts';
 import { buildBatch } from './batch.ts';

@@ -17,8 +17,8 @@
 import { randomUUID } from 'node:crypto';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ConfigError } from '../../operator/api/errors.ts';
-import { systemClock, type Clock } from '../../operator/api/clock.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
+import { systemClock, type Clock } from '../../operator/base/clock.ts';
 import { readModelFiles } from '../../operator/policy/model-files.ts';
 import { MODEL_METADATA_FILE } from '../../operator/policy/model-format.ts';
 import { resolveModelDir } from '../../operator/policy/models.ts';
@@ -275,11 +275,8 @@ export class ModelVersions {
       to = undefined;
     }
     if (typeof to !== 'string' || to.startsWith('.') || to.includes('/')) throw new ConfigError(`${file} to: expected the name of a version directory in ${this.versions}; the journal is corrupt, remove it and promote again`);
-    try {
-      if (!(await stat(join(this.versions, to))).isDirectory()) throw new Error('not a directory');
-    } catch {
-      throw new ConfigError(`${file} to: the version directory "${to}" is gone; remove the journal and promote again`);
-    }
+    const isDirectory = await stat(join(this.versions, to)).then((s) => s.isDirectory(), () => false);
+    if (!isDirectory) throw new ConfigError(`${file} to: the version directory "${to}" is gone; remove the journal and promote again`);
     return { to };
   }
 

@@ -8,8 +8,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Clock } from '../../operator/api/clock.ts';
-import { ConfigError } from '../../operator/api/errors.ts';
+import type { Clock } from '../../operator/base/clock.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { loadModel } from '../../operator/policy/model.ts';
 import { MODEL_METADATA_FILE } from '../../operator/policy/model-format.ts';
 import { DEFAULT_MODELS_ROOT, isModelName } from '../../operator/policy/models.ts';

@@ -4,8 +4,8 @@
 // route through the same telemetry rules and the same snapshot → observation conversion that
 // serving uses. Before the episode clock starts the route runs one telemetry window under the
 // spec's intent, so the first observation has data, as a route that was already serving would.
-import { ConfigError } from '../../operator/api/errors.ts';
-import { hashString, prng } from '../../operator/api/random.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
+import { hashString, prng } from '../../operator/base/random.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
 import { guard, guardSpecFrom, type GuardSpec } from '../../operator/policy/guard.ts';
 import type { GuardState } from '../../operator/policy/guard-state.ts';
@@ -20,7 +20,7 @@ import { routeViewOf, specRetries, specWeights } from './route-view.ts';
 import { adaptiveRouteOf } from './scenario-route.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';
 import { TelemetryView, type TelemetryDelivery } from './telemetry-view.ts';
-import { wholePercents } from './whole-percents.ts';
+import { largestRemainder } from '../../operator/base/percent.ts';
 
 export interface MeshSimEnvOptions {
   reward?: Partial<RewardWeights>;
@@ -131,7 +131,7 @@ export class MeshSimEnv implements PolicyEnv {
       // Its own stream: losses do not shift the measurement noise of anything else.
       uniform: prng(mixed ^ 0x85ebca6b),
     });
-    this.#percents = wholePercents(specWeights(this.route));
+    this.#percents = largestRemainder(specWeights(this.route));
     this.#fractions = Float64Array.from(this.#percents, (p) => p / 100);
     const spec = specRetries(this.route);
     this.#retryAttempts = spec.retryAttempts;
@@ -220,7 +220,7 @@ export class MeshSimEnv implements PolicyEnv {
   /** Puts `a` into force as the data plane would: whole percents, settings clamped into the spec's bounds. */
   #apply(a: PolicyAction): void {
     this.#validate(a);
-    this.#percents = wholePercents(a.weights);
+    this.#percents = largestRemainder(a.weights);
     this.#fractions = Float64Array.from(this.#percents, (p) => p / 100);
     const rb = this.route.retryBounds, tb = this.route.perTryBoundsMs;
     this.#retryAttempts = Math.min(rb.max, Math.max(rb.min, Math.round(a.retryAttempts)));

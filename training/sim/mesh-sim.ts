@@ -9,8 +9,8 @@
 // storm; or, with cross-region retries, the next regions in failover order (retry-order.ts). A scenario with a recorded trace takes its load and its regions' condition from the
 // recording instead (trace-timeline.ts). Nothing here allocates per tick: an episode of
 // thousands of ticks takes milliseconds.
-import { ConfigError } from '../../operator/api/errors.ts';
-import { prng } from '../../operator/api/random.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
+import { prng } from '../../operator/base/random.ts';
 import { DOWN_BLACKHOLE, DOWN_NONE, DOWN_REFUSE, EventTimeline, newEffects, type Effects } from './events.ts';
 import { addPointMass, addShiftedMixture, GRID_SIZE, gridQuantile, mixtureCdf, NEGLIGIBLE, normalSampler, type Mixture } from './math.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';

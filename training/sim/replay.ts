@@ -7,13 +7,14 @@
 // for a route's first record, the spec's static intent). Reading only: no estimator lives here.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../operator/policy/observe.ts';
 import type { PolicyAction, RouteObservation } from '../../operator/policy/spec.ts';
 import type { RouteSnapshot } from '../../operator/telemetry/types.ts';
 import { routeViewOf, specRetries, specWeights } from './route-view.ts';
-import { wholePercents } from './whole-percents.ts';
+import { largestRemainder } from '../../operator/base/percent.ts';
+import { namespacedKey } from '../../operator/base/object-key.ts';
 
 export const DECISION_SCHEMA = 'meshpilot.decision/v1';
 export const OUTCOME_SCHEMA = 'meshpilot.decision-outcome/v1';
@@ -129,7 +130,7 @@ export function parseDecisionLogLine(line: string, where: string): DecisionLogRe
 
 function staticIntent(route: AdaptiveRoute): CurrentIntent {
   const view = routeViewOf(route);
-  const percents = wholePercents(specWeights(view));
+  const percents = largestRemainder(specWeights(view));
   return { weights: view.destinations.map((d, i) => ({ region: d.region, weight: percents[i]! })), ...specRetries(view) };
 }
 
@@ -139,7 +140,7 @@ function staticIntent(route: AdaptiveRoute): CurrentIntent {
  * for a line that is not a v1 decision or outcome record. Pure.
  */
 export function replayDecisionLog(text: string, routes: readonly AdaptiveRoute[], file = '<inline>'): ReplayResult {
-  const byKey = new Map(routes.map((r) => [`${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r]));
+  const byKey = new Map(routes.map((r) => [namespacedKey(r.metadata), r]));
   const steps = new Map<string, ReplayStep[]>();
   const pending = new Map<string, { step: ReplayStep; route: AdaptiveRoute; after: CurrentIntent }>();
   const current = new Map<string, CurrentIntent>();

@@ -4,6 +4,7 @@
 // previous_priorities retry priority skips the priorities a request already tried: retry k of
 // a request that picked region r goes to the k-th region of r's list, and once every region
 // was tried the list starts over (Envoy resets the excluded priorities).
+import { failoverOrder } from '../../operator/api/priority-groups.ts';
 import type { ScenarioRegion } from './scenario-schema.ts';
 
 export class RetryOrder {
@@ -15,8 +16,7 @@ export class RetryOrder {
     const n = regions.length;
     this.#n = n;
     this.#order = new Int32Array(n * n);
-    // Failover order: lower priority first, then scenario order (as failoverOrder in serving).
-    const failover = regions.map((r, i) => ({ p: r.priority, i })).sort((a, b) => a.p - b.p || a.i - b.i).map((x) => x.i);
+    const failover = failoverOrder(regions.map((r, i) => ({ priority: r.priority, i }))).map((x) => x.i);
     for (let r = 0; r < n; r++) {
       this.#order[r * n] = r;
       let k = 1;

@@ -1,13 +1,15 @@
 // What policies know of a route besides telemetry: its AdaptiveRoute spec, compactly.
-import { parseDuration } from '../../operator/api/duration.ts';
+import { parseDuration } from '../../operator/base/duration.ts';
+import { primaryGroupWeights } from '../../operator/api/priority-groups.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
 import type { RouteView } from '../policy.ts';
+import { namespacedKey } from '../../operator/base/object-key.ts';
 
 /** The view of a validated, defaulted route. Throws ConfigError for a duration that does not parse. */
 export function routeViewOf(route: AdaptiveRoute): RouteView {
   const { spec, metadata } = route;
   return {
-    key: `${metadata.namespace ?? 'default'}/${metadata.name}`,
+    key: namespacedKey(metadata),
     destinations: spec.destinations.map((d) => ({ region: d.region, weight: d.weight, priority: d.priority })),
     objectives: {
       latencyP99Ms: parseDuration(spec.objectives.latencyP99),
@@ -25,9 +27,7 @@ export function routeViewOf(route: AdaptiveRoute): RouteView {
 
 /** The spec's weights as fractions over the primary (lowest weighted) priority group, as serving's static intent has them. */
 export function specWeights(route: RouteView): number[] {
-  let primary = Infinity;
-  for (const d of route.destinations) if (d.weight > 0 && d.priority < primary) primary = d.priority;
-  const raw = route.destinations.map((d) => (d.priority === primary ? d.weight : 0));
+  const raw = primaryGroupWeights(route.destinations);
   const sum = raw.reduce((a, b) => a + b, 0);
   return raw.map((w) => w / sum);
 }

@@ -5,9 +5,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { plainValueProblem } from '../../operator/api/plain-value.ts';
+import { plainValueProblem } from '../../operator/base/plain-value.ts';
 import type { z } from 'zod';
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { adaptiveRouteOf } from './scenario-route.ts';
 import { parseRfc3339 } from '../../operator/telemetry/kafka/timestamp.ts';
 import { scenarioSchema, type ScenarioSpec } from './scenario-schema.ts';

@@ -1,8 +1,8 @@
 // The AdaptiveRoute a scenario stands for: what serving would hold for this route. The
 // simulator observes and guards through serving's own functions, which take an AdaptiveRoute,
 // so the scenario's route is built as one and checked against the CRD like any other.
-import { ConfigError } from '../../operator/api/errors.ts';
-import { formatDuration } from '../../operator/api/duration.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
+import { formatDuration } from '../../operator/base/duration.ts';
 import { API_VERSION, type AdaptiveRoute } from '../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../operator/api/validate.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';

@@ -7,7 +7,7 @@
 // consumer's parseEvent, the decision-log replay's parser), so a trace holds exactly what the
 // operator would have taken in. What the records do to the simulated world is
 // trace-timeline.ts's; aligning the trace to an episode is scenario-loader.ts's.
-import { ConfigError } from '../../operator/api/errors.ts';
+import { ConfigError } from '../../operator/base/errors.ts';
 import { parseEvent, TELEMETRY_SCHEMA } from '../../operator/telemetry/kafka/events.ts';
 import { parseRfc3339 } from '../../operator/telemetry/kafka/timestamp.ts';
 import { DECISION_SCHEMA, OUTCOME_SCHEMA, parseDecisionLogLine } from './replay.ts';

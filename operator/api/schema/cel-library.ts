@@ -5,7 +5,7 @@
 // Not provided: url(), ip(), cidr(), quantity(), format(), semver() and sets.*; a rule that
 // calls them fails to compile and is reported as an issue.
 
-import { Environment } from '@marcbachmann/cel-js';
+import { Environment, EvaluationError } from '@marcbachmann/cel-js';
 import { re2FindAll } from './re2.ts';
 
 type Scalar = bigint | number | string | boolean | Date | Uint8Array;
@@ -17,7 +17,7 @@ function compare(a: Scalar, b: Scalar): number {
     return a.length - b.length;
   }
   if (typeof a === typeof b || (isNumeric(a) && isNumeric(b))) return a < b ? -1 : a > b ? 1 : 0;
-  throw new Error(`no such overload: comparison of ${typeof a} and ${typeof b}`);
+  throw new EvaluationError(`no such overload: comparison of ${typeof a} and ${typeof b}`);
 }
 
 function isNumeric(x: unknown): x is bigint | number {
@@ -36,14 +36,14 @@ function equal(a: unknown, b: unknown): boolean {
 }
 
 function extreme(list: Scalar[], name: string, pick: (c: number) => boolean): Scalar {
-  if (list.length === 0) throw new Error(`${name}(): list cannot be empty`);
+  if (list.length === 0) throw new EvaluationError(`${name}(): list cannot be empty`);
   return list.reduce((best, x) => (pick(compare(x, best)) ? x : best));
 }
 
 function sum(list: unknown[]): bigint | number {
   if (list.every((x) => typeof x === 'bigint')) return (list as bigint[]).reduce((a, b) => a + b, 0n);
   if (list.every((x) => typeof x === 'number')) return (list as number[]).reduce((a, b) => a + b, 0);
-  throw new Error('no such overload: sum() of mixed or non-numeric elements');
+  throw new EvaluationError('no such overload: sum() of mixed or non-numeric elements');
 }
 
 function findAll(text: string, pattern: string, limit: bigint): string[] {
@@ -76,7 +76,7 @@ function withKubernetesLibraries(env: Environment): Environment {
     .registerFunction('string.findAll(string, int): list<string>', (s: string, p: string, n: bigint) => findAll(s, p, n))
     .registerFunction('string.charAt(int): string', (s: string, i: bigint) => {
       const chars = [...s];
-      if (i < 0n || i > BigInt(chars.length)) throw new Error(`index out of range: ${i}`);
+      if (i < 0n || i > BigInt(chars.length)) throw new EvaluationError(`index out of range: ${i}`);
       return chars[Number(i)] ?? '';
     })
     .registerFunction('string.replace(string, string): string', (s: string, a: string, b: string) => replace(s, a, b, -1n))

@@ -8,13 +8,14 @@
 //   timestamp, so in-memory windows refill after a restart, and it skips offsets this
 //   process already applied, so a rebalance that keeps a partition does not count twice.
 import type { Logger } from 'pino';
-import type { Clock } from '../../api/clock.ts';
+import type { Clock } from '../../base/clock.ts';
 import { REJECT_REASONS, type TelemetryMetrics } from '../metrics.ts';
 import type { RequestObservation, TelemetrySink } from '../types.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
 import { parseEvent, type ParseOptions, type Rejection } from './events.ts';
 import { RateLimitedLog } from '../log-limiter.ts';
 import type { ConsumedMessage, Consumer, ConsumerHandlers, KafkaTransport, MessageBatch, TopicPartition, TopicPartitionOffset } from './transport.ts';
+import { ERROR_CODES, MeshpilotError } from '../../base/errors.ts';
 
 export interface ClusterConsumerOptions {
   transport: KafkaTransport;
@@ -162,7 +163,7 @@ export class ClusterConsumer {
     return {
       onBatch: async (batch) => {
         // A batch of a replaced consumer is refused, so it is not taken as handled.
-        if (!current()) throw new Error('kafka: batch of a stopped consumer');
+        if (!current()) throw new MeshpilotError(ERROR_CODES.INTERNAL, 'kafka: batch of a stopped consumer');
         this.#apply(batch);
         await this.#maybeCommit();
       },

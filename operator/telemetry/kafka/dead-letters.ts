@@ -3,7 +3,7 @@
 // never stall telemetry. The copy is best-effort (a failure is counted and logged); the
 // original key and value are kept byte for byte, and headers say why and where from.
 import type { Logger } from 'pino';
-import type { Clock } from '../../api/clock.ts';
+import type { Clock } from '../../base/clock.ts';
 import type { TelemetryMetrics } from '../metrics.ts';
 import type { Rejection } from './events.ts';
 import { RateLimitedLog } from '../log-limiter.ts';

@@ -4,8 +4,8 @@
 // buffer fills and the oldest records are dropped and counted: the controller never waits.
 import type { Logger } from 'pino';
 import type { Counter, Gauge, Registry } from 'prom-client';
-import { systemClock, type Clock } from '../../api/clock.ts';
-import { counter, gauge } from '../../api/metrics.ts';
+import { systemClock, type Clock } from '../../base/clock.ts';
+import { counter, gauge } from '../../base/metrics.ts';
 import type { DecisionLog, DecisionRecord, OutcomeRecord } from '../decision-log.ts';
 import { RateLimitedLog } from '../log-limiter.ts';
 import type { KafkaTransport, Producer } from './transport.ts';

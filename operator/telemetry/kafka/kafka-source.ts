@@ -5,7 +5,7 @@
 // store); what cannot be read is counted, logged and dead-lettered (cluster-consumer.ts).
 // The Kafka client stays behind transport.ts.
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../../api/clock.ts';
+import { systemClock, type Clock } from '../../base/clock.ts';
 import type { TelemetryMetrics } from '../metrics.ts';
 import type { RouteTarget, TelemetrySink, TelemetrySource } from '../types.ts';
 import { ClusterConsumer } from './cluster-consumer.ts';

@@ -24,6 +24,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from './transport.ts';
+import { ERROR_CODES, MeshpilotError } from '../../base/errors.ts';
 
 export interface KafkajsTransportOptions {
   logger: Logger;
@@ -130,12 +131,12 @@ class KafkajsConsumerAdapter implements Consumer {
     } catch (e) {
       // A stop that raced the start must not leave a running consumer behind.
       if (this.#stopping.signal.aborted) await c.disconnect().catch(() => undefined);
-      throw new Error(describeKafkaError(e), { cause: e });
+      throw new MeshpilotError(ERROR_CODES.TELEMETRY_UNAVAILABLE, describeKafkaError(e), { retriable: true, cause: e });
     }
   }
 
   #throwIfStopped(): void {
-    if (this.#stopping.signal.aborted) throw new Error('consumer stopped while starting');
+    if (this.#stopping.signal.aborted) throw new MeshpilotError(ERROR_CODES.TELEMETRY_UNAVAILABLE, 'consumer stopped while starting');
   }
 
   #run(handlers: ConsumerHandlers): Promise<void> {
@@ -206,7 +207,7 @@ class KafkajsProducerAdapter implements Producer {
   }
 
   async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
-    if (this.#closed) throw new Error('kafka producer is closed');
+    if (this.#closed) throw new MeshpilotError(ERROR_CODES.INTERNAL, 'kafka producer is closed');
     // Connect on first use and again after a failed connect (kafkajs does not retry that by itself).
     this.#connected ??= this.#producer.connect().catch((e: unknown) => {
       this.#connected = undefined;

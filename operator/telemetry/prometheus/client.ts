@@ -4,7 +4,7 @@
 // classified as a QueryResult and counted in meshpilot_telemetry_queries_total{source="prometheus"}.
 // Values that are not finite (Prometheus writes "NaN", "+Inf", "-Inf") never leave this module
 // as numbers: they are dropped and handed back as `dropped` so the caller can count them.
-import { formatDuration } from '../../api/duration.ts';
+import { formatDuration } from '../../base/duration.ts';
 import { QUERY_RESULTS, type QueryResult, type TelemetryMetrics } from '../metrics.ts';
 
 const SOURCE = 'prometheus';

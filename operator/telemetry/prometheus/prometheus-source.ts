@@ -9,7 +9,7 @@
 // of the sample, never written as 0. Each such outcome is counted (queries{result} by the
 // client, rejected{invalid_value} for single NaN/Inf series here) and logged, rate-limited.
 import type { Logger } from 'pino';
-import type { Clock } from '../../api/clock.ts';
+import type { Clock } from '../../base/clock.ts';
 import { REJECT_REASONS, type TelemetryMetrics } from '../metrics.ts';
 import {
   LATENCY_QUANTILES,
@@ -24,6 +24,7 @@ import { PrometheusClient, type DroppedValue, type Labels, type QueryOutcome } f
 import { RateLimitedLog } from '../log-limiter.ts';
 import { nextOnPhase } from '../schedule-phase.ts';
 import { renderTemplate, routeTemplates, type CompiledTemplate, type RouteTemplates } from './promql-templates.ts';
+import { ERROR_CODES, MeshpilotError } from '../../base/errors.ts';
 
 const SOURCE = 'prometheus';
 const LOG_INTERVAL_MS = 60_000;
@@ -152,7 +153,7 @@ export class PrometheusSource implements TelemetrySource {
    */
   async pollOnce(key: string): Promise<RoundReport> {
     const entry = this.#watched.get(key);
-    if (!entry) throw new Error(`prometheus source does not follow route ${key}`);
+    if (!entry) throw new MeshpilotError(ERROR_CODES.INTERNAL, `prometheus source does not follow route ${key}`);
     return this.#round(entry);
   }
 

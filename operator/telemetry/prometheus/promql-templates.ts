@@ -33,7 +33,7 @@
 // Every error ratio is written as (errors or 0 * total) / total: a counter of failures that
 // has never been incremented often does not exist yet, and the ratio must then be 0 when there
 // was traffic, and NaN (no data) when there was none.
-import { ConfigError } from '../../api/errors.ts';
+import { ConfigError } from '../../base/errors.ts';
 import { SIGNALS, type RegionTarget, type RouteTarget, type Signal } from '../types.ts';
 
 /** Variables of the route, usable in both shapes. */

@@ -6,7 +6,7 @@
 //
 // It scans characters instead of matching regular expressions per line, because an Envoy
 // /stats/prometheus page runs to several MB and is read on every scrape interval.
-import { ERROR_CODES, MeshpilotError } from '../../api/errors.ts';
+import { ERROR_CODES, MeshpilotError } from '../../base/errors.ts';
 
 export const METRIC_TYPES = ['counter', 'gauge', 'histogram', 'summary', 'untyped'] as const;
 export type MetricType = (typeof METRIC_TYPES)[number];

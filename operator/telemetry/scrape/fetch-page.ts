@@ -3,8 +3,8 @@
 // it is and, where the page itself is thrown away, which REJECT_REASONS reason.
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Clock } from '../../api/clock.ts';
-import { ERROR_CODES, MeshpilotError } from '../../api/errors.ts';
+import type { Clock } from '../../base/clock.ts';
+import { ERROR_CODES, MeshpilotError } from '../../base/errors.ts';
 import { QUERY_RESULTS, REJECT_REASONS, type QueryResult, type RejectReason } from '../metrics.ts';
 import type { ExpositionFormat } from './exposition-parser.ts';
 

@@ -12,8 +12,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../../api/clock.ts';
-import { parseDuration } from '../../api/duration.ts';
+import { systemClock, type Clock } from '../../base/clock.ts';
+import { parseDuration } from '../../base/duration.ts';
 import { QUERY_RESULTS, REJECT_REASONS, type QueryResult, type RejectReason, type TelemetryMetrics } from '../metrics.ts';
 import type { RouteTarget, TelemetrySink, TelemetrySource } from '../types.ts';
 import { ExpositionParseError, parseExposition, type MetricFamily } from './exposition-parser.ts';

@@ -3,7 +3,7 @@
 // (a few regions stale or failing, so the guard's rules run too), and a policy model of the
 // spec's shape with seeded random weights.
 import * as tf from '@tensorflow/tfjs';
-import { prng } from '../../../operator/api/random.ts';
+import { prng } from '../../../operator/base/random.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
 import type { CurrentIntent } from '../../../operator/policy/observe.ts';

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { systemClock } from '../../../operator/api/clock.ts';
+import { systemClock } from '../../../operator/base/clock.ts';
 import { TELEMETRY_SCHEMA } from '../../../operator/telemetry/kafka/events.ts';
 import { KafkaSource } from '../../../operator/telemetry/kafka/kafka-source.ts';
 import { kafkajsTransport } from '../../../operator/telemetry/kafka/kafkajs-transport.ts';

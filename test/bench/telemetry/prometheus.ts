@@ -19,7 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { Clock } from '../../../operator/api/clock.ts';
+import type { Clock } from '../../../operator/base/clock.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
 import { PrometheusSource } from '../../../operator/telemetry/prometheus/prometheus-source.ts';
 import type { RouteTarget } from '../../../operator/telemetry/types.ts';

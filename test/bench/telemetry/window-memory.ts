@@ -6,7 +6,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
 import type { RequestObservation } from '../../../operator/telemetry/types.ts';
 import { WindowStore } from '../../../operator/telemetry/window-store.ts';

@@ -4,7 +4,7 @@
 // /metrics. Nothing here asserts on time.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { systemClock } from '../../../operator/api/clock.ts';
+import { systemClock } from '../../../operator/base/clock.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
 import { telemetryTarget } from '../../../operator/controller/telemetry-target.ts';

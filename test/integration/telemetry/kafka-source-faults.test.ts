@@ -3,7 +3,7 @@
 // comes back, and a second member joins the consumer group. Nothing may be lost, nothing counted twice.
 import type { Consumer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { systemClock } from '../../../operator/api/clock.ts';
+import { systemClock } from '../../../operator/base/clock.ts';
 import { KafkaSource } from '../../../operator/telemetry/kafka/kafka-source.ts';
 import { kafkajsTransport } from '../../../operator/telemetry/kafka/kafkajs-transport.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';

@@ -1,7 +1,7 @@
 // The Kafka source against librdkafka's mock cluster (kept alive by Debian's kcat): kafkajs
 // produces, the source consumes through a real consumer group into the real window store.
 import { Registry } from 'prom-client';
-import { systemClock } from '../../../operator/api/clock.ts';
+import { systemClock } from '../../../operator/base/clock.ts';
 import { DEAD_LETTER_HEADERS } from '../../../operator/telemetry/kafka/dead-letters.ts';
 import { TELEMETRY_SCHEMA } from '../../../operator/telemetry/kafka/events.ts';
 import { KafkaSource } from '../../../operator/telemetry/kafka/kafka-source.ts';

@@ -5,7 +5,7 @@
 // warm-up range query fills the window history before the first round.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { systemClock } from '../../../operator/api/clock.ts';
+import { systemClock } from '../../../operator/base/clock.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
 import { PrometheusSource } from '../../../operator/telemetry/prometheus/prometheus-source.ts';
 import type { RegionSample, RouteSnapshot, RouteTarget, Signal, TelemetrySink } from '../../../operator/telemetry/types.ts';

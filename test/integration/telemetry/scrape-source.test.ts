@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock, systemClock } from '../../../operator/api/clock.ts';
+import { ManualClock, systemClock } from '../../../operator/base/clock.ts';
 import { DemoBackend } from '../../../operator/demo/demo-backend.ts';
 import type { RegionCondition } from '../../../operator/demo/demo-profile.ts';
 import { DEMO_PATH, deserializeReply, serializeRequest } from '../../../operator/demo/demo-protocol.ts';

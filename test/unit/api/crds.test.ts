@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_CRD_DIR, defaultCrds, loadCrds, parseCrd } from '../../../operator/api/crds.ts';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { GROUP, RESOURCES, VERSION } from '../../../operator/api/types.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'meshpilot-crds-'));

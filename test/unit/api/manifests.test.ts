@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { parseYamlDocuments } from '../../../operator/api/manifests.ts';
 
 function errorOf(fn: () => unknown): Error {

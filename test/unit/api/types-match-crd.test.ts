@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from '@jest/globals';
 import { loadCrds } from '../../../operator/api/crds.ts';
-import { DURATION_PATTERN } from '../../../operator/api/duration.ts';
+import { DURATION_PATTERN } from '../../../operator/base/duration.ts';
 import { findUnknownFields, type JSONSchemaProps } from '../../../operator/api/schema/validate.ts';
 import { GROUP, POLICY_MODES, RESOURCES, RETRY_ON, TLS_MODES, VERSION } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute, validateContactPlan } from '../../../operator/api/validate.ts';

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { findCondition } from '../../../operator/api/conditions.ts';
-import { MeshpilotError, ERROR_CODES } from '../../../operator/api/errors.ts';
+import { MeshpilotError, ERROR_CODES } from '../../../operator/base/errors.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import {
   AdaptiveRouteReconciler,

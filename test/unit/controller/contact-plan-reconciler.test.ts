@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { findCondition } from '../../../operator/api/conditions.ts';
 import {
   contactPlanIssues,

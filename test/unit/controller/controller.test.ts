@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
-import { ERROR_CODES, MeshpilotError } from '../../../operator/api/errors.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
+import { ERROR_CODES, MeshpilotError } from '../../../operator/base/errors.ts';
 import { Controller, type Reconciler } from '../../../operator/controller/controller.ts';
 import { Informer } from '../../../operator/kube/informer.ts';
 import { FakeListWatcher, type TestObject } from '../kube/fake-list-watcher.ts';

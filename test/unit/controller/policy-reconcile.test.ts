@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { findCondition } from '../../../operator/api/conditions.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { AdaptiveRouteReconciler, type RouteTelemetry } from '../../../operator/controller/adaptive-route-reconciler.ts';

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { findCondition } from '../../../operator/api/conditions.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { AdaptiveRouteReconciler } from '../../../operator/controller/adaptive-route-reconciler.ts';

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { WorkQueue } from '../../../operator/controller/work-queue.ts';
 
 /** Lets pending promise callbacks run. */

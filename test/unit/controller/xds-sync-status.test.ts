@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { findCondition } from '../../../operator/api/conditions.ts';
 import { AdaptiveRouteReconciler } from '../../../operator/controller/adaptive-route-reconciler.ts';
 import type { ReconcileContext } from '../../../operator/controller/controller.ts';

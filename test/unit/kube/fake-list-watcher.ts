@@ -1,7 +1,7 @@
 // An in-memory stand-in for one API collection (list + watch with history, bookmarks,
 // compaction that makes old resourceVersions answer 410, injected connection failures),
 // for unit-testing the informer's logic. Integration tests use the real local server.
-import type { Clock } from '../../../operator/api/clock.ts';
+import type { Clock } from '../../../operator/base/clock.ts';
 import { KubeApiError } from '../../../operator/kube/api-error.ts';
 import type { KubeObject, ListResult, ListWatcher, WatchEvent } from '../../../operator/kube/list-watch.ts';
 

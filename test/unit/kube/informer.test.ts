@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { diffRelist, Informer } from '../../../operator/kube/informer.ts';
 import { FakeListWatcher, type TestObject } from './fake-list-watcher.ts';
 

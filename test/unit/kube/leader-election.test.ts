@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { KubeApiError } from '../../../operator/kube/api-error.ts';
 import {
   LeaderElector,

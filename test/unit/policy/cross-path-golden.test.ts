@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { telemetryTarget } from '../../../operator/controller/telemetry-target.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../../operator/policy/observe.ts';
@@ -45,7 +45,7 @@ import { MeshSimEnv } from '../../../training/sim/mesh-sim-env.ts';
 import { specWeights } from '../../../training/sim/route-view.ts';
 import { loadScenario, validateScenario, type Scenario } from '../../../training/sim/scenario-loader.ts';
 import type { TelemetryDelivery } from '../../../training/sim/telemetry-view.ts';
-import { wholePercents } from '../../../training/sim/whole-percents.ts';
+import { largestRemainder } from '../../../operator/base/percent.ts';
 
 const GOLDEN = fileURLToPath(new URL('./sim-observation-golden-v2.json', import.meta.url));
 const SCENARIOS = fileURLToPath(new URL('../../../training/scenarios/', import.meta.url));
@@ -140,7 +140,7 @@ async function runBothPaths(scenario: Scenario, seed: number): Promise<Run> {
   };
   const first = env.reset(seed);
   // Reset puts the spec's intent in force as the data plane takes it: whole percents.
-  await observe(0, first, wholePercents(specWeights(env.route)));
+  await observe(0, first, largestRemainder(specWeights(env.route)));
   for (let step = 1; ; step++) {
     const r = env.step(staticPolicy.decide(points.at(-1)!.sim, held));
     await observe(step, r.observation, r.metrics.weights);

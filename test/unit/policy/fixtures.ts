@@ -1,7 +1,7 @@
 // Shared builders for the policy tests: validated routes, telemetry snapshots, observations,
 // and small seeded models of the policy spec's shape.
 import * as tf from '@tensorflow/tfjs';
-import { prng } from '../../../operator/api/random.ts';
+import { prng } from '../../../operator/base/random.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
 import type { ModelMetadata } from '../../../operator/policy/model-format.ts';

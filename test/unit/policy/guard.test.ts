@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { prng } from '../../../operator/api/random.ts';
+import { prng } from '../../../operator/base/random.ts';
 import { FAILING_ERROR_RATE, GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom } from '../../../operator/policy/guard.ts';
 import { parseGuardState, type GuardState } from '../../../operator/policy/guard-state.ts';
 import { CALM_HEADROOM, CALM_SATURATION } from '../../../operator/policy/return-to-spec.ts';
 import type { RegionObservation } from '../../../operator/policy/spec.ts';
-import { largestRemainder } from '../../../operator/policy/weights.ts';
+import { largestRemainder } from '../../../operator/base/percent.ts';
 import { makeRoute } from './fixtures.ts';
 import { NOW, input, spec, weightsOf } from './guard-fixtures.ts';
 

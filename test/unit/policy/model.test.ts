@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile, mkdir } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from '../../../operator/api/errors.ts';
-import { prng } from '../../../operator/api/random.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
+import { prng } from '../../../operator/base/random.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { loadModel, saveModel, MODEL_WEIGHTS_FILE } from '../../../operator/policy/model.ts';
 import { ModelLoadError } from '../../../operator/policy/model-files.ts';

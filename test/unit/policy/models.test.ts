@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, symlink, truncate, utimes } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model.ts';
 import { MODEL_METADATA_FILE } from '../../../operator/policy/model-format.ts';

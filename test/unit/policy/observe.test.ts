@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../../operator/policy/observe.ts';
 import { encodeObservation } from '../../../operator/policy/spec.ts';
 import { makeRoute, makeSnapshot } from './fixtures.ts';

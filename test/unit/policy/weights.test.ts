@@ -1,19 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { sloStatus } from '../../../operator/policy/slo.ts';
-import { fitToBounds, largestRemainder, raiseToFloors } from '../../../operator/policy/weights.ts';
+import { fitToBounds, raiseToFloors } from '../../../operator/policy/weights.ts';
 import { regionObs, routeObs } from './fixtures.ts';
-
-describe('largestRemainder', () => {
-  it('gives integers summing to exactly 100, each within 1 of its share, ties to the larger then the earlier', () => {
-    expect(largestRemainder([1, 1, 1])).toEqual([34, 33, 33]);
-    expect(largestRemainder([1, 2, 2])).toEqual([20, 40, 40]);
-    expect(largestRemainder([2, 1, 1, 2])).toEqual([33, 17, 17, 33]);
-    expect(largestRemainder([1, 1, 1, 1, 1, 1])).toEqual([17, 17, 17, 17, 16, 16]);
-    expect(largestRemainder([0.1, 0.2, 0.7])).toEqual([10, 20, 70]);
-    expect(largestRemainder([0, 0])).toEqual([0, 0]);
-    expect(largestRemainder([-5, 5])).toEqual([0, 100]);
-  });
-});
 
 describe('raiseToFloors', () => {
   it('lifts shares below their floor and scales the rest down proportionally', () => {

@@ -1,5 +1,5 @@
 import { localConfig, operatorConfig } from '../../../operator/process/config.ts';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 
 describe('operatorConfig', () => {
   it('defaults to controller-runtime lease timings and the standard ports', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ERROR_CODES, MeshpilotError } from '../../../operator/api/errors.ts';
+import { ERROR_CODES, MeshpilotError } from '../../../operator/base/errors.ts';
 import { listeningOn } from '../../../operator/process/listen-error.ts';
 
 const at = { host: '0.0.0.0', port: 18000 };

@@ -3,7 +3,6 @@ import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
 import {
   intentFromSpec,
   intentsEqual,
-  largestRemainderPercent,
   weightSummary,
 } from '../../../operator/routing/route-intent.ts';
 
@@ -21,31 +20,6 @@ function route(destinations: { region: string; weight: number; priority?: number
   if (!result.ok) throw new Error(JSON.stringify(result.issues));
   return result.value;
 }
-
-describe('largestRemainderPercent', () => {
-  it('sums to exactly 100 and stays within 1 of the exact share', () => {
-    for (const weights of [[1, 1, 1], [3, 2, 1], [1, 1, 1, 1, 1, 1, 1], [9999, 1], [7, 13, 29, 51], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]]) {
-      const percents = largestRemainderPercent(weights);
-      const total = weights.reduce((a, b) => a + b, 0);
-      expect(percents.reduce((a, b) => a + b, 0)).toBe(100);
-      percents.forEach((p, i) => {
-        expect(Number.isInteger(p)).toBe(true);
-        expect(Math.abs(p - (weights[i]! * 100) / total)).toBeLessThan(1);
-      });
-    }
-  });
-
-  it('gives the leftover points to the largest remainders, ties to the earlier entry', () => {
-    expect(largestRemainderPercent([1, 1, 1])).toEqual([34, 33, 33]);
-    expect(largestRemainderPercent([3, 2, 1])).toEqual([50, 33, 17]);
-    expect(largestRemainderPercent([2, 1])).toEqual([67, 33]);
-  });
-
-  it('keeps zero weights at zero and returns all zeros when nothing has weight', () => {
-    expect(largestRemainderPercent([0, 5, 0, 5])).toEqual([0, 50, 0, 50]);
-    expect(largestRemainderPercent([0, 0])).toEqual([0, 0]);
-  });
-});
 
 describe('intentFromSpec', () => {
   it('turns the spec weights into percent over the primary priority group only', () => {

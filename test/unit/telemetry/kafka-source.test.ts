@@ -5,7 +5,7 @@
 // test/integration/telemetry/kafka-source*.test.ts.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { TELEMETRY_SCHEMA } from '../../../operator/telemetry/kafka/events.ts';
 import { KafkaSource, type KafkaSourceOptions } from '../../../operator/telemetry/kafka/kafka-source.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { telemetryMetrics, type TelemetryMetrics } from '../../../operator/telemetry/metrics.ts';
 import { PrometheusSource } from '../../../operator/telemetry/prometheus/prometheus-source.ts';
 import {

@@ -1,5 +1,5 @@
 // PromQL templates: shapes, variables, escaping, and the defaults' rendering for a route.
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import {
   DEFAULT_TEMPLATES,
   compileTemplate,

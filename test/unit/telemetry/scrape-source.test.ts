@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
 import { ScrapeSource } from '../../../operator/telemetry/scrape/scrape-source.ts';
 import type { HealthObservation, RegionSample, RequestObservation, RouteTarget, SourceKind, TelemetrySink } from '../../../operator/telemetry/types.ts';

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
 import { sourcesFor, Telemetry } from '../../../operator/telemetry/telemetry.ts';
 import type { RouteTarget, SourceKind, TelemetrySource } from '../../../operator/telemetry/types.ts';

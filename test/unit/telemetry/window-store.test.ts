@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';
 import type { RequestObservation } from '../../../operator/telemetry/types.ts';
 import { routeTarget } from './route-target.ts';

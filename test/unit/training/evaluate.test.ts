@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { saveModel } from '../../../operator/policy/model.ts';
 import { metadata, seededModel } from '../policy/fixtures.ts';

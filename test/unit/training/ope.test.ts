@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prng } from '../../../operator/api/random.ts';
+import { prng } from '../../../operator/base/random.ts';
 import type { DecisionRecord } from '../../../operator/telemetry/decision-log.ts';
 import { evaluateOffPolicy, gate, importanceWeights, onPolicyValue, type OpeSample, type TargetPolicy } from '../../../training/evaluate/ope.ts';
 import { runOpe } from '../../../training/evaluate/ope-main.ts';

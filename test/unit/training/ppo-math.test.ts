@@ -8,7 +8,7 @@ import { useTrainingBackend } from '../../../training/ppo/backend.ts';
 import { computeGae } from '../../../training/ppo/gae.ts';
 import { gaussianLogProb, normalSampler, sampleGaussian } from '../../../training/ppo/gaussian.ts';
 import { clippedSurrogate, gaussianEntropyTf, gaussianLogProbTf, valueLoss } from '../../../training/ppo/policy-loss.ts';
-import { prng } from '../../../operator/api/random.ts';
+import { prng } from '../../../operator/base/random.ts';
 
 function expectClose(actual: ArrayLike<number>, expected: number[]): void {
   expect(actual.length).toBe(expected.length);

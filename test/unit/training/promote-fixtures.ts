@@ -6,7 +6,7 @@
 // decisions.
 import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { prng } from '../../../operator/api/random.ts';
+import { prng } from '../../../operator/base/random.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../../operator/policy/observe.ts';
 import { saveModel } from '../../../operator/policy/model.ts';
 import { actionLogDensity } from '../../../operator/policy/policy.ts';

@@ -9,7 +9,7 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, truncate, u
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Clock } from '../../../operator/api/clock.ts';
+import type { Clock } from '../../../operator/base/clock.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { MODEL_WEIGHTS_FILE } from '../../../operator/policy/model.ts';
 import { MODEL_METADATA_FILE } from '../../../operator/policy/model-format.ts';

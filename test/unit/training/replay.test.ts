@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import type { DecisionRecord, OutcomeRecord } from '../../../operator/telemetry/decision-log.ts';
 import { readDecisionLog, replayDecisionLog } from '../../../training/sim/replay.ts';
 import { makeRoute, makeSnapshot } from '../policy/fixtures.ts';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { LIMITS } from '../../../training/sim/scenario-schema.ts';
 import { MeshSimEnv } from '../../../training/sim/mesh-sim-env.ts';
 import { parseScenario } from '../../../training/sim/scenario-loader.ts';

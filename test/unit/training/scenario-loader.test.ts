@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { MeshSimEnv } from '../../../training/sim/mesh-sim-env.ts';
 import { loadScenario, loadScenarios, parseScenario } from '../../../training/sim/scenario-loader.ts';
 

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { encodeObservation, type PolicyAction, type RouteObservation } from '../../../operator/policy/spec.ts';
 import type { StepResult } from '../../../training/env.ts';
 import { MeshSimEnv } from '../../../training/sim/mesh-sim-env.ts';

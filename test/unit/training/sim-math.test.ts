@@ -1,4 +1,4 @@
-import { prng } from '../../../operator/api/random.ts';
+import { prng } from '../../../operator/base/random.ts';
 import { addPointMass, addShiftedLognormal, GRID_SIZE, gridCdfAt, gridQuantile, normalCdf, normalSampler } from '../../../training/sim/math.ts';
 
 describe('simulator numerics', () => {

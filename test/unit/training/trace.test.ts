@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import type { DecisionRecord, OutcomeRecord } from '../../../operator/telemetry/decision-log.ts';
 import { newEffects } from '../../../training/sim/events.ts';
 import { MeshSim, type RouteInterval } from '../../../training/sim/mesh-sim.ts';

@@ -1,7 +1,7 @@
 // Requests the server must refuse or ignore without harm to anyone else: floods, oversized
 // and malformed messages, unknown types, a stream with no node, a client that never ACKs.
 import * as grpc from '@grpc/grpc-js';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { routeConfigName } from '../../../operator/xds/names.ts';
 import { loadXdsProtos } from '../../../operator/xds/protos.ts';
 import { TYPE_URLS } from '../../../operator/xds/type-urls.ts';

@@ -1,5 +1,6 @@
 // The pure resource builders, from RouteIntent fixtures.
-import { buildCluster, buildLoadAssignment, failoverOrder } from '../../../operator/xds/build-cluster.ts';
+import { failoverOrder } from '../../../operator/api/priority-groups.ts';
+import { buildCluster, buildLoadAssignment } from '../../../operator/xds/build-cluster.ts';
 import {
   buildEnvoyListener,
   buildGrpcListener,
@@ -12,7 +13,7 @@ import {
 import type { Endpoint } from '../../../operator/xds/endpoints.ts';
 import { checkIntent } from '../../../operator/xds/intent-check.ts';
 import { ENVOY_LISTENER_NAME, ENVOY_ROUTE_CONFIG_NAME, clusterName, listenerName, routeConfigName } from '../../../operator/xds/names.ts';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { TYPE_URLS } from '../../../operator/xds/type-urls.ts';
 import { loadXdsProtos } from '../../../operator/xds/protos.ts';
 import { intent } from './fixtures.ts';

@@ -1,6 +1,6 @@
 // Endpoint resolvers: a static table and DNS with refresh on an injected clock.
 import type { LookupAddress, promises as dnsPromises } from 'node:dns';
-import { ManualClock } from '../../../operator/api/clock.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
 import { DnsEndpointResolver, StaticEndpointResolver } from '../../../operator/xds/endpoints.ts';
 
 describe('StaticEndpointResolver', () => {

@@ -1,7 +1,7 @@
 // XdsServer as an IntentSink and as the source of sync status, node summaries, config dumps
 // and metrics.
-import { ManualClock } from '../../../operator/api/clock.ts';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { ManualClock } from '../../../operator/base/clock.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 import { flavorOf } from '../../../operator/xds/capabilities.ts';
 import { clusterName, listenerName, routeConfigName } from '../../../operator/xds/names.ts';
 import { TYPE_URLS } from '../../../operator/xds/type-urls.ts';

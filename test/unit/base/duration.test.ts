@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration, durationInWords, isDuration, parseDuration } from '../../../operator/api/duration.ts';
-import { ConfigError } from '../../../operator/api/errors.ts';
+import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration, durationInWords, isDuration, parseDuration } from '../../../operator/base/duration.ts';
+import { ConfigError } from '../../../operator/base/errors.ts';
 
 describe('parseDuration', () => {
   it.each([
@@ -25,6 +25,11 @@ describe('parseDuration', () => {
 
   it('uses the pattern the CRDs carry', () => {
     expect(DURATION_PATTERN).toBe('^([0-9]{1,5}(h|m|s|ms)){1,4}$');
+  });
+
+  it('names the field it was given, so that every caller reports the same way', () => {
+    expect(() => parseDuration('90', 'spec.timeout.max')).toThrow(/^spec\.timeout\.max: invalid duration "90"/);
+    expect(() => parseDuration('90')).toThrow(/^invalid duration "90"/);
   });
 });
 

@@ -4,14 +4,13 @@
 
 export const ERROR_CODES = {
   CONFIG_INVALID: 'ConfigInvalid',
-  SPEC_INVALID: 'SpecInvalid',
-  REFERENCE_NOT_FOUND: 'ReferenceNotFound',
   API_CONFLICT: 'ApiConflict',
   API_GONE: 'ApiGone',
   API_UNAVAILABLE: 'ApiUnavailable',
   API_REJECTED: 'ApiRejected',
-  NOT_LEADER: 'NotLeader',
   STORAGE_FAILED: 'StorageFailed',
+  TELEMETRY_UNAVAILABLE: 'TelemetryUnavailable',
+  BACKEND_UNAVAILABLE: 'BackendUnavailable',
   STATE_LOCKED: 'StateDirLocked',
   LISTEN_FAILED: 'ListenFailed',
   INTERNAL: 'Internal',

@@ -18,10 +18,13 @@ export function isDuration(text: string): boolean {
   return DURATION.test(text);
 }
 
-/** Milliseconds in `text`, e.g. "1m30s" -> 90000. Throws ConfigError when `text` is not a Gateway API duration. */
-export function parseDuration(text: string): number {
+/**
+ * Milliseconds in `text`, e.g. "1m30s" -> 90000. Throws ConfigError when `text` is not a
+ * Gateway API duration, its message starting with `field` when one is given.
+ */
+export function parseDuration(text: string, field?: string): number {
   if (!DURATION.test(text)) {
-    throw new ConfigError(`invalid duration ${JSON.stringify(text)}: expected one to four <number><unit> pairs with units h, m, s, ms, e.g. "1m30s" or "250ms"`);
+    throw new ConfigError(`${field ? `${field}: ` : ''}invalid duration ${JSON.stringify(text)}: expected one to four <number><unit> pairs with units h, m, s, ms, e.g. "1m30s" or "250ms"`);
   }
   let total = 0;
   for (const [, digits, unit] of text.matchAll(/([0-9]+)(ms|h|m|s)/g)) {
@@ -30,12 +33,6 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-/**
- * The canonical Gateway API duration for `ms`, rounded to the nearest millisecond: "0s" for
- * zero, otherwise its non-zero h, m, s and ms parts ("1h30m", "1s500ms"). parseDuration reads
- * it back to the same number. Throws RangeError for a negative, non-finite or too long
- * duration (beyond MAX_DURATION_MS).
- */
 /**
  * A duration for people, in events and logs: "250 ms", "1.99 s", "2 min 5 s", "1 h 20 min".
  * Not parseable back: specs keep formatDuration's form.
@@ -54,6 +51,12 @@ export function durationInWords(ms: number): string {
   return `${Math.floor(minutes / 60)} h${m ? ` ${m} min` : ''}`;
 }
 
+/**
+ * The canonical Gateway API duration for `ms`, rounded to the nearest millisecond: "0s" for
+ * zero, otherwise its non-zero h, m, s and ms parts ("1h30m", "1s500ms"). parseDuration reads
+ * it back to the same number. Throws RangeError for a negative, non-finite or too long
+ * duration (beyond MAX_DURATION_MS).
+ */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`cannot format duration ${ms}: must be a finite number >= 0`);
   let rest = Math.round(ms);

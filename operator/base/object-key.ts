@@ -1,0 +1,26 @@
+// How objects are named in caches, work queues, logs and the decision log: `namespace/name`.
+// A namespaced kind whose object leaves the namespace out lives in "default", as kubectl and
+// the API server place it.
+
+export const DEFAULT_NAMESPACE = 'default';
+
+/** `namespace/name`, or `name` for cluster-scoped objects: the key objects are cached, queued and sorted by. */
+export function objectKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+/** Splits a key back into namespace (undefined when cluster-scoped) and name. */
+export function splitKey(key: string): { namespace: string | undefined; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { namespace: undefined, name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** The namespace of a namespaced object, "default" when its metadata leaves it out. */
+export function namespaceOf(metadata: { namespace?: string | undefined }): string {
+  return metadata.namespace ?? DEFAULT_NAMESPACE;
+}
+
+/** The key of a namespaced object: `namespace/name`, in "default" when its metadata leaves the namespace out. */
+export function namespacedKey(metadata: { namespace?: string | undefined; name?: string | undefined }): string {
+  return `${namespaceOf(metadata)}/${metadata.name}`;
+}
