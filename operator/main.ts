@@ -12,7 +12,7 @@ import { DEFAULT_CRD_DIR } from './api/crds.ts';
 import { ConfigError } from './base/errors.ts';
 import { parseYamlDocuments } from './api/manifests.ts';
 import type { AdaptiveRoute } from './api/types.ts';
-import { Manager } from './controller/manager.ts';
+import { Manager } from './manager.ts';
 import { KubeApi, loadKubeConfig } from './kube/client.ts';
 import { LocalApiServer } from './local/server.ts';
 import { localConfig, operatorConfig, LOG_LEVELS, type LocalConfig, type OperatorConfig } from './process/config.ts';
@@ -32,9 +32,9 @@ import { startDemoMesh } from './demo/demo-mesh.ts';
 import { DEMO_LABEL, DEMO_ROUTE } from './demo/demo-manifest.ts';
 import { adaptExampleForLocal, type LocalAddresses } from './demo/local-examples.ts';
 import { applyObject } from './kube/apply.ts';
-import { ADAPTIVE_ROUTES } from './controller/adaptive-route-reconciler.ts';
-import { decisionBatcher } from './controller/decision-batcher.ts';
-import { warmUpXds } from './controller/xds-warmup.ts';
+import { ADAPTIVE_ROUTES } from './adaptive-route/resource.ts';
+import { decisionBatcher } from './adaptive-route/decision-batcher.ts';
+import { warmUpXds } from './adaptive-route/xds-warmup.ts';
 import { ModelRegistry } from './policy/models.ts';
 import { policyMetrics } from './policy/metrics.ts';
 import { PolicyService } from './policy/policy.ts';
@@ -386,7 +386,7 @@ export function runValidateCommand(args: string[]): number {
     if (r.skipped) {
       console.log(`${r.file}: ${r.object}: skipped (not a meshpilot kind)`);
     } else if (r.problems.length === 0) {
-      console.log(`${r.file}: ${r.object}: valid`);
+      console.log(`${r.file}: ${r.object}: valid${r.notImplemented.map((n) => `\n  Warning: ${n}`).join('')}`);
     } else {
       invalid++;
       console.log(`${r.file}: ${r.object}: invalid\n${r.problems.map((p) => `  ${p}`).join('\n')}`);

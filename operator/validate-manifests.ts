@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { ConfigError } from './base/errors.ts';
 import { parseYamlDocuments } from './api/manifests.ts';
 import { formatIssue } from './api/schema/validate.ts';
-import { API_VERSION, RESOURCES } from './api/types.ts';
+import { API_VERSION, RESOURCES, type AdaptiveRoute } from './api/types.ts';
+import { unsupportedFields } from './api/unsupported-fields.ts';
 import { validateAdaptiveRoute, validateContactPlan } from './api/validate.ts';
 import { MAX_OBJECT_BYTES } from './local/http-io.ts';
 import type { StoredMeta } from './local/kube-object.ts';
@@ -19,6 +20,8 @@ export interface ManifestReport {
   problems: string[];
   /** True for documents of kinds meshpilot does not own (left to the API server). */
   skipped: boolean;
+  /** Fields a valid object sets that no output carries yet, each `field: what happens instead`. */
+  notImplemented: string[];
 }
 
 const VALIDATORS = {
@@ -68,7 +71,7 @@ export function validateManifests(paths: string[]): ManifestReport[] {
     try {
       docs = parseYamlDocuments(readFileSync(file, 'utf8'), file);
     } catch (e) {
-      reports.push({ file, object: 'file', problems: [(e as Error).message], skipped: false });
+      reports.push({ file, object: 'file', problems: [(e as Error).message], skipped: false, notImplemented: [] });
       continue;
     }
     docs.forEach((doc, i) => {
@@ -76,12 +79,13 @@ export function validateManifests(paths: string[]): ManifestReport[] {
       const object = typeof d.kind === 'string' && typeof d.metadata?.name === 'string' ? `${d.kind}/${d.metadata.name}` : `document ${i + 1}`;
       const validate = d.apiVersion === API_VERSION && typeof d.kind === 'string' ? VALIDATORS[d.kind as keyof typeof VALIDATORS] : undefined;
       if (!validate) {
-        reports.push({ file, object, problems: [], skipped: true });
+        reports.push({ file, object, problems: [], skipped: true, notImplemented: [] });
         return;
       }
       const result = validate(doc);
       const problems = [...serverLimits(doc), ...(result.ok ? [] : result.issues.map(formatIssue))];
-      reports.push({ file, object, problems: [...new Set(problems)], skipped: false });
+      const notImplemented = result.ok && d.kind === RESOURCES.adaptiveRoute.kind ? unsupportedFields((result.value as AdaptiveRoute).spec).map((u) => `${u.field}: ${u.message}`) : [];
+      reports.push({ file, object, problems: [...new Set(problems)], skipped: false, notImplemented });
     });
   }
   return reports;

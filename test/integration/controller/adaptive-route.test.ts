@@ -7,9 +7,9 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { findCondition } from '../../../operator/api/conditions.ts';
 import type { AdaptiveRoute, ContactPlan } from '../../../operator/api/types.ts';
-import { ADAPTIVE_ROUTES, ROUTE_FINALIZER } from '../../../operator/controller/adaptive-route-reconciler.ts';
-import { CONTACT_PLANS } from '../../../operator/controller/contact-plan-reconciler.ts';
-import { Manager } from '../../../operator/controller/manager.ts';
+import { ADAPTIVE_ROUTES, ROUTE_FINALIZER } from '../../../operator/adaptive-route/resource.ts';
+import { CONTACT_PLANS } from '../../../operator/contact-plan/reconciler.ts';
+import { Manager } from '../../../operator/manager.ts';
 import { MemoryIntentSink } from '../../../operator/routing/memory-intent-sink.ts';
 import { eventually, startHarness, type Harness } from './harness.ts';
 

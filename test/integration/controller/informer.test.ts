@@ -3,7 +3,7 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
-import { ADAPTIVE_ROUTES } from '../../../operator/controller/adaptive-route-reconciler.ts';
+import { ADAPTIVE_ROUTES } from '../../../operator/adaptive-route/resource.ts';
 import { Informer } from '../../../operator/kube/informer.ts';
 import { eventually, startHarness, type Harness } from './harness.ts';
 

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { systemClock } from '../../../operator/base/clock.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
-import { telemetryTarget } from '../../../operator/controller/telemetry-target.ts';
+import { telemetryTarget } from '../../../operator/adaptive-route/telemetry-target.ts';
 import { BROWNOUT, DEFAULT_SCHEDULE, DEMO_REGIONS, DemoProfile } from '../../../operator/demo/demo-profile.ts';
 import { startDemoMesh, type DemoMesh } from '../../../operator/demo/demo-mesh.ts';
 import { registerDemoXdsClient } from '../../../operator/demo/xds-registration.ts';

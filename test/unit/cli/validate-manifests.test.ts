@@ -49,6 +49,18 @@ describe('validateManifests', () => {
     expect(reports.filter((r) => r.problems.length > 0)).toEqual([]);
   });
 
+  it('names the fields a valid route sets that no output carries yet, and nothing for one that sets none', () => {
+    const reports = validateManifests([new URL('../../../deploy/examples', import.meta.url).pathname]);
+    const notes = Object.fromEntries(reports.map((r) => [r.object, r.notImplemented.map((n) => n.split(':')[0])]));
+    expect(notes).toMatchObject({
+      'AdaptiveRoute/catalog': [],
+      'AdaptiveRoute/checkout': ['spec.tls.mode', 'spec.outputs.gatewayApi'],
+      'AdaptiveRoute/field-sensors': ['spec.tls.mode', 'spec.delayTolerant'],
+      'AdaptiveRoute/search': ['spec.outputs.istio'],
+      'ContactPlan/arctic-links': [],
+    });
+  });
+
   it('refuses what the API server would: an oversized annotation, a bad label, a name of the wrong type', async () => {
     const route = (metadata: Record<string, unknown>) => JSON.stringify({ apiVersion: 'traffic.meshpilot.io/v1alpha1', kind: 'AdaptiveRoute', metadata, spec: { host: 'a.example', destinations: [{ region: 'eu', service: 's' }] } });
     await writeFile(join(dir, 'limits.json'), route({ name: 'big', annotations: { note: 'x'.repeat(5 * 1024 * 1024) } }));

@@ -3,11 +3,9 @@ import { ManualClock } from '../../../operator/base/clock.ts';
 import { findCondition } from '../../../operator/api/conditions.ts';
 import { MeshpilotError, ERROR_CODES } from '../../../operator/base/errors.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
-import {
-  AdaptiveRouteReconciler,
-  ROUTE_FINALIZER,
-  routesForContactPlan,
-} from '../../../operator/controller/adaptive-route-reconciler.ts';
+import { routesForContactPlan } from '../../../operator/adaptive-route/judge.ts';
+import { AdaptiveRouteReconciler } from '../../../operator/adaptive-route/reconciler.ts';
+import { ROUTE_FINALIZER } from '../../../operator/adaptive-route/resource.ts';
 import type { ReconcileContext } from '../../../operator/controller/controller.ts';
 import type { RouteIntent } from '../../../operator/routing/route-intent.ts';
 import { MemoryIntentSink } from '../../../operator/routing/memory-intent-sink.ts';
@@ -190,5 +188,44 @@ describe('AdaptiveRouteReconciler', () => {
     expect(cluster.routes.get(KEY)).toBeUndefined();
     await reconciler.reconcile(KEY, ctx);
     expect(sink.keys()).toEqual([]);
+  });
+
+  it('says which fields no output carries yet: Supported=False naming each, one Warning, Ready unchanged', async () => {
+    const { cluster, sink, reconciler, stored, clock } = setup();
+    const supported = (r: AdaptiveRoute) => findCondition(r.status?.conditions, 'Supported');
+    cluster.routes.apply(exampleRoute());
+    await reconciler.reconcile(KEY, ctx);
+    expect(supported(stored())).toMatchObject({ status: 'True', reason: 'AllFieldsSupported' });
+
+    await clock.advance(60_000);
+    cluster.plans.apply(examplePlan());
+    cluster.routes.apply(
+      exampleRoute('checkout', 'shop', {
+        tls: { mode: 'pq-only' },
+        outputs: { xds: { enabled: true }, istio: { enabled: true }, gatewayApi: { enabled: true, parentRefs: [{ name: 'edge' }] } },
+        delayTolerant: { contactPlanRef: { name: 'mars-relay' } },
+      }),
+    );
+    await reconciler.reconcile(KEY, ctx);
+    const r = stored();
+    expect(supported(r)).toMatchObject({ status: 'False', reason: 'NotImplemented', observedGeneration: 2 });
+    for (const field of ['spec.tls.mode: "pq-only" is not implemented yet', 'spec.outputs.gatewayApi: not implemented yet', 'spec.outputs.istio: not implemented yet', 'spec.delayTolerant: not implemented yet']) {
+      expect(supported(r)?.message).toContain(field);
+    }
+    // The route is still served over xDS: what is not implemented does not stop what is.
+    expect(ready(r)).toMatchObject({ status: 'True', reason: 'IntentPublished' });
+    expect(sink.get(KEY)?.outputs.xds).toBe(true);
+    const warnings = () => cluster.events.filter((e) => e.reason === 'NotImplemented');
+    expect(warnings()).toEqual([expect.objectContaining({ type: 'Warning', message: supported(r)?.message })]);
+
+    // Reconciled again with nothing changed: no second Warning.
+    await clock.advance(60_000);
+    await reconciler.reconcile(KEY, ctx);
+    expect(warnings()).toHaveLength(1);
+
+    // Back to what is implemented: True again.
+    cluster.routes.apply(exampleRoute());
+    await reconciler.reconcile(KEY, ctx);
+    expect(supported(stored())).toMatchObject({ status: 'True', reason: 'AllFieldsSupported' });
   });
 });

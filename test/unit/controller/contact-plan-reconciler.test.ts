@@ -4,7 +4,7 @@ import { findCondition } from '../../../operator/api/conditions.ts';
 import {
   contactPlanIssues,
   ContactPlanReconciler,
-} from '../../../operator/controller/contact-plan-reconciler.ts';
+} from '../../../operator/contact-plan/reconciler.ts';
 import type { ReconcileContext } from '../../../operator/controller/controller.ts';
 import { examplePlan, FakeCluster } from './fake-cluster.ts';
 

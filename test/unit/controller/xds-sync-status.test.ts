@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { ManualClock } from '../../../operator/base/clock.ts';
 import { findCondition } from '../../../operator/api/conditions.ts';
-import { AdaptiveRouteReconciler } from '../../../operator/controller/adaptive-route-reconciler.ts';
+import { AdaptiveRouteReconciler } from '../../../operator/adaptive-route/reconciler.ts';
 import type { ReconcileContext } from '../../../operator/controller/controller.ts';
 import { MemoryIntentSink } from '../../../operator/routing/memory-intent-sink.ts';
 import type { OutputSyncStatus, SyncReporter } from '../../../operator/routing/sync-status.ts';

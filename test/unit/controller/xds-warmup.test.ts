@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
-import { warmUpXds } from '../../../operator/controller/xds-warmup.ts';
+import { warmUpXds } from '../../../operator/adaptive-route/xds-warmup.ts';
 import type { Informer } from '../../../operator/kube/informer.ts';
 import { makeRoute } from '../policy/fixtures.ts';
 

@@ -25,7 +25,7 @@ import { Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
 import { ManualClock } from '../../../operator/base/clock.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
-import { telemetryTarget } from '../../../operator/controller/telemetry-target.ts';
+import { telemetryTarget } from '../../../operator/adaptive-route/telemetry-target.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../../operator/policy/observe.ts';
 import {
   encodeObservation,

@@ -5,15 +5,7 @@
 import { formatDuration } from '../base/duration.ts';
 import type { Condition } from '../api/types.ts';
 import { describeAge, type TelemetryStatus } from '../telemetry/telemetry.ts';
-
-export const TELEMETRY_FRESH = 'TelemetryFresh';
-
-export const TELEMETRY_REASONS = {
-  fresh: 'TelemetryFresh',
-  stale: 'TelemetryStale',
-  awaiting: 'AwaitingTelemetry',
-  noSource: 'NoTelemetrySource',
-} as const;
+import { CONDITION_TYPES, TELEMETRY_REASONS } from '../api/condition-types.ts';
 
 type Computed = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
@@ -30,7 +22,7 @@ export function telemetryCondition(status: TelemetryStatus, previous?: Condition
   switch (status.state) {
     case 'unconfigured':
       next = {
-        type: TELEMETRY_FRESH,
+        type: CONDITION_TYPES.telemetryFresh,
         status: 'Unknown',
         reason: TELEMETRY_REASONS.noSource,
         message:
@@ -41,7 +33,7 @@ export function telemetryCondition(status: TelemetryStatus, previous?: Condition
       break;
     case 'awaiting':
       next = {
-        type: TELEMETRY_FRESH,
+        type: CONDITION_TYPES.telemetryFresh,
         status: 'Unknown',
         reason: TELEMETRY_REASONS.awaiting,
         message: `${sources}: no data yet for ${status.staleRegions.join(', ')}${problems}`,
@@ -50,7 +42,7 @@ export function telemetryCondition(status: TelemetryStatus, previous?: Condition
       break;
     case 'fresh':
       next = {
-        type: TELEMETRY_FRESH,
+        type: CONDITION_TYPES.telemetryFresh,
         status: 'True',
         reason: TELEMETRY_REASONS.fresh,
         message: `${sources}: every region reported within ${staleAfter}`,
@@ -60,7 +52,7 @@ export function telemetryCondition(status: TelemetryStatus, previous?: Condition
     case 'stale': {
       const head = `${sources}: no fresh data for ${status.staleRegions.join(', ')}`;
       next = {
-        type: TELEMETRY_FRESH,
+        type: CONDITION_TYPES.telemetryFresh,
         status: 'False',
         reason: TELEMETRY_REASONS.stale,
         message: `${head} (${describeAge(status.staleAgeMs)}, ${staleAfter}); decisions hold the last good intent${problems}`,

@@ -5,15 +5,7 @@
 // Unknown when no node subscribes, since nothing can confirm or deny it then.
 import type { Condition, XdsSyncStatus } from '../api/types.ts';
 import type { OutputSyncStatus } from '../routing/sync-status.ts';
-
-export const XDS_SYNCED = 'XdsSynced';
-
-export const XDS_REASONS = {
-  acked: 'AllNodesAcked',
-  pending: 'AwaitingAck',
-  nacked: 'NodesRejected',
-  noNodes: 'NoSubscribers',
-} as const;
+import { CONDITION_TYPES, XDS_REASONS } from '../api/condition-types.ts';
 
 export type XdsConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
@@ -38,18 +30,18 @@ export function xdsSyncedCondition(sync: OutputSyncStatus): XdsConditionInput {
   if (sync.nacked > 0) {
     const said = sync.nackMessages.length > 0 ? `: ${sync.nackMessages.slice(0, 3).join('; ')}` : '';
     return {
-      type: XDS_SYNCED,
+      type: CONDITION_TYPES.xdsSynced,
       status: 'False',
       reason: XDS_REASONS.nacked,
       message: `${sync.nacked} of ${sync.nodes} nodes rejected version ${version} and keep their last accepted config${said}`,
     };
   }
   if (sync.nodes === 0) {
-    return { type: XDS_SYNCED, status: 'Unknown', reason: XDS_REASONS.noNodes, message: `no xDS client subscribes to this route; version ${version} is ready to serve` };
+    return { type: CONDITION_TYPES.xdsSynced, status: 'Unknown', reason: XDS_REASONS.noNodes, message: `no xDS client subscribes to this route; version ${version} is ready to serve` };
   }
   if (sync.pending > 0) {
-    return { type: XDS_SYNCED, status: 'False', reason: XDS_REASONS.pending, message: `${sync.acked} of ${sync.nodes} nodes ACKed version ${version}; waiting for ${sync.pending}` };
+    return { type: CONDITION_TYPES.xdsSynced, status: 'False', reason: XDS_REASONS.pending, message: `${sync.acked} of ${sync.nodes} nodes ACKed version ${version}; waiting for ${sync.pending}` };
   }
   const notes = sync.notes.length > 0 ? `; ${sync.notes.join('; ')}` : '';
-  return { type: XDS_SYNCED, status: 'True', reason: XDS_REASONS.acked, message: `all ${sync.nodes} subscribed nodes ACKed version ${version}${notes}` };
+  return { type: CONDITION_TYPES.xdsSynced, status: 'True', reason: XDS_REASONS.acked, message: `all ${sync.nodes} subscribed nodes ACKed version ${version}${notes}` };
 }

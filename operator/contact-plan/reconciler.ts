@@ -6,18 +6,18 @@
 // the AdaptiveRoute controller's watch on plans (routesForContactPlan), not from here.
 import type { Clock } from '../base/clock.ts';
 import { systemClock } from '../base/clock.ts';
-import { setCondition } from '../api/conditions.ts';
 import { formatIssue } from '../api/schema/validate.ts';
 import { API_VERSION, GROUP, RESOURCES, VERSION } from '../api/types.ts';
-import type { Condition, ContactPlan, ContactPlanStatus } from '../api/types.ts';
+import type { ContactPlan, ContactPlanStatus } from '../api/types.ts';
 import { validateContactPlan } from '../api/validate.ts';
 import { isNotFound } from '../kube/api-error.ts';
 import type { ResourceRef } from '../kube/client.ts';
-import type { EventSink, ObjectCache } from './adaptive-route-reconciler.ts';
-import { CONDITION_TYPES } from './adaptive-route-reconciler.ts';
-import type { ReconcileContext, ReconcileResult, Reconciler } from './controller.ts';
-import { statusEqual } from './status-diff.ts';
+import type { EventSink, ObjectCache } from '../controller/ports.ts';
+import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller/controller.ts';
+import { statusEqual } from '../controller/status-diff.ts';
+import { StatusDraft } from '../controller/status-draft.ts';
 import { namespaceOf } from '../base/object-key.ts';
+import { CONDITION_TYPES, PLAN_REASONS } from '../api/condition-types.ts';
 
 export const CONTACT_PLANS: ResourceRef = {
   group: GROUP,
@@ -25,13 +25,6 @@ export const CONTACT_PLANS: ResourceRef = {
   plural: RESOURCES.contactPlan.plural,
   kind: RESOURCES.contactPlan.kind,
 };
-
-export const PLAN_REASONS = {
-  specValid: 'SpecValid',
-  invalidSpec: 'InvalidSpec',
-  contactsAhead: 'ContactsAhead',
-  horizonPassed: 'HorizonPassed',
-} as const;
 
 /** Longest wait before a plan with contacts ahead is looked at again. */
 const MAX_REQUEUE_MS = 6 * 3600_000;
@@ -112,15 +105,9 @@ export class ContactPlanReconciler implements Reconciler {
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const plan = this.#plans.get(key);
     if (!plan || plan.metadata.deletionTimestamp) return {};
-    const generation = plan.metadata.generation ?? 0;
-    const now = new Date(this.#clock.now());
-    const before = plan.status ?? {};
-    const status: ContactPlanStatus = structuredClone(before);
-    status.observedGeneration = generation;
-    let conditions: Condition[] = status.conditions ?? [];
-    const condition = (type: string, ok: boolean, reason: string, message: string) => {
-      conditions = setCondition(conditions, { type, status: ok ? 'True' : 'False', reason, message }, generation, now);
-    };
+    const draft = new StatusDraft<ContactPlanStatus>(plan.status, plan.metadata.generation ?? 0, new Date(this.#clock.now()));
+    const { status, now } = draft;
+    const condition = draft.set.bind(draft);
 
     const result = validateContactPlan(plan);
     const problems = result.ok
@@ -153,16 +140,15 @@ export class ContactPlanReconciler implements Reconciler {
         );
       }
     }
-    status.conditions = conditions;
 
-    if (!statusEqual(before, status)) {
+    if (!statusEqual(draft.before, status)) {
       try {
         await this.#writer.patchStatus(CONTACT_PLANS, namespaceOf(plan.metadata), plan.metadata.name, status);
       } catch (e) {
         if (isNotFound(e)) return {};
         throw e;
       }
-      ctx.logger.debug({ observedGeneration: generation }, 'status written');
+      ctx.logger.debug({ observedGeneration: draft.generation }, 'status written');
       if (warning !== undefined) {
         await this.#events.record(
           { apiVersion: API_VERSION, kind: RESOURCES.contactPlan.kind, metadata: plan.metadata },

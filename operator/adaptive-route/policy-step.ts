@@ -12,9 +12,8 @@ import type { RouteIntent } from '../routing/route-intent.ts';
 import type { RouteSnapshot } from '../telemetry/types.ts';
 import type { Decide } from './decision-batcher.ts';
 import { largestRemainder } from '../base/percent.ts';
+import { CONDITION_TYPES, POLICY_REASONS } from '../api/condition-types.ts';
 
-export const POLICY_MODEL = 'PolicyModel';
-export const POLICY_REASONS = { loaded: 'ModelLoaded', refused: 'ModelRefused', rollback: 'Rollback' } as const;
 
 /** status.lastDecisionReason's limit in the CRD. */
 const MAX_REASON = 1024;
@@ -143,15 +142,15 @@ export function policyModelCondition(route: AdaptiveRoute, decision: Decision): 
     const shadow = route.spec.policy.shadowModelRef?.name;
     const d = decision.shadow;
     if (shadow === undefined || !d) return undefined;
-    if (d.fallback) return { type: POLICY_MODEL, status: 'False', reason: POLICY_REASONS.refused, message: `shadow ${d.fallback.reason}; the heuristic serves` };
-    if (d.model) return { type: POLICY_MODEL, status: 'True', reason: POLICY_REASONS.loaded, message: `model "${shadow}" version ${d.model.version} decides in shadow (status.policy.shadow, never served); the heuristic serves` };
+    if (d.fallback) return { type: CONDITION_TYPES.policyModel, status: 'False', reason: POLICY_REASONS.refused, message: `shadow ${d.fallback.reason}; the heuristic serves` };
+    if (d.model) return { type: CONDITION_TYPES.policyModel, status: 'True', reason: POLICY_REASONS.loaded, message: `model "${shadow}" version ${d.model.version} decides in shadow (status.policy.shadow, never served); the heuristic serves` };
     return undefined;
   }
   if (decision.fallback) {
-    return { type: POLICY_MODEL, status: 'False', reason: POLICY_REASONS.refused, message: `${decision.fallback.reason}; the heuristic decides instead` };
+    return { type: CONDITION_TYPES.policyModel, status: 'False', reason: POLICY_REASONS.refused, message: `${decision.fallback.reason}; the heuristic decides instead` };
   }
   if (decision.model) {
-    return { type: POLICY_MODEL, status: 'True', reason: POLICY_REASONS.loaded, message: `model "${ref}" version ${decision.model.version} decides` };
+    return { type: CONDITION_TYPES.policyModel, status: 'True', reason: POLICY_REASONS.loaded, message: `model "${ref}" version ${decision.model.version} decides` };
   }
   return undefined;
 }

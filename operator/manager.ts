@@ -4,24 +4,26 @@
 // replica (a standby keeps a warm cache); controllers run only while this replica leads.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../base/clock.ts';
-import { systemClock } from '../base/clock.ts';
-import type { AdaptiveRoute, ContactPlan } from '../api/types.ts';
-import type { KubeApi } from '../kube/client.ts';
-import { EventRecorder } from '../kube/events.ts';
-import { Informer } from '../kube/informer.ts';
-import { defaultIdentity, LeaderElector } from '../kube/leader-election.ts';
-import type { IntentSink } from '../routing/intent-sink.ts';
-import type { SyncReporter } from '../routing/sync-status.ts';
-import type { DecisionLog } from '../telemetry/decision-log.ts';
-import type { Telemetry } from '../telemetry/telemetry.ts';
-import { DecisionRecorder } from './decision-recorder.ts';
-import type { Decide } from './decision-batcher.ts';
-import { ADAPTIVE_ROUTES, AdaptiveRouteReconciler, routesForContactPlan } from './adaptive-route-reconciler.ts';
-import { CONTACT_PLANS, ContactPlanReconciler } from './contact-plan-reconciler.ts';
-import { Controller } from './controller.ts';
-import { startStandbyPublisher } from './standby-publisher.ts';
-import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
+import type { Clock } from './base/clock.ts';
+import { systemClock } from './base/clock.ts';
+import type { AdaptiveRoute, ContactPlan } from './api/types.ts';
+import type { KubeApi } from './kube/client.ts';
+import { EventRecorder } from './kube/events.ts';
+import { Informer } from './kube/informer.ts';
+import { defaultIdentity, LeaderElector } from './kube/leader-election.ts';
+import type { IntentSink } from './routing/intent-sink.ts';
+import type { SyncReporter } from './routing/sync-status.ts';
+import type { DecisionLog } from './telemetry/decision-log.ts';
+import type { Telemetry } from './telemetry/telemetry.ts';
+import { DecisionRecorder } from './adaptive-route/decision-recorder.ts';
+import type { Decide } from './adaptive-route/decision-batcher.ts';
+import { routesForContactPlan } from './adaptive-route/judge.ts';
+import { AdaptiveRouteReconciler } from './adaptive-route/reconciler.ts';
+import { ADAPTIVE_ROUTES } from './adaptive-route/resource.ts';
+import { CONTACT_PLANS, ContactPlanReconciler } from './contact-plan/reconciler.ts';
+import { Controller } from './controller/controller.ts';
+import { startStandbyPublisher } from './adaptive-route/standby-publisher.ts';
+import { ERROR_CODES, MeshpilotError } from './base/errors.ts';
 
 export interface LeaderElectionConfig {
   leaseNamespace: string;
