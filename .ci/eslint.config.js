@@ -17,6 +17,15 @@ export default tseslint.config(
     },
   },
   {
+    // Configuration is read in one place (operator/README.md, "process/"): every other module
+    // gets what it needs from there, so a flag or a variable is never read behind its back.
+    files: ['operator/**/*.ts', 'training/**/*.ts'],
+    ignores: ['operator/process/config.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read the environment in operator/process/config.ts and pass what is needed down' }],
+    },
+  },
+  {
     files: ['.ci/**/*.js', 'test/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

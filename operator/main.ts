@@ -1,10 +1,10 @@
 // The composition root: wires configuration, logging, metrics, probes, the Kubernetes client,
 // the controller manager and (for `local`) the embedded control plane, and owns the process
-// lifecycle (signals, graceful shutdown, exit codes). Nothing else builds these objects.
+// lifecycle (signals, graceful shutdown, exit codes). Nothing else builds these objects; the
+// commands (operator/commands/) parse their flags and hand the configuration here.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { format, parseArgs } from 'node:util';
+import { format } from 'node:util';
 import { setLogger as setGrpcLogger } from '@grpc/grpc-js';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -15,7 +15,8 @@ import type { AdaptiveRoute } from './api/types.ts';
 import { Manager } from './manager.ts';
 import { KubeApi, loadKubeConfig } from './kube/client.ts';
 import { LocalApiServer } from './local/server.ts';
-import { localConfig, operatorConfig, LOG_LEVELS, type LocalConfig, type OperatorConfig } from './process/config.ts';
+import type { LocalConfig, OperatorConfig } from './process/config.ts';
+import { version } from './process/version.ts';
 import { localHolderGone } from './process/local-lease-holder.ts';
 import { serveEndpoints } from './process/http-endpoints.ts';
 import { listeningOn } from './process/listen-error.ts';
@@ -25,7 +26,6 @@ import { Shutdown } from './process/shutdown.ts';
 import { OutputFanout } from './routing/output-fanout.ts';
 import { DnsEndpointResolver } from './xds/endpoints.ts';
 import { XdsServer } from './xds/server.ts';
-import { validateManifests } from './validate-manifests.ts';
 import { buildTelemetry } from './telemetry/stack.ts';
 import { systemClock } from './base/clock.ts';
 import { startDemoMesh } from './demo/demo-mesh.ts';
@@ -40,12 +40,7 @@ import { policyMetrics } from './policy/metrics.ts';
 import { PolicyService } from './policy/policy.ts';
 import { namespacedKey } from './base/object-key.ts';
 
-const PACKAGE_JSON = new URL('../package.json', import.meta.url);
 const EXAMPLES_DIR = new URL('../deploy/examples/', import.meta.url);
-
-export function version(): string {
-  return (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
-}
 
 export interface RunningOperator {
   manager: Manager;
@@ -200,9 +195,8 @@ async function startOrRelease<T>(shutdown: Shutdown, start: () => Promise<T>): P
   }
 }
 
-/** `meshpilot run`. */
-export async function runOperatorCommand(args: string[]): Promise<number> {
-  const config = operatorConfig(args, process.env);
+/** `meshpilot run`: the operator against a cluster, until a signal stops it. */
+export async function runOperator(config: OperatorConfig): Promise<number> {
   const logger = operatorLogger(config);
   const shutdown = new Shutdown(logger);
   shutdown.installSignalHandlers();
@@ -214,8 +208,7 @@ export async function runOperatorCommand(args: string[]): Promise<number> {
  * `meshpilot local`: the embedded control plane, the CRDs, the examples (on first start)
  * and the operator against it, in one process.
  */
-export async function runLocalCommand(args: string[]): Promise<number> {
-  const config = localConfig(args, process.env);
+export async function runLocal(config: LocalConfig): Promise<number> {
   const logger = operatorLogger(config);
   const shutdown = new Shutdown(logger);
   shutdown.installSignalHandlers();
@@ -266,7 +259,12 @@ async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdow
   reportRoutes(operator.manager, logger);
   const api = new KubeApi(loadKubeConfig({ kubeconfigPath: server.kubeconfigPath }));
   if (config.demo) {
-    mesh = await startDemoMesh({ xdsPort: operator.xdsPort, logger, brownout: config.demoBrownout });
+    mesh = await startDemoMesh({
+      xdsPort: operator.xdsPort,
+      logger,
+      brownout: config.demoBrownout,
+      ...(config.grpcXdsBootstrapFile ? { bootstrapFileInEnvironment: config.grpcXdsBootstrapFile } : {}),
+    });
     const result = await applyObject(api, ADAPTIVE_ROUTES, mesh.manifest as unknown as AdaptiveRoute);
     logger.info({ route: `${DEMO_ROUTE.namespace}/${DEMO_ROUTE.name}` }, `demo route ${result}`);
   } else {
@@ -320,110 +318,4 @@ function reportRoutes(manager: Manager, logger: Logger): void {
     logger.info({ route: key, ready: ready.status, weights: route.status?.weightSummary }, `route ${key}: ${line}`);
   };
   manager.routes.addHandler({ onAdd: say, onUpdate: (_old, route) => say(route) });
-}
-
-/** Whether a cluster is configured: a kubeconfig by flag or environment, ~/.kube/config, or in-cluster. */
-function clusterConfigured(args: string[]): boolean {
-  const { values } = parseArgs({ args, options: { kubeconfig: { type: 'string' } }, strict: false });
-  return Boolean(
-    values.kubeconfig || process.env.KUBECONFIG || existsSync(join(homedir(), '.kube', 'config')) || process.env.KUBERNETES_SERVICE_HOST,
-  );
-}
-
-/** `meshpilot start` (what `npm start` runs): `run` with a cluster, `local` without. */
-export async function runStartCommand(args: string[]): Promise<number> {
-  if (clusterConfigured(args)) {
-    process.stderr.write('meshpilot start: a cluster is configured; running the operator against it (meshpilot run)\n');
-    return runOperatorCommand(args);
-  }
-  process.stderr.write('meshpilot start: no kubeconfig found; starting the embedded local control plane (meshpilot local)\n');
-  return runLocalCommand(args);
-}
-
-/** `meshpilot control-plane`: only the embedded API server; one JSON ready line on stdout. */
-export async function runControlPlaneCommand(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { 'state-dir': { type: 'string' }, 'api-port': { type: 'string' }, 'log-level': { type: 'string' }, 'salvage-state': { type: 'boolean' } },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
-  const stateDir = values['state-dir'] ?? process.env.MESHPILOT_STATE_DIR ?? '.state/local';
-  const port = Number(values['api-port'] ?? process.env.MESHPILOT_API_PORT ?? 0);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--api-port: "${values['api-port']}" is not a port number`);
-  const level = values['log-level'] ?? process.env.MESHPILOT_LOG_LEVEL ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`--log-level: must be one of ${LOG_LEVELS.join(', ')}`);
-  // Logs go to stderr: stdout carries only the ready line that scripts and tests read.
-  const logger = createLogger(level, 2);
-  const shutdown = new Shutdown(logger);
-  shutdown.installSignalHandlers();
-  const salvageState = values['salvage-state'] ?? process.env.MESHPILOT_SALVAGE_STATE === 'true';
-  const server = await listeningOn('the local API server', { host: '127.0.0.1', port }, '--api-port', () =>
-    LocalApiServer.start({ stateDir, port, crdDir: DEFAULT_CRD_DIR, logger, salvageState }),
-  );
-  shutdown.add('control plane', () => server.close());
-  process.stdout.write(`${JSON.stringify({ url: server.url, kubeconfig: server.kubeconfigPath, pid: process.pid })}\n`);
-  await new Promise<never>(() => undefined);
-  return 0;
-}
-
-/** `meshpilot validate -f PATH...`: prints a verdict per document; 1 when any is invalid. */
-export function runValidateCommand(args: string[]): number {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { filename: { type: 'string', short: 'f', multiple: true } }, strict: true }));
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
-  const paths = values.filename ?? [];
-  if (paths.length === 0) throw new ConfigError('-f: name at least one file or directory');
-  let invalid = 0;
-  for (const r of validateManifests(paths)) {
-    if (r.skipped) {
-      console.log(`${r.file}: ${r.object}: skipped (not a meshpilot kind)`);
-    } else if (r.problems.length === 0) {
-      console.log(`${r.file}: ${r.object}: valid${r.notImplemented.map((n) => `\n  Warning: ${n}`).join('')}`);
-    } else {
-      invalid++;
-      console.log(`${r.file}: ${r.object}: invalid\n${r.problems.map((p) => `  ${p}`).join('\n')}`);
-    }
-  }
-  return invalid === 0 ? 0 : 1;
-}
-
-/** `meshpilot xds nodes|dump`: reads a running operator's /debug/xds endpoints. */
-export async function runXdsCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== 'nodes' && sub !== 'dump') throw new ConfigError(`xds: expected "nodes" or "dump", got ${sub === undefined ? 'nothing' : `"${sub}"`}`);
-  let values;
-  try {
-    ({ values } = parseArgs({ args: rest, options: { node: { type: 'string' }, 'admin-addr': { type: 'string' } }, strict: true }));
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
-  const admin = values['admin-addr'] ?? process.env.MESHPILOT_ADMIN_ADDR ?? '127.0.0.1:8080';
-  if (sub === 'dump' && !values.node) throw new ConfigError('xds dump: --node is required');
-  const url = sub === 'nodes' ? `http://${admin}/debug/xds/nodes` : `http://${admin}/debug/xds/config_dump?node=${encodeURIComponent(values.node!)}`;
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    console.error(`meshpilot xds: cannot reach the operator at ${admin} (--admin-addr): ${(e as Error).message}`);
-    return 1;
-  }
-  const text = await response.text();
-  if (response.status === 404 && sub === 'dump') {
-    console.error(`meshpilot xds: node "${values.node}" is not connected to the operator at ${admin}`);
-    return 1;
-  }
-  if (!response.ok) {
-    console.error(`meshpilot xds: ${url} answered ${response.status}: ${text.trim()}`);
-    return 1;
-  }
-  process.stdout.write(text);
-  return 0;
 }

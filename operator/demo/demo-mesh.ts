@@ -22,6 +22,8 @@ export interface DemoMeshOptions {
   ratePerSecond?: number;
   /** How often the brownout comes back and how long it lasts (default every 4 minutes for 1); the first comes 30 s after the start. */
   brownout?: { periodMs: number; durationMs: number };
+  /** The process's GRPC_XDS_BOOTSTRAP, if set: grpc-js-xds would read that file instead (refused). */
+  bootstrapFileInEnvironment?: string;
 }
 
 export interface DemoMesh {
@@ -57,7 +59,14 @@ export async function startDemoMesh(options: DemoMeshOptions): Promise<DemoMesh>
     for (const { region } of DEMO_REGIONS) {
       backends.push(await DemoBackend.start({ region, clock, seed: profile.seed, condition: (nowMs) => profile.condition(region, nowMs) }));
     }
-    load = DemoLoad.start({ xdsPort: options.xdsPort, host: DEMO_HOST, clock, logger: log, ...(options.ratePerSecond ? { ratePerSecond: options.ratePerSecond } : {}) });
+    load = DemoLoad.start({
+      xdsPort: options.xdsPort,
+      host: DEMO_HOST,
+      clock,
+      logger: log,
+      ...(options.ratePerSecond ? { ratePerSecond: options.ratePerSecond } : {}),
+      ...(options.bootstrapFileInEnvironment ? { bootstrapFileInEnvironment: options.bootstrapFileInEnvironment } : {}),
+    });
   } catch (e) {
     await close();
     throw e;

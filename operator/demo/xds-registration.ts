@@ -27,7 +27,7 @@ export function demoBootstrap(xdsPort: number): string {
  * for another port, or when GRPC_XDS_BOOTSTRAP names a bootstrap file (grpc-js-xds would read
  * that file instead).
  */
-export function registerDemoXdsClient(xdsPort: number): void {
+export function registerDemoXdsClient(xdsPort: number, bootstrapFileInEnvironment?: string): void {
   const bootstrap = demoBootstrap(xdsPort);
   if (registeredBootstrap === bootstrap) return;
   if (registeredBootstrap !== undefined) {
@@ -36,11 +36,13 @@ export function registerDemoXdsClient(xdsPort: number): void {
         'grpc-js-xds reads its bootstrap once per process, so a demo for another xDS port needs a new process',
     );
   }
-  if (process.env.GRPC_XDS_BOOTSTRAP) {
+  if (bootstrapFileInEnvironment) {
     throw new ConfigError(
-      `demo mesh: GRPC_XDS_BOOTSTRAP is set (${process.env.GRPC_XDS_BOOTSTRAP}) and grpc-js-xds would read that file instead of pointing the demo at this operator; unset it`,
+      `demo mesh: GRPC_XDS_BOOTSTRAP is set (${bootstrapFileInEnvironment}) and grpc-js-xds would read that file instead of pointing the demo at this operator; unset it`,
     );
   }
+  // grpc-js-xds 1.14 takes its bootstrap only from the environment: written, never read, here.
+  // eslint-disable-next-line no-restricted-properties
   process.env.GRPC_XDS_BOOTSTRAP_CONFIG = bootstrap;
   grpcXds.register();
   registeredBootstrap = bootstrap;

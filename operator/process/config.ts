@@ -1,8 +1,10 @@
 // Process configuration: command-line flags over environment variables over defaults, parsed
-// once at start-up with a schema. Nothing else in meshpilot reads process.env or argv.
-import { parseArgs } from 'node:util';
+// once at start-up with a schema. Every flag of the commands that run the operator is
+// described here once (base/flags.ts builds the parsing and the help from it). Nothing else
+// in meshpilot reads process.env (processEnvironment hands it to the command line).
 import { z } from 'zod';
 import { ConfigError } from '../base/errors.ts';
+import { booleanValue, envName, flag, oneOf, parseFlags, type Env } from '../base/flags.ts';
 import { isDuration, parseDuration } from '../base/duration.ts';
 import { DEFAULT_NAMESPACE } from '../base/object-key.ts';
 import type { TelemetryStackConfig } from '../telemetry/stack.ts';
@@ -43,38 +45,62 @@ const brokerList = z.string().transform((s, ctx) => {
 
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL');
 
-const booleanFlag = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
+/** The flags of every command that runs the operator (`run`, `local`, `start`): described once, here. */
+export const OPERATOR_FLAGS = {
+  kubeconfig: flag(z.string().optional(), { arg: 'PATH', help: 'kubeconfig to use', defaultText: '$KUBECONFIG, then in-cluster' }),
+  namespace: flag(z.string().optional(), { arg: 'NS', help: 'watch only this namespace', defaultText: 'all namespaces' }),
+  'metrics-addr': flag(address.prefault(':8080'), { arg: 'ADDR', help: 'serve Prometheus metrics (and /debug/xds) on ADDR' }),
+  'health-addr': flag(address.prefault(':8081'), { arg: 'ADDR', help: 'serve /healthz and /readyz on ADDR' }),
+  'leader-elect': flag(booleanValue.default(true), { arg: 'BOOL', help: 'elect a leader through a Lease before reconciling' }),
+  'lease-name': flag(z.string().min(1).default('meshpilot-operator'), { arg: 'NAME', help: 'name of the Lease' }),
+  'lease-namespace': flag(z.string().optional(), { arg: 'NS', help: 'namespace of the Lease', defaultText: '$POD_NAMESPACE, then default' }),
+  'lease-duration': flag(duration.prefault('15s'), { arg: 'DUR', help: 'how long a lease is valid without renewal' }),
+  'renew-deadline': flag(duration.prefault('10s'), { arg: 'DUR', help: 'how long the leader keeps retrying to renew' }),
+  'retry-period': flag(duration.prefault('2s'), { arg: 'DUR', help: 'how often candidates retry and the leader renews' }),
+  identity: flag(z.string().optional(), { arg: 'ID', help: "this replica's identity in the Lease", defaultText: '$POD_NAME + random' }),
+  workers: flag(z.coerce.number().int().min(1).max(64).default(4), { arg: 'N', help: 'concurrent reconciles per controller' }),
+  'log-level': flag(oneOf(LOG_LEVELS).default('info'), { arg: 'LEVEL', help: LOG_LEVELS.join('|') }),
+  'log-format': flag(oneOf(LOG_FORMATS).default('auto'), { arg: 'FORMAT', help: 'json, text, or auto: text when stdout is a terminal' }),
+  'xds-addr': flag(address.prefault(':18000'), { arg: 'ADDR', help: 'serve xDS (Envoy v3 ADS, gRPC) on ADDR' }),
+  'envoy-listener-port': flag(z.coerce.number().int().min(1).max(65535).default(10000), { arg: 'N', help: 'port of the HTTP listener given to Envoy proxies' }),
+  'prometheus-url': flag(httpUrl.optional(), { arg: 'URL', help: 'Prometheus for routes that name no telemetry source', defaultText: 'none' }),
+  'prometheus-timeout': flag(duration.prefault('5s'), { arg: 'DUR', help: 'timeout of one Prometheus query' }),
+  'kafka-brokers': flag(brokerList.optional(), { arg: 'LIST', help: 'brokers (host:port,...) for telemetry topics and the decision log' }),
+  'kafka-client-id': flag(z.string().min(1).default('meshpilot'), { arg: 'ID', help: 'Kafka client id' }),
+  'kafka-group-id': flag(z.string().min(1).default('meshpilot-telemetry'), { arg: 'ID', help: 'consumer group of the telemetry consumer' }),
+  'kafka-max-message-bytes': flag(z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024), { arg: 'N', help: 'larger telemetry messages are dead-lettered' }),
+  'decision-log-topic': flag(z.string().regex(/^[a-zA-Z0-9._-]*$/, 'must be a Kafka topic name (or empty to disable)').default('meshpilot.decisions'), {
+    arg: 'T',
+    help: 'topic every decision is produced to; empty disables',
+  }),
+  'telemetry-window': flag(duration.prefault('60s'), { arg: 'DUR', help: 'sliding window for rates and latency quantiles' }),
+  'telemetry-max-clock-skew': flag(duration.prefault('30s'), { arg: 'DUR', help: 'how far in the future a timestamp may be' }),
+  'scrape-timeout': flag(duration.prefault('5s'), { arg: 'DUR', help: 'timeout of one direct /metrics scrape' }),
+  'models-dir': flag(z.string().min(1).optional(), { arg: 'DIR', help: 'where spec.policy.modelRef names models', defaultText: 'the models/ folder' }),
+};
 
-/** Options shared by every command that runs the operator. */
-const operatorOptions = z.object({
-  kubeconfig: z.string().optional(),
-  namespace: z.string().optional(),
-  'metrics-addr': address.prefault(':8080'),
-  'health-addr': address.prefault(':8081'),
-  'leader-elect': booleanFlag.default(true),
-  'lease-name': z.string().min(1).default('meshpilot-operator'),
-  'lease-namespace': z.string().optional(),
-  'lease-duration': duration.prefault('15s'),
-  'renew-deadline': duration.prefault('10s'),
-  'retry-period': duration.prefault('2s'),
-  identity: z.string().optional(),
-  workers: z.coerce.number().int().min(1).max(64).default(4),
-  'log-level': z.enum(LOG_LEVELS).default('info'),
-  'log-format': z.enum(LOG_FORMATS).default('auto'),
-  'xds-addr': address.prefault(':18000'),
-  'envoy-listener-port': z.coerce.number().int().min(1).max(65535).default(10000),
-  'prometheus-url': httpUrl.optional(),
-  'prometheus-timeout': duration.prefault('5s'),
-  'kafka-brokers': brokerList.optional(),
-  'kafka-client-id': z.string().min(1).default('meshpilot'),
-  'kafka-group-id': z.string().min(1).default('meshpilot-telemetry'),
-  'kafka-max-message-bytes': z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
-  'decision-log-topic': z.string().regex(/^[a-zA-Z0-9._-]*$/, 'must be a Kafka topic name (or empty to disable)').default('meshpilot.decisions'),
-  'telemetry-window': duration.prefault('60s'),
-  'telemetry-max-clock-skew': duration.prefault('30s'),
-  'scrape-timeout': duration.prefault('5s'),
-  'models-dir': z.string().min(1).optional(),
-});
+/** The embedded control plane's own flags (`control-plane`, and `local` with the operator's). */
+export const CONTROL_PLANE_FLAGS = {
+  'state-dir': flag(z.string().min(1).default('.state/local'), { arg: 'DIR', help: 'where the control plane keeps its objects' }),
+  'api-port': flag(z.coerce.number().int().min(0).max(65535).default(0), { arg: 'PORT', help: 'port of the embedded API server', defaultText: 'a free port' }),
+  'salvage-state': flag(booleanValue.default(false), {
+    switch: true,
+    help: 'start even though the state log is damaged: keep every record whose checksum is valid, copy the original aside, report the loss',
+  }),
+};
+
+/** `local`'s flags: the control plane's, the demo's and the operator's. */
+export const LOCAL_FLAGS = {
+  ...CONTROL_PLANE_FLAGS,
+  examples: flag(booleanValue.default(true), { arg: 'BOOL', help: 'apply deploy/examples/ on first start' }),
+  demo: flag(booleanValue.default(true), {
+    arg: 'BOOL',
+    help: 'run the demo mesh: gRPC backends in 3 regions on loopback, a proxyless client sending load through the xDS server, and the route default/demo steering it, read by direct scrape',
+  }),
+  'demo-brownout-every': flag(duration.prefault('4m'), { arg: 'DUR', help: 'how often one demo region browns out; the first comes 30s after the start' }),
+  'demo-brownout-for': flag(duration.prefault('1m'), { arg: 'DUR', help: 'how long each brownout lasts' }),
+  ...OPERATOR_FLAGS,
+};
 
 export interface OperatorConfig {
   kubeconfig: string | undefined;
@@ -121,51 +147,9 @@ export interface LocalConfig extends OperatorConfig {
   salvageState: boolean;
   /** This host's name, as lease identities carry it. */
   host: string;
+  /** GRPC_XDS_BOOTSTRAP, if set: the demo's proxyless client refuses to start with it (grpc-js-xds would read that file). */
+  grpcXdsBootstrapFile: string | undefined;
 }
-
-/** Flag definitions for node:util parseArgs; every flag also takes MESHPILOT_<FLAG> from the environment. */
-export const OPERATOR_FLAGS = {
-  kubeconfig: { type: 'string' },
-  namespace: { type: 'string' },
-  'metrics-addr': { type: 'string' },
-  'health-addr': { type: 'string' },
-  'leader-elect': { type: 'string' },
-  'lease-name': { type: 'string' },
-  'lease-namespace': { type: 'string' },
-  'lease-duration': { type: 'string' },
-  'renew-deadline': { type: 'string' },
-  'retry-period': { type: 'string' },
-  identity: { type: 'string' },
-  workers: { type: 'string' },
-  'log-level': { type: 'string' },
-  'log-format': { type: 'string' },
-  'xds-addr': { type: 'string' },
-  'envoy-listener-port': { type: 'string' },
-  'prometheus-url': { type: 'string' },
-  'prometheus-timeout': { type: 'string' },
-  'kafka-brokers': { type: 'string' },
-  'kafka-client-id': { type: 'string' },
-  'kafka-group-id': { type: 'string' },
-  'kafka-max-message-bytes': { type: 'string' },
-  'decision-log-topic': { type: 'string' },
-  'telemetry-window': { type: 'string' },
-  'telemetry-max-clock-skew': { type: 'string' },
-  'scrape-timeout': { type: 'string' },
-  'models-dir': { type: 'string' },
-} as const;
-
-export const LOCAL_FLAGS = {
-  ...OPERATOR_FLAGS,
-  'state-dir': { type: 'string' },
-  'api-port': { type: 'string' },
-  examples: { type: 'string' },
-  demo: { type: 'string' },
-  'demo-brownout-every': { type: 'string' },
-  'demo-brownout-for': { type: 'string' },
-  'salvage-state': { type: 'boolean' },
-} as const;
-
-type Env = Record<string, string | undefined>;
 
 /**
  * Whether a fatal error should print its stack trace: asked for with `--log-level debug|trace`
@@ -177,59 +161,15 @@ export function stackTracesWanted(args: string[], env: Env): boolean {
   return level === 'debug' || level === 'trace';
 }
 
-/** The environment variable a flag falls back to: --lease-name → MESHPILOT_LEASE_NAME. */
-export function envName(flag: string): string {
-  return `MESHPILOT_${flag.toUpperCase().replace(/-/g, '_')}`;
-}
-
-/**
- * Parses argv (after the command word) into flag values, falling back to MESHPILOT_* variables.
- * Throws ConfigError naming the flag or variable for unknown flags, stray arguments and bad values.
- */
-export function readFlags(
-  args: string[],
-  flags: Record<string, { type: 'string' | 'boolean' }>,
-  env: Env,
-): Record<string, string | boolean | undefined> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: flags, strict: true, allowPositionals: false });
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
-  const values: Record<string, string | boolean | undefined> = {};
-  for (const name of Object.keys(flags)) {
-    values[name] = (parsed.values as Record<string, string | boolean | undefined>)[name] ?? env[envName(name)];
-  }
-  return values;
-}
-
-function parseWith<T extends z.ZodType>(schema: T, values: Record<string, unknown>): z.output<T> {
-  const result = schema.safeParse(values);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => {
-      const flag = String(i.path[0] ?? '');
-      return `--${flag} (or ${envName(flag)}): ${i.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
-  }
-  return result.data;
+/** This process's environment: the one place meshpilot reads it; commands get it from here. */
+export function processEnvironment(): Env {
+  return process.env;
 }
 
 /** Configuration for `meshpilot run`. Throws ConfigError naming the flag on bad input. */
 export function operatorConfig(args: string[], env: Env): OperatorConfig {
-  return toOperatorConfig(parseWith(operatorOptions, readFlags(args, OPERATOR_FLAGS, env)), env);
+  return toOperatorConfig(parseFlags(OPERATOR_FLAGS, args, { env }), env);
 }
-
-const localOptions = operatorOptions.extend({
-  'state-dir': z.string().min(1).default('.state/local'),
-  'api-port': z.coerce.number().int().min(0).max(65535).default(0),
-  examples: booleanFlag.default(true),
-  demo: booleanFlag.default(true),
-  'demo-brownout-every': duration.prefault('4m'),
-  'demo-brownout-for': duration.prefault('1m'),
-  'salvage-state': booleanFlag.default(false),
-});
 
 /**
  * Configuration for `meshpilot local`. Its default lease identity names this process (`pid`),
@@ -237,7 +177,7 @@ const localOptions = operatorOptions.extend({
  * Throws ConfigError naming the flag on bad input.
  */
 export function localConfig(args: string[], env: Env, pid: number = process.pid): LocalConfig {
-  const o = parseWith(localOptions, readFlags(args, LOCAL_FLAGS, env));
+  const o = parseFlags(LOCAL_FLAGS, args, { env });
   if (o['demo-brownout-for'] < 1000 || o['demo-brownout-for'] >= o['demo-brownout-every']) {
     throw new ConfigError('invalid configuration: --demo-brownout-for must be at least 1s and shorter than --demo-brownout-every');
   }
@@ -252,6 +192,7 @@ export function localConfig(args: string[], env: Env, pid: number = process.pid)
     demoBrownout: { periodMs: o['demo-brownout-every'], durationMs: o['demo-brownout-for'] },
     salvageState: o['salvage-state'],
     host: hostOf(env),
+    grpcXdsBootstrapFile: env.GRPC_XDS_BOOTSTRAP,
   };
 }
 
@@ -260,7 +201,7 @@ function hostOf(env: Env): string {
   return env.POD_NAME ?? env.HOSTNAME ?? 'meshpilot';
 }
 
-function toOperatorConfig(o: z.output<typeof operatorOptions>, env: Env): OperatorConfig {
+function toOperatorConfig(o: z.output<z.ZodObject<typeof OPERATOR_FLAGS>>, env: Env): OperatorConfig {
   if (o['renew-deadline'] >= o['lease-duration']) {
     throw new ConfigError('invalid configuration: --renew-deadline must be shorter than --lease-duration');
   }

@@ -6,8 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { ConfigError } from '../../operator/base/errors.ts';
+import { z } from 'zod';
+import { booleanValue, flag, integerValue, parseFlags } from '../../operator/base/flags.ts';
 import { loadModel } from '../../operator/policy/model.ts';
 import { heuristicAction } from '../../operator/policy/heuristic.ts';
 import { decodeAction, encodeObservation, OBSERVATION_SIZE, ACTION_SIZE, type PolicyAction, type RouteObservation } from '../../operator/policy/spec.ts';
@@ -21,50 +21,19 @@ import { describeSummary, modelSummary } from './model-summary.ts';
 import { scenarioSvg } from './svg-plot.ts';
 import { failure, processIo, type LineIo } from './cli-io.ts';
 
-export const EVALUATE_USAGE = `usage: meshpilot evaluate [--model DIR] [--heuristic] [--scenarios DIR] [--seeds N] [--json] [--out DIR]
-  --model DIR       a model directory (model.json, weights, meshpilot-model.json) to evaluate against the baselines
-  --heuristic       also evaluate the operator's fallback heuristic behind the serving guard, as a route without a model is served
-  --scenarios DIR   scenario files (*.yaml) to run (default: training/scenarios)
-  --seeds N         seeds per scenario and policy (default 5)
-  --json            print only the JSON result on stdout (no table)
-  --out DIR         also write evaluate.json and one SVG plot per scenario there`;
-
 const DEFAULT_SCENARIOS = fileURLToPath(new URL('../scenarios', import.meta.url));
 
 export type EvaluateIo = LineIo;
 
-interface Args {
-  model: string | undefined;
-  heuristic: boolean;
-  scenarios: string;
-  seeds: number;
-  json: boolean;
-  out: string | undefined;
-}
-
-function parse(args: string[]): Args {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        model: { type: 'string' },
-        heuristic: { type: 'boolean' },
-        scenarios: { type: 'string' },
-        seeds: { type: 'string' },
-        json: { type: 'boolean' },
-        out: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n${EVALUATE_USAGE}`);
-  }
-  const seeds = values.seeds === undefined ? 5 : Number(values.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000) throw new ConfigError(`--seeds: must be an integer from 1 to 1000, got ${JSON.stringify(values.seeds)}`);
-  return { model: values.model, heuristic: values.heuristic ?? false, scenarios: values.scenarios ?? DEFAULT_SCENARIOS, seeds, json: values.json ?? false, out: values.out };
-}
+/** `meshpilot evaluate`'s flags (with --decision-log it is the off-policy gate: OPE_FLAGS). */
+export const EVALUATE_FLAGS = {
+  model: flag(z.string().min(1).optional(), { arg: 'DIR', help: 'a model directory (model.json, weights, meshpilot-model.json) to evaluate against the baselines' }),
+  heuristic: flag(booleanValue.default(false), { switch: true, help: "also evaluate the operator's fallback heuristic behind the serving guard, as a route without a model is served" }),
+  scenarios: flag(z.string().min(1).default(DEFAULT_SCENARIOS), { arg: 'DIR', help: 'scenario files (*.yaml) to run', defaultText: 'training/scenarios' }),
+  seeds: flag(integerValue(1, 1000).prefault('5'), { arg: 'N', help: 'seeds per scenario and policy' }),
+  json: flag(booleanValue.default(false), { switch: true, help: 'print only the JSON result on stdout (no table)' }),
+  out: flag(z.string().min(1).optional(), { arg: 'DIR', help: 'also write evaluate.json and one SVG plot per scenario there' }),
+};
 
 /** The model in `dir` as a policy: one batched forward pass per interval for every seed, the action mean decoded. */
 async function modelPolicy(dir: string): Promise<{ policy: EvalPolicy; name: string; dispose: () => void }> {
@@ -100,7 +69,7 @@ export function plotPair(s: EvaluationResult['scenarios'][number]): string[] {
 export async function runEvaluate(args: string[], io: EvaluateIo = processIo): Promise<number> {
   let dispose = () => {};
   try {
-    const a = parse(args);
+    const a = parseFlags(EVALUATE_FLAGS, args);
     const scenarios = await loadScenarios(a.scenarios);
     const policies: EvalPolicy[] = baselines();
     let modelName = 'none';

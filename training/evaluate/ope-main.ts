@@ -4,33 +4,26 @@
 // log's decisions were made for (the log does not carry them; replay rebuilds observations
 // from them). Words go to stderr; the last stdout line is one JSON object: {"ope":{…}}.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { ConfigError } from '../../operator/base/errors.ts';
+import { flag, parseFlags, requiredString } from '../../operator/base/flags.ts';
 import { loadModel } from '../../operator/policy/model.ts';
-import { GATE_FLAGS, GATE_USAGE, gateSettings, judgeModel, readGateEvidence, type GateSettings } from './ope-run.ts';
+import { GATE_FLAGS, gateSettings, judgeModel, readGateEvidence, type GateSettings } from './ope-run.ts';
 import { failure, processIo, type LineIo } from './cli-io.ts';
 
-export const OPE_USAGE = `usage: meshpilot evaluate --decision-log FILE --model DIR --routes FILE [options]
-  --model DIR            the candidate model directory
-${GATE_USAGE}
-  exit code: 0 the candidate may replace the running policy, 3 it may not, 2 bad input, 1 other errors`;
+/** `evaluate --decision-log`'s flags: the gate's and the candidate. */
+export const OPE_FLAGS = {
+  model: flag(requiredString(), { arg: 'DIR', help: 'the candidate model directory' }),
+  ...GATE_FLAGS,
+};
 
 export type OpeIo = LineIo;
 
 function parse(args: string[]): GateSettings & { model: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { ...GATE_FLAGS, model: { type: 'string' } }, strict: true, allowPositionals: false }));
-  } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n${OPE_USAGE}`);
-  }
-  const settings = gateSettings(values, OPE_USAGE);
-  if (values.model === undefined) throw new ConfigError(`--model: required\n${OPE_USAGE}`);
-  return { ...settings, model: values.model };
+  const o = parseFlags(OPE_FLAGS, args);
+  return { ...gateSettings(o), model: o.model };
 }
 
 /**
- * Runs the off-policy gate with `args`; resolves to the exit code (see OPE_USAGE), having
+ * Runs the off-policy gate with `args`; resolves to the exit code (0 the candidate may replace the running policy, 3 it may not, 2 bad input, 1 other errors), having
  * written any error to stderr.
  */
 export async function runOpe(args: string[], io: OpeIo = processIo): Promise<number> {

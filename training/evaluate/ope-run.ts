@@ -3,6 +3,8 @@
 // the verdict on one loaded model, written as the {"ope":…} line. One implementation, so that
 // what promote installs has passed exactly the check evaluate reports.
 import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { flag, numberValue, requiredString } from '../../operator/base/flags.ts';
 import { ConfigError } from '../../operator/base/errors.ts';
 import { parseYamlDocuments } from '../../operator/api/manifests.ts';
 import { formatIssue } from '../../operator/api/schema/validate.ts';
@@ -14,22 +16,15 @@ import { evaluateOffPolicy, gate, onPolicyValue, type Estimate } from './ope.ts'
 import { modelTarget, routeFeatures, samplesFromReplay, type RouteSample, type SkippedSteps } from './ope-targets.ts';
 import type { LineIo } from './cli-io.ts';
 
-/** The gate's flags, as node:util parseArgs options. */
+/** The gate's flags (base/flags.ts), shared by `evaluate --decision-log` and `promote`. */
 export const GATE_FLAGS = {
-  'decision-log': { type: 'string' },
-  routes: { type: 'string' },
-  'max-weight': { type: 'string' },
-  'min-improvement': { type: 'string' },
-  confidence: { type: 'string' },
-  seed: { type: 'string' },
-} as const;
-
-export const GATE_USAGE = `  --decision-log FILE    JSONL of meshpilot.decision/v1 and meshpilot.decision-outcome/v1 records
-  --routes FILE          the AdaptiveRoute manifests (YAML) the decisions were made for
-  --max-weight W         clip importance weights at W (default: no clipping)
-  --min-improvement X    reward per decision the candidate must gain (default 0)
-  --confidence C         one-sided level of the gate's lower bound (default 0.95)
-  --seed N               bootstrap seed (default 1)`;
+  'decision-log': flag(requiredString(), { arg: 'FILE', help: 'JSONL of meshpilot.decision/v1 and meshpilot.decision-outcome/v1 records' }),
+  routes: flag(requiredString(), { arg: 'FILE', help: 'the AdaptiveRoute manifests (YAML) the decisions were made for' }),
+  'max-weight': flag(numberValue((x) => x > 0 && Number.isFinite(x), 'a number > 0').optional(), { arg: 'W', help: 'clip importance weights at W', defaultText: 'no clipping' }),
+  'min-improvement': flag(numberValue((x) => Number.isFinite(x) && x >= 0, 'a number ≥ 0').prefault('0'), { arg: 'X', help: 'reward per decision the candidate must gain' }),
+  confidence: flag(numberValue((x) => x > 0 && x < 1, 'a number between 0 and 1').prefault('0.95'), { arg: 'C', help: "one-sided level of the gate's lower bound" }),
+  seed: flag(numberValue((x) => Number.isInteger(x) && x >= 0, 'a non-negative integer').prefault('1'), { arg: 'N', help: 'bootstrap seed' }),
+};
 
 export interface GateSettings {
   decisionLog: string;
@@ -40,28 +35,9 @@ export interface GateSettings {
   seed: number;
 }
 
-/**
- * The gate's settings from parsed flag values. Throws ConfigError naming the flag (with
- * `usage` appended for a missing one).
- */
-export function gateSettings(values: { [K in keyof typeof GATE_FLAGS]?: string | undefined }, usage: string): GateSettings {
-  for (const required of ['decision-log', 'routes'] as const) {
-    if (values[required] === undefined) throw new ConfigError(`--${required}: required\n${usage}`);
-  }
-  const number = (flag: string, text: string | undefined, fallback: number, ok: (x: number) => boolean, what: string) => {
-    if (text === undefined) return fallback;
-    const x = Number(text);
-    if (text.trim() === '' || !ok(x)) throw new ConfigError(`--${flag}: must be ${what}, got ${JSON.stringify(text)}`);
-    return x;
-  };
-  return {
-    decisionLog: values['decision-log']!,
-    routes: values.routes!,
-    maxWeight: values['max-weight'] === undefined ? undefined : number('max-weight', values['max-weight'], 0, (x) => x > 0 && Number.isFinite(x), 'a number > 0'),
-    minImprovement: number('min-improvement', values['min-improvement'], 0, (x) => Number.isFinite(x) && x >= 0, 'a number ≥ 0'),
-    confidence: number('confidence', values.confidence, 0.95, (x) => x > 0 && x < 1, 'a number between 0 and 1'),
-    seed: number('seed', values.seed, 1, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'),
-  };
+/** The gate's settings from its parsed flags. */
+export function gateSettings(o: z.output<z.ZodObject<typeof GATE_FLAGS>>): GateSettings {
+  return { decisionLog: o['decision-log'], routes: o.routes, maxWeight: o['max-weight'], minImprovement: o['min-improvement'], confidence: o.confidence, seed: o.seed };
 }
 
 /** The AdaptiveRoutes of a manifest file, validated and defaulted; other kinds are skipped. */

@@ -3,53 +3,39 @@
 // last stdout line is one JSON object with what was written.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { z } from 'zod';
 import { ConfigError } from '../../operator/base/errors.ts';
+import { flag, oneOf, parseFlags, requiredString } from '../../operator/base/flags.ts';
 import { failure, processIo, type LineIo } from '../evaluate/cli-io.ts';
 import { validateScenario } from '../sim/scenario-loader.ts';
-import { DEFAULT_GENERATOR, GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, generateScenario, type GeneratorVersion } from './scenario-generator.ts';
+import { DEFAULT_GENERATOR, GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, generateScenario } from './scenario-generator.ts';
 
-export const GENERATE_USAGE = `usage: meshpilot scenarios generate --seed N --count K --out DIR [--generator v1|v2|v3]
-  --seed N          0 to 2^31-1; scenarios of one seed never appear in another's set
-  --count K         1 to 10000 scenarios (scenario i of a seed is the same whatever K)
-  --out DIR         where to write gen-<seed>-<i>.yaml; created if missing, must hold no such files yet
-  --generator V     v3 (default): v2 plus incidents on some pods only and tail-only
-                    slowdowns; v2: v1 plus autoscaling, telemetry delay/bias/loss, follow-up
-                    incidents, link faults and routes without failover; v1: the set the
-                    first held-out figures were measured on`;
+/** A whole number in [lo, hi], written in digits only (no 1e3, no 0x10). */
+const integer = (lo: number, hi: number) =>
+  requiredString().transform((text, ctx) => {
+    const n = Number(text);
+    if (/^\d+$/.test(text) && Number.isSafeInteger(n) && n >= lo && n <= hi) return n;
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not an integer from ${lo} to ${hi}` });
+    return z.NEVER;
+  });
 
-interface Args {
-  seed: number;
-  count: number;
-  out: string;
-  generator: GeneratorVersion;
-}
-
-function integer(flag: string, text: string | undefined, lo: number, hi: number): number {
-  if (text === undefined) throw new ConfigError(`--${flag} is required\n${GENERATE_USAGE}`);
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < lo || n > hi) throw new ConfigError(`--${flag}: "${text}" is not an integer from ${lo} to ${hi}`);
-  return n;
-}
-
-function parse(args: string[]): Args {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, generator: { type: 'string' } }, strict: true }));
-  } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n${GENERATE_USAGE}`);
-  }
-  if (!values.out) throw new ConfigError(`--out is required\n${GENERATE_USAGE}`);
-  const generator = values.generator ?? DEFAULT_GENERATOR;
-  if (!(GENERATOR_VERSIONS as readonly string[]).includes(generator)) throw new ConfigError(`--generator: "${generator}" is not one of ${GENERATOR_VERSIONS.join(', ')}`);
-  return { seed: integer('seed', values.seed, 0, GENERATOR_SEED_MAX), count: integer('count', values.count, 1, GENERATOR_COUNT_MAX), out: values.out, generator: generator as GeneratorVersion };
-}
+/** `meshpilot scenarios generate`'s flags. */
+export const GENERATE_FLAGS = {
+  seed: flag(integer(0, GENERATOR_SEED_MAX), { arg: 'N', help: "0 to 2^31-1; scenarios of one seed never appear in another's set" }),
+  count: flag(integer(1, GENERATOR_COUNT_MAX), { arg: 'K', help: `1 to ${GENERATOR_COUNT_MAX} scenarios (scenario i of a seed is the same whatever K)` }),
+  out: flag(requiredString(), { arg: 'DIR', help: 'where to write gen-<seed>-<i>.yaml; created if missing, must hold no such files yet' }),
+  generator: flag(oneOf(GENERATOR_VERSIONS).default(DEFAULT_GENERATOR), {
+    arg: 'V',
+    help:
+      'v3: v2 plus incidents on some pods only, tail-only slowdowns and cross-region retries; v2: v1 plus autoscaling, telemetry delay/bias/loss, follow-up incidents, link faults and routes without failover; v1: the set the first held-out figures were measured on',
+  }),
+};
 
 /** Runs the command; resolves with the exit code (0 written, 2 bad input, 1 other errors). */
 export async function runGenerate(argv: string[], io: LineIo = processIo): Promise<number> {
   try {
-    const args = parse(argv);
+    const args = parseFlags(GENERATE_FLAGS, argv);
     await mkdir(args.out, { recursive: true });
     const clash = (await readdir(args.out)).filter((f) => f.startsWith(`gen-${args.seed}-`));
     if (clash.length > 0) throw new ConfigError(`--out: ${args.out} already holds ${clash.length} scenario(s) of seed ${args.seed} (e.g. ${clash[0]}); use an empty directory`);

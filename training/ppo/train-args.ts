@@ -1,6 +1,7 @@
 // The flags of `meshpilot train`, parsed and checked once; every error names the flag.
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { ConfigError } from '../../operator/base/errors.ts';
+import { flag, numberValue, oneOf, parseFlags, requiredString } from '../../operator/base/flags.ts';
 import { TRAINING_BACKENDS, type TrainingBackend } from './backend.ts';
 import { DEFAULT_PPO_CONFIG, resolvePpoConfig, type PpoConfig } from './config.ts';
 import { DEFAULT_GENERATOR, GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, type GeneratorVersion } from '../generate/scenario-generator.ts';
@@ -24,122 +25,98 @@ export interface TrainArgs {
   config: Partial<PpoConfig>;
 }
 
-/** Hyper-parameter flags: flag → config field and how to read its value. */
-const HYPER: Record<string, [keyof PpoConfig, 'int' | 'float' | 'float|none' | 'list' | 'schedule']> = {
-  seed: ['seed', 'int'],
-  iterations: ['iterations', 'int'],
-  episodes: ['episodesPerIteration', 'int'],
-  'max-steps': ['maxEpisodeSteps', 'int'],
-  epochs: ['epochs', 'int'],
-  minibatch: ['minibatchSize', 'int'],
-  lr: ['learningRate', 'float'],
-  'value-lr': ['valueLearningRate', 'float'],
-  'lr-schedule': ['learningRateSchedule', 'schedule'],
-  gamma: ['gamma', 'float'],
-  lambda: ['lambda', 'float'],
-  clip: ['clipRatio', 'float'],
-  'value-clip': ['valueClip', 'float|none'],
-  entropy: ['entropyCoef', 'float'],
-  'max-grad-norm': ['maxGradNorm', 'float'],
-  'target-kl': ['targetKl', 'float|none'],
-  hidden: ['hidden', 'list'],
-  'init-log-std': ['initLogStd', 'float'],
-  'reward-scale': ['rewardScale', 'float'],
+type HyperKind = 'int' | 'float' | 'float|none' | 'list' | 'schedule';
+
+/** Hyper-parameter flags: flag → config field, how to read its value, and what it is. */
+const HYPER: Record<string, [keyof PpoConfig, HyperKind, string]> = {
+  seed: ['seed', 'int', 'run seed; same seed and flags, same model'],
+  iterations: ['iterations', 'int', 'PPO iterations'],
+  episodes: ['episodesPerIteration', 'int', 'episodes collected per iteration'],
+  'max-steps': ['maxEpisodeSteps', 'int', 'step cap per episode (the critic bootstraps past it)'],
+  epochs: ['epochs', 'int', 'passes over each batch'],
+  minibatch: ['minibatchSize', 'int', 'rows per minibatch'],
+  lr: ['learningRate', 'float', "the actor's learning rate"],
+  'value-lr': ['valueLearningRate', 'float', "the critic's learning rate"],
+  'lr-schedule': ['learningRateSchedule', 'schedule', 'constant, or linear to 0 at the last iteration'],
+  gamma: ['gamma', 'float', 'discount'],
+  lambda: ['lambda', 'float', 'GAE λ'],
+  clip: ['clipRatio', 'float', 'PPO ratio clip ε'],
+  'value-clip': ['valueClip', 'float|none', 'value clip around the old value, in reward units, or none'],
+  entropy: ['entropyCoef', 'float', 'entropy bonus'],
+  'max-grad-norm': ['maxGradNorm', 'float', 'global gradient-norm clip per network'],
+  'target-kl': ['targetKl', 'float|none', 'stop an iteration\'s epochs past this KL, or none'],
+  hidden: ['hidden', 'list', 'hidden layer widths, comma-separated'],
+  'init-log-std': ['initLogStd', 'float', "the actor's initial log standard deviation"],
+  'reward-scale': ['rewardScale', 'float', 'rewards are multiplied by this'],
 };
 
-export const TRAIN_USAGE = `usage: meshpilot train --scenarios DIR --out DIR [options]
-  --scenarios DIR        scenario files (*.yaml) to train on, as a mixture
-  --generated S:K[:V]    also train on generated meshes 0..K-1 of seed S (generator V, default v3),
-                         as \`meshpilot scenarios generate --seed S --count K\` would write them
-  --out DIR              model directory to write (model.json, weights, meshpilot-model.json)
-  --seed N               run seed (default ${DEFAULT_PPO_CONFIG.seed}); same seed and flags, same model
-  --iterations N         PPO iterations (default ${DEFAULT_PPO_CONFIG.iterations})
-  --workers N            rollout worker threads (default: CPU count; 0 = in-process); results do not depend on it
-  --resume DIR           continue from a checkpoint (or a folder of them)
-  --log FILE             append one JSON line per iteration
-  --checkpoints DIR      where checkpoints go (default .NAME.checkpoints beside OUT)
-  --checkpoint-every N   iterations between checkpoints (default 10)
-  --backend wasm|cpu     tfjs backend (default wasm)
-  --guard serving|none   pass actions through serving's safety guard in the simulator (default serving)
-  --name NAME            model name in the metadata (default: base name of --out)
-  hyper-parameters: ${Object.keys(HYPER)
-    .filter((k) => k !== 'seed' && k !== 'iterations')
-    .map((k) => `--${k}`)
-    .join(' ')}`;
+const anyNumber = numberValue(Number.isFinite, 'a number');
+const HYPER_VALUES: Record<HyperKind, z.ZodType> = {
+  int: numberValue(Number.isInteger, 'an integer'),
+  float: anyNumber,
+  'float|none': z.union([z.literal('none').transform(() => null), anyNumber]),
+  list: z.string().transform((text, ctx) => {
+    const widths = text.split(',').map(Number);
+    if (widths.every(Number.isInteger)) return widths;
+    ctx.addIssue({ code: 'custom', message: `must be integers separated by commas, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }),
+  schedule: z.string(),
+};
 
-function number(flag: string, text: string, integer: boolean): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new ConfigError(`--${flag}: ${JSON.stringify(text)} is not ${integer ? 'an integer' : 'a number'}`);
-  }
-  return v;
-}
+const show = (v: unknown) => (v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v));
+
+/** `meshpilot train`'s flags (base/flags.ts); the hyper-parameters last. */
+export const TRAIN_FLAGS = {
+  scenarios: flag(requiredString(), { arg: 'DIR', help: 'scenario files (*.yaml) to train on, as a mixture' }),
+  generated: flag(z.string().optional(), {
+    arg: 'S:K[:V]',
+    help: 'also train on generated meshes 0..K-1 of seed S (generator V, default v3), as `meshpilot scenarios generate --seed S --count K` would write them',
+  }),
+  out: flag(requiredString(), { arg: 'DIR', help: 'model directory to write (model.json, weights, meshpilot-model.json)' }),
+  workers: flag(numberValue((x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0').optional(), {
+    arg: 'N',
+    help: 'rollout worker threads (0 = in-process); results do not depend on it',
+    defaultText: 'CPU count, at most 8',
+  }),
+  resume: flag(z.string().optional(), { arg: 'DIR', help: 'continue from a checkpoint (or a folder of them)' }),
+  log: flag(z.string().optional(), { arg: 'FILE', help: 'append one JSON line per iteration' }),
+  checkpoints: flag(z.string().optional(), { arg: 'DIR', help: 'where checkpoints go', defaultText: '.NAME.checkpoints beside OUT' }),
+  'checkpoint-every': flag(numberValue((x) => Number.isInteger(x) && x >= 1, 'an integer ≥ 1').prefault('10'), { arg: 'N', help: 'iterations between checkpoints' }),
+  backend: flag(oneOf(TRAINING_BACKENDS).default('wasm'), { arg: 'B', help: `tfjs backend: ${TRAINING_BACKENDS.join('|')}` }),
+  guard: flag(oneOf(SIM_GUARDS).default('serving'), { arg: 'G', help: `${SIM_GUARDS.join('|')}: pass actions through serving's safety guard in the simulator, or not` }),
+  name: flag(z.string().min(1).optional(), { arg: 'NAME', help: 'model name in the metadata', defaultText: 'base name of --out' }),
+  ...Object.fromEntries(
+    Object.entries(HYPER).map(([name, [field, kind, help]]) => [name, flag(HYPER_VALUES[kind].optional(), { arg: kind === 'list' ? 'N,N' : kind === 'schedule' ? 'S' : 'X', help, defaultText: show(DEFAULT_PPO_CONFIG[field]) })]),
+  ),
+};
 
 /** Parses `args` (after "train"). Throws ConfigError naming the flag. */
 export function parseTrainArgs(args: string[], cpuCount: number): TrainArgs {
-  const options = {
-    scenarios: { type: 'string' },
-    generated: { type: 'string' },
-    out: { type: 'string' },
-    workers: { type: 'string' },
-    resume: { type: 'string' },
-    log: { type: 'string' },
-    checkpoints: { type: 'string' },
-    'checkpoint-every': { type: 'string' },
-    backend: { type: 'string' },
-    guard: { type: 'string' },
-    name: { type: 'string' },
-    ...Object.fromEntries(Object.keys(HYPER).map((k) => [k, { type: 'string' }])),
-  } as const;
-  let values: Record<string, string | undefined>;
-  try {
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
-  } catch (e) {
-    throw new ConfigError(`train: ${(e as Error).message}`, { cause: e });
-  }
-  if (!values.scenarios) throw new ConfigError('--scenarios: required (a directory of scenario files)');
-  if (!values.out) throw new ConfigError('--out: required (the model directory to write)');
+  const o = parseFlags(TRAIN_FLAGS, args) as Record<string, unknown> & z.output<z.ZodObject<typeof TRAIN_FLAGS>>;
   const config: Partial<PpoConfig> = {};
-  for (const [flag, [field, kind]] of Object.entries(HYPER)) {
-    const text = values[flag];
-    if (text === undefined) continue;
-    let v: unknown;
-    if (kind === 'int') v = number(flag, text, true);
-    else if (kind === 'float') v = number(flag, text, false);
-    else if (kind === 'float|none') v = text === 'none' ? null : number(flag, text, false);
-    else if (kind === 'list') v = text.split(',').map((x) => number(flag, x, true));
-    else v = text;
-    (config as Record<string, unknown>)[field] = v;
-  }
-  // Validate the flags now, against the defaults, so that the error names the flag.
-  for (const [flag, [field]] of Object.entries(HYPER)) {
-    if (!(field in config)) continue;
+  for (const [flagName, [field]] of Object.entries(HYPER)) {
+    if (o[flagName] === undefined) continue;
+    (config as Record<string, unknown>)[field] = o[flagName];
+    // Validated now, against the defaults, so that the error names the flag.
     try {
       resolvePpoConfig({ [field]: config[field] });
     } catch (e) {
-      throw new ConfigError(`--${flag}: ${(e as Error).message.replace(/^trainer config \S+: /, '')}`, { cause: e });
+      throw new ConfigError(`--${flagName}: ${(e as Error).message.replace(/^trainer config \S+: /, '')}`, { cause: e });
     }
   }
-  const backend = (values.backend ?? 'wasm') as TrainingBackend;
-  if (!TRAINING_BACKENDS.includes(backend)) throw new ConfigError(`--backend: ${JSON.stringify(values.backend)}; one of ${TRAINING_BACKENDS.join(', ')}`);
-  const guard = (values.guard ?? 'serving') as SimGuard;
-  if (!SIM_GUARDS.includes(guard)) throw new ConfigError(`--guard: ${JSON.stringify(values.guard)}; one of ${SIM_GUARDS.join(', ')}`);
-  const workers = values.workers === undefined ? cpuCount : number('workers', values.workers, true);
-  if (workers < 0) throw new ConfigError(`--workers: ${workers}; must be ≥ 0`);
-  const checkpointEvery = values['checkpoint-every'] === undefined ? 10 : number('checkpoint-every', values['checkpoint-every'], true);
-  if (checkpointEvery < 1) throw new ConfigError(`--checkpoint-every: ${checkpointEvery}; must be ≥ 1`);
   return {
-    scenarios: values.scenarios,
-    generated: values.generated === undefined ? null : generatedSet(values.generated),
-    out: values.out,
-    workers,
-    resume: values.resume ?? null,
-    log: values.log ?? null,
-    checkpoints: values.checkpoints ?? null,
-    checkpointEvery,
-    backend,
-    guard,
-    name: values.name ?? null,
+    scenarios: o.scenarios,
+    generated: o.generated === undefined ? null : generatedSet(o.generated),
+    out: o.out,
+    workers: o.workers ?? cpuCount,
+    resume: o.resume ?? null,
+    log: o.log ?? null,
+    checkpoints: o.checkpoints ?? null,
+    checkpointEvery: o['checkpoint-every'],
+    backend: o.backend,
+    guard: o.guard,
+    name: o.name ?? null,
     config,
   };
 }

@@ -13,7 +13,7 @@ import { buildPolicyModel } from './policy-model.ts';
 import { expandLogStd } from './region-rows.ts';
 import { ProgressReporter, type ProgressStream } from './progress.ts';
 import { scenarioEnvSource, trainingScenarios } from './scenario-envs.ts';
-import { parseTrainArgs, reproducingFlags, TRAIN_USAGE, type TrainArgs } from './train-args.ts';
+import { parseTrainArgs, reproducingFlags, type TrainArgs } from './train-args.ts';
 import { TrainLog } from './train-log.ts';
 import { trainLoop } from './train-loop.ts';
 import { PpoTrainer, type IterationStats } from './trainer.ts';
@@ -43,7 +43,7 @@ export async function runTrain(args: string[], io: TrainIo = { stdout: process.s
   try {
     parsed = parseTrainArgs(args, Math.min(availableParallelism(), 8));
   } catch (e) {
-    io.stderr.write(`${(e as Error).message}\n${TRAIN_USAGE}\n`);
+    io.stderr.write(`meshpilot train: ${(e as Error).message}\nRun 'meshpilot train --help' for usage.\n`);
     return 2;
   }
   const controller = new AbortController();

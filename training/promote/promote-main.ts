@@ -7,27 +7,37 @@
 // {"promote":{…}} (or, with --recover, {"recover":{…}}) line.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { Clock } from '../../operator/base/clock.ts';
 import { ConfigError } from '../../operator/base/errors.ts';
+import { booleanValue, checkFlags, flag, numberValue, readFlags, requiredString } from '../../operator/base/flags.ts';
 import { loadModel } from '../../operator/policy/model.ts';
 import { MODEL_METADATA_FILE } from '../../operator/policy/model-format.ts';
 import { DEFAULT_MODELS_ROOT, isModelName } from '../../operator/policy/models.ts';
 import { failure, processIo, type LineIo } from '../evaluate/cli-io.ts';
-import { GATE_FLAGS, GATE_USAGE, gateSettings, judgeModel, readGateEvidence, type GateSettings } from '../evaluate/ope-run.ts';
+import { GATE_FLAGS, gateSettings, judgeModel, readGateEvidence, type GateSettings } from '../evaluate/ope-run.ts';
 import type { StepHook } from './durable-steps.ts';
 import { isVersionDirName, ModelVersions, type ModelFileSet } from './model-versions.ts';
 
-export const PROMOTE_USAGE = `usage: meshpilot promote --candidate DIR --name NAME --decision-log FILE --routes FILE [options]
-       meshpilot promote --name NAME --recover [--models-dir DIR]
-  --candidate DIR        the model directory to install (as meshpilot train writes it)
-  --name NAME            the model name routes reference (spec.policy.modelRef.name)
-  --models-dir DIR       where the operator finds models (its --models-dir; default: the models/ folder)
-${GATE_USAGE}
-  --force                install even when the gate rejects the candidate (it is still loaded and checked)
-  --keep N               versions of NAME to keep; the new one and the one it replaces always stay (default 3)
-  --recover              only finish or clean up an interrupted promotion of NAME
-  exit code: 0 installed (or recovered), 3 rejected (nothing changed), 2 bad input, 1 other errors`;
+const modelName = requiredString().refine(isModelName, {
+  error: (issue) => `"${String(issue.input)}" is not a model name (lowercase letters, digits, "-", "." and "_", as spec.policy.modelRef.name)`,
+});
+
+/** `--recover`'s flags: only which model, and where. */
+const RECOVER_FLAGS = {
+  name: flag(modelName, { arg: 'NAME', help: 'the model name routes reference (spec.policy.modelRef.name)' }),
+  'models-dir': flag(z.string().min(1).default(DEFAULT_MODELS_ROOT), { arg: 'DIR', help: 'where the operator finds models (its --models-dir)', defaultText: 'the models/ folder' }),
+  recover: flag(booleanValue.default(false), { switch: true, help: 'only finish or clean up an interrupted promotion of NAME' }),
+};
+
+/** `meshpilot promote`'s flags. */
+export const PROMOTE_FLAGS = {
+  candidate: flag(requiredString(), { arg: 'DIR', help: 'the model directory to install (as meshpilot train writes it)' }),
+  ...RECOVER_FLAGS,
+  ...GATE_FLAGS,
+  force: flag(booleanValue.default(false), { switch: true, help: 'install even when the gate rejects the candidate (it is still loaded and checked)' }),
+  keep: flag(numberValue((x) => Number.isInteger(x) && x >= 1, 'a positive integer').prefault('3'), { arg: 'N', help: 'versions of NAME to keep; the new one and the one it replaces always stay' }),
+};
 
 export type PromoteIo = LineIo;
 
@@ -45,37 +55,15 @@ interface Common {
 type Args = (Common & { recover: true }) | (Common & GateSettings & { recover: false; candidate: string; force: boolean; keep: number });
 
 function parse(args: string[]): Args {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        ...GATE_FLAGS,
-        candidate: { type: 'string' },
-        name: { type: 'string' },
-        'models-dir': { type: 'string' },
-        force: { type: 'boolean' },
-        keep: { type: 'string' },
-        recover: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n${PROMOTE_USAGE}`);
-  }
-  if (values.name === undefined) throw new ConfigError(`--name: required\n${PROMOTE_USAGE}`);
-  if (!isModelName(values.name)) throw new ConfigError(`--name: "${values.name}" is not a model name (lowercase letters, digits, "-", "." and "_", as spec.policy.modelRef.name)`);
-  const common = { name: values.name, modelsDir: values['models-dir'] ?? DEFAULT_MODELS_ROOT };
-  if (values.recover) {
-    const extra = Object.keys(values).filter((k) => !['name', 'models-dir', 'recover'].includes(k));
+  const { values } = readFlags(PROMOTE_FLAGS, args);
+  if (values.recover !== undefined && checkFlags({ recover: RECOVER_FLAGS.recover }, { recover: values.recover }).recover) {
+    const extra = Object.keys(values).filter((k) => values[k] !== undefined && !(k in RECOVER_FLAGS));
     if (extra.length > 0) throw new ConfigError(`--recover takes only --name and --models-dir, got --${extra.join(', --')}`);
-    return { ...common, recover: true };
+    const o = checkFlags(RECOVER_FLAGS, values);
+    return { name: o.name, modelsDir: o['models-dir'], recover: true };
   }
-  if (values.candidate === undefined) throw new ConfigError(`--candidate: required\n${PROMOTE_USAGE}`);
-  const keep = values.keep === undefined ? 3 : Number(values.keep);
-  if (!Number.isInteger(keep) || keep < 1) throw new ConfigError(`--keep: must be a positive integer, got ${JSON.stringify(values.keep)}`);
-  return { ...common, ...gateSettings(values, PROMOTE_USAGE), recover: false, candidate: values.candidate, force: values.force ?? false, keep };
+  const o = checkFlags(PROMOTE_FLAGS, values);
+  return { name: o.name, modelsDir: o['models-dir'], ...gateSettings(o), recover: false, candidate: o.candidate, force: o.force, keep: o.keep };
 }
 
 /** The regular files at the top of the candidate directory (links followed); anything else is left behind, and said so. */
@@ -90,7 +78,7 @@ async function readCandidate(dir: string, io: LineIo): Promise<ModelFileSet> {
 }
 
 /**
- * Runs `meshpilot promote` with `args`; resolves to the exit code (see PROMOTE_USAGE), having
+ * Runs `meshpilot promote` with `args`; resolves to the exit code (0 installed or recovered, 3 rejected and nothing changed, 2 bad input, 1 other errors), having
  * written any error to stderr. A rejected candidate changes nothing on disk.
  */
 export async function runPromote(args: string[], io: PromoteIo = processIo, options: PromoteOptions = {}): Promise<number> {

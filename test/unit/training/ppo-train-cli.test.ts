@@ -63,7 +63,7 @@ describe('runTrain', () => {
   it('refuses bad flags with exit code 2 and a message naming the flag', async () => {
     expect(await train(['--out', join(dir, 'x')])).toMatchObject({ code: 2, stderr: expect.stringContaining('--scenarios: required') });
     expect(await train(tiny(join(dir, 'x'), '--iterations', '0'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--iterations: 0 must be a positive integer') });
-    expect(await train(tiny(join(dir, 'x'), '--gamma', 'high'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--gamma: "high" is not a number') });
+    expect(await train(tiny(join(dir, 'x'), '--gamma', 'high'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--gamma: must be a number, got "high"') });
     expect(await train(tiny(join(dir, 'x'), '--hidden', '64,0'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--hidden:') });
     expect(await train(tiny(join(dir, 'x'), '--bogus', '1'))).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") });
     expect(await train(['--scenarios', join(dir, 'none'), '--out', join(dir, 'x')])).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot read the scenario directory') });
