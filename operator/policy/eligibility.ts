@@ -2,7 +2,7 @@
 // draining them would cascade an overload), remote ones when failover is off, and the priority
 // groups open to traffic (serving-group.ts); and which of the allowed ones the floor holds.
 import { othersCanTake, OVERLOADED } from './capacity.ts';
-import type { GuardSpec } from './guard.ts';
+import type { GuardSpec } from './guard-spec.ts';
 import { groupView, priorities, type GroupView } from './serving-group.ts';
 import type { RouteObservation } from './observation.ts';
 

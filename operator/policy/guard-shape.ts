@@ -6,7 +6,7 @@
 // objective (a far failover region on the way back home) gains nothing.
 import type { CapacityCaps } from './capacity.ts';
 import type { Eligibility } from './eligibility.ts';
-import type { GuardSpec } from './guard.ts';
+import type { GuardSpec } from './guard-spec.ts';
 import { GUARD_RULES, type GuardRule } from './guard-rules.ts';
 import { largestRemainder } from '../base/percent.ts';
 import { fitToBounds, normalise, raiseToFloors } from './weights.ts';

@@ -57,61 +57,26 @@
 //                  next shadow decision starts from this one.
 // Weights come out as integer percents summing to exactly 100 (largest remainder); retries and
 // the per-try timeout are clamped into the spec's bounds. Pure: time and state come in.
+import type { RegionWeight } from '../api/types.ts';
 import { formatDuration, isDuration, parseDuration } from '../base/duration.ts';
-import type { AdaptiveRoute, PolicyMode, RegionWeight } from '../api/types.ts';
-import { describeMove, describeSituation, formatFraction, formatMs, weightList } from './explain.ts';
-import type { GuardState } from './guard-state.ts';
-import type { CurrentIntent } from './observe.ts';
-import { nextProbation, onProbation, probationHolds, recentlyFailed } from './probation.ts';
-export { GUARD_RULES, type GuardRule } from './guard-rules.ts';
-export { FAILING_ERROR_RATE } from './eligibility.ts';
+import { largestRemainder } from '../base/percent.ts';
 import { capacityCaps } from './capacity.ts';
 import { eligibility, failingRegions, type Eligibility } from './eligibility.ts';
-import { GUARD_RULES, type GuardRule } from './guard-rules.ts';
-import { shape } from './guard-shape.ts';
-import { retryBudget } from './retry-budget.ts';
-import { offBreaking } from './rollback-hold.ts';
 import { evidenceToMove } from './evidence.ts';
-import { calmNeeded, isCalm } from './return-to-spec.ts';
-import { breaksObjective, sloStatus, type SloStatus } from './slo.ts';
+import { describeMove, describeSituation, weightList } from './explain.ts';
+import { GUARD_RULES, type GuardRule } from './guard-rules.ts';
+import { clampPerTry, clampRetries, guardRetries, retryNotes } from './guard-retries.ts';
+import { shape } from './guard-shape.ts';
+import { staticWeights, type GuardSpec } from './guard-spec.ts';
+import type { GuardState } from './guard-state.ts';
 import type { PolicyAction, RouteObservation } from './observation.ts';
-import { largestRemainder } from '../base/percent.ts';
-import { primaryGroupWeights } from '../api/priority-groups.ts';
+import type { CurrentIntent } from './observe.ts';
+import { nextProbation, onProbation, probationHolds, recentlyFailed, type ProbationEntry } from './probation.ts';
+import { calmNeeded, isCalm } from './return-to-spec.ts';
+import { percentOf, ROLLBACK_HOLD_DECISIONS, rollbackDue, sloWords } from './rollback.ts';
+import { offBreaking } from './rollback-hold.ts';
+import { breaksObjective, sloStatus, type SloStatus } from './slo.ts';
 import { fitToBounds } from './weights.ts';
-
-/** A breach later than this many decision intervals after a decision is not blamed on it. */
-export const ROLLBACK_WINDOW_INTERVALS = 2;
-/** Decisions after a rollback during which proposals are not followed. */
-export const ROLLBACK_HOLD_DECISIONS = 2;
-
-/** The bounds the spec sets on the guard. */
-export interface GuardSpec {
-  mode: PolicyMode;
-  /** Percentage points. */
-  maxWeightStep: number;
-  /** Percent. */
-  minWeight: number;
-  failoverEnabled: boolean;
-  decisionIntervalMs: number;
-  /** Calm decisions in a row after which the guard returns to the spec's weights; undefined: never. */
-  returnAfterDecisions?: number;
-  /** The spec's destinations (weights relative), for static mode. */
-  destinations: { region: string; weight: number; priority: number }[];
-}
-
-/** The guard's bounds from a validated, defaulted route. Throws ConfigError for an unparsable decision interval. */
-export function guardSpecFrom(route: AdaptiveRoute): GuardSpec {
-  const { policy, failover, destinations } = route.spec;
-  return {
-    mode: policy.mode,
-    maxWeightStep: policy.maxWeightStep,
-    minWeight: policy.minWeight,
-    failoverEnabled: failover.enabled,
-    decisionIntervalMs: parseDuration(policy.decisionInterval),
-    ...(policy.returnToSpecAfter ? { returnAfterDecisions: Math.max(1, Math.ceil(parseDuration(policy.returnToSpecAfter) / parseDuration(policy.decisionInterval))) } : {}),
-    destinations: destinations.map((d) => ({ region: d.region, weight: d.weight, priority: d.priority })),
-  };
-}
 
 export interface Proposal {
   action: PolicyAction;
@@ -149,26 +114,250 @@ export interface GuardResult {
   state: GuardState;
 }
 
-const clampInt = (v: number, lo: number, hi: number) => Math.round(Math.min(hi, Math.max(lo, Number.isFinite(v) ? v : lo)));
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** The spec's weights as served by a static policy: percent over the primary (lowest weighted) priority group. */
-export function staticWeights(spec: GuardSpec, regions: readonly string[]): number[] {
-  const inPrimary = primaryGroupWeights(spec.destinations);
-  const byRegion = new Map(spec.destinations.map((d, i) => [d.region, inPrimary[i]!]));
-  const raw = regions.map((r) => byRegion.get(r) ?? 0);
-  return raw.some((w) => w > 0) ? largestRemainder(raw) : largestRemainder(regions.map(() => 1));
+/** What every rule reads: the input and what follows from it, computed once. */
+interface Context {
+  input: GuardInput;
+  o: RouteObservation;
+  spec: GuardSpec;
+  state: GuardState;
+  current: CurrentIntent;
+  regions: string[];
+  slo: SloStatus;
+  /** This decision's number. */
+  step: number;
+  /** What is served now, as integer percents in `regions` order. */
+  served: number[];
+  failingNow: boolean[];
+  /** Probation's records after this decision: read by the rules and persisted in the state. */
+  records: ProbationEntry[];
 }
 
-/** `weights` as integer percents in `regions` order (missing regions 0); undefined when all are 0. */
-function percentOf(weights: readonly RegionWeight[] | undefined, regions: readonly string[]): number[] | undefined {
-  if (!weights) return undefined;
-  const byRegion = new Map(weights.map((w) => [w.region, w.weight]));
-  const raw = regions.map((r) => {
-    const w = byRegion.get(r) ?? 0;
-    return Number.isFinite(w) ? Math.max(0, w) : 0;
-  });
-  return raw.some((w) => w > 0) ? largestRemainder(raw) : undefined;
+/** The decision as the rules build it. */
+interface Draft {
+  weights: number[];
+  attempts: number;
+  perTryMs: number;
+  applied: boolean;
+  head: string;
+  holdUntilStep: number | undefined;
+  calm: number;
+  needed: number | undefined;
+  returning: boolean;
+  rules: Set<GuardRule>;
+  notes: string[];
+}
+
+/** What the rules on a proposal read besides the context. */
+interface Situation {
+  proposal: Proposal;
+  /** The weights the decision starts from (in shadow mode, the previous shadow decision's). */
+  before: number[];
+  /** `before` without the disallowed regions. */
+  base: number[];
+  e: Eligibility;
+  probation: boolean[];
+  /** The spec's weights, when the route returns to them after a calm. */
+  home: number[] | undefined;
+  /** Nothing asks for a move (evidence.ts). */
+  quiet: boolean;
+  /** The proposal's weights, in percent. */
+  wanted: number[];
+  /** What a rollback hold lets through of `wanted` (all of it without a hold). */
+  released: number[];
+  holding: boolean;
+  /** Notes of the health and eligibility rules. */
+  forced: string[];
+}
+
+/**
+ * Applies the guard's rules (see the module comment) to `input`. Pure and deterministic;
+ * throws TypeError when a non-static mode comes without a proposal.
+ */
+export function guard(input: GuardInput): GuardResult {
+  const c = contextOf(input);
+  const { o, spec, state } = c;
+  const d: Draft = {
+    weights: [],
+    attempts: clampRetries(o, c.current.retryAttempts),
+    perTryMs: clampPerTry(o, c.current.perTryTimeoutMs),
+    applied: spec.mode !== 'shadow',
+    head: '',
+    holdUntilStep: state.holdUntilStep !== undefined && c.step < state.holdUntilStep ? state.holdUntilStep : undefined,
+    calm: 0,
+    needed: spec.returnAfterDecisions === undefined ? undefined : (state.calmNeeded ?? spec.returnAfterDecisions),
+    returning: false,
+    rules: new Set(),
+    notes: [],
+  };
+  if (spec.mode === 'static') {
+    d.rules.add(GUARD_RULES.static);
+    d.weights = staticWeights(spec, c.regions);
+    d.head = `static mode: serving the spec's weights (${weightList(c.regions, d.weights)}); no policy is consulted`;
+  } else {
+    decideOnProposal(c, d);
+    if (spec.mode === 'shadow') {
+      d.rules.add(GUARD_RULES.shadow);
+      d.applied = false;
+    }
+  }
+  return resultOf(c, d);
+}
+
+function contextOf(input: GuardInput): Context {
+  const { observation: o, spec, current } = input;
+  const state = input.state ?? { step: 0 };
+  const regions = o.regions.map((r) => r.region);
+  const step = state.step + 1;
+  const served = percentOf(current.weights, regions) ?? staticWeights(spec, regions);
+  const failingNow = failingRegions(o, served);
+  const records = nextProbation(state.probation, regions, failingNow, step);
+  return { input, o, spec, state, current, regions, slo: sloStatus(o), step, served, failingNow, records };
+}
+
+/** The rules on a proposal, in order: fail-static, rollback, the rollback hold, or following it (shaped). */
+function decideOnProposal(c: Context, d: Draft): void {
+  const s = situationOf(c, d);
+  const { o, spec, state, regions } = c;
+  const rollbackTo = rollbackDue(state, c.slo, { mode: spec.mode, nowMs: c.input.nowMs, decisionIntervalMs: spec.decisionIntervalMs }, regions);
+  if (o.regions.some((r) => !r.fresh)) {
+    d.rules.add(GUARD_RULES.failStatic);
+    d.weights = s.base;
+    d.notes.push(`fail-static: telemetry is stale, the current weights stay (${s.proposal.by} not followed)`, ...s.forced);
+    d.applied = d.applied && !same(d.weights, c.served);
+  } else if (rollbackTo) {
+    d.rules.add(GUARD_RULES.rollback);
+    d.weights = withoutDisallowed(rollbackTo, s.e.allowed);
+    const good = state.lastGood!;
+    d.attempts = clampRetries(o, good.retryAttempts);
+    d.perTryMs = isDuration(good.perTryTimeout) ? clampPerTry(o, parseDuration(good.perTryTimeout)) : d.perTryMs;
+    d.holdUntilStep = c.step + 1 + ROLLBACK_HOLD_DECISIONS;
+    d.notes.push(
+      `rollback: the SLO was met before the last decision and is breached now (${sloWords(c.slo)}): back to the last good weights, ` +
+        `held for ${ROLLBACK_HOLD_DECISIONS} decisions`,
+      ...s.forced,
+    );
+  } else if (s.holding && !s.released.some((t, i) => Math.abs(t - s.base[i]!) >= 0.5)) {
+    d.rules.add(GUARD_RULES.rollbackHold);
+    d.weights = s.base;
+    d.notes.push(`holding the rolled-back weights until decision ${d.holdUntilStep} (${s.proposal.by} not followed)`, ...s.forced);
+    d.applied = !same(d.weights, c.served);
+  } else {
+    followProposal(c, d, s);
+  }
+}
+
+/** What the rules on a proposal read: where the decision starts, who may carry traffic, whether anything asks for a move. */
+function situationOf(c: Context, d: Draft): Situation {
+  const proposal = c.input.proposal;
+  if (!proposal) throw new TypeError(`guard: mode ${c.spec.mode} needs a proposal`);
+  const { o, spec, state, regions, step } = c;
+  const shadowBase = spec.mode === 'shadow' ? percentOf(state.shadowWeights, regions) : undefined;
+  const before = shadowBase ?? c.served;
+  const probation = onProbation(c.records, regions, step);
+  const e = eligibility(o, spec, c.failingNow, probation);
+  const probed = regions.filter((_, i) => probation[i] && e.allowed[i] && !e.failing[i]);
+  if (probed.length > 0) {
+    d.rules.add(GUARD_RULES.probation);
+    d.notes.push(`${probed.join(', ')} on probation after failing its health check: not held at the ${spec.minWeight}% floor`);
+  }
+  const base = withoutDisallowed(before, e.allowed);
+  const after = spec.returnAfterDecisions;
+  const home = after === undefined ? undefined : staticWeights(spec, regions);
+  if (home && after !== undefined) {
+    const calmNow = isCalm(o, e.failing) && !probation.some((p) => p);
+    d.calm = calmNow ? (state.calm ?? 0) + 1 : 0;
+    d.needed = calmNeeded(after, state.calmNeeded, state.returning === true, calmNow, same(home, base));
+  }
+  const wanted = proposal.action.weights.map((w) => w * 100);
+  d.head = `${proposal.by}: ${describeSituation(o)}`;
+  const forced = forcedNotes(regions, e, before, wanted, d.rules);
+  const holding = d.holdUntilStep !== undefined && spec.mode === 'enforce';
+  // What a hold lets through: load taken off regions that break an objective (rollback-hold.ts).
+  const released = holding ? offBreaking(o, base, wanted) : wanted;
+  return { proposal, before, base, e, probation, home, quiet: !evidenceToMove(o, e.failing, probation), wanted, released, holding, forced };
+}
+
+/** Follows the proposal: its target (after the evidence and return-to-spec rules) shaped by the weight rules, its retries by the retry rules. */
+function followProposal(c: Context, d: Draft, s: Situation): void {
+  const { o, spec, regions } = c;
+  if (s.proposal.note) d.head += `; ${s.proposal.note}`;
+  if (s.holding) {
+    d.rules.add(GUARD_RULES.rollbackHold);
+    d.notes.push(`holding the rolled-back weights until decision ${d.holdUntilStep}, but for load taken off regions that break an objective`);
+  }
+  const target = targetOf(c, d, s);
+  const breaking = o.regions.map((r) => breaksObjective(r, o));
+  const servingWell = o.regions.some((_, i) => s.base[i]! > 0 && !s.probation[i] && !s.e.failing[i] && !breaking[i]);
+  const held = probationHolds(s.probation, s.e.healthyExists, servingWell);
+  const caps = capacityCaps(o, s.base, { onProbation: held, recovering: recentlyFailed(c.records, regions) }, spec.minWeight);
+  const readings = { errorRates: o.regions.map((r) => r.errorRate), breaking };
+  const shaped = shape(target, s.base, s.e, caps, spec, regions, readings, d.rules);
+  d.weights = shaped.weights;
+  d.notes.push(...s.forced, ...shaped.notes);
+  ({ attempts: d.attempts, perTryMs: d.perTryMs } = guardRetries(o, s.proposal.action, d.weights, d.rules, d.notes));
+  if (d.notes.length === 0) d.notes.push('the guard did not intervene');
+}
+
+/** Where the proposal may take the weights: what the hold released, back towards the spec when nothing asks for a move, the spec's after a long calm. */
+function targetOf(c: Context, d: Draft, s: Situation): number[] {
+  const { spec, regions } = c;
+  let target = s.released;
+  if (s.quiet) {
+    // Evidence before moves: with every region fresh and within its objectives nothing
+    // asks for a change, and a move away from the spec made anyway is a guess that can
+    // overload a region. A move back towards the spec's weights (the user's intent) is
+    // followed: each region stays between what it has and what the spec gives it.
+    const declared = staticWeights(spec, regions);
+    const towards = fitToBounds(s.wanted, s.base.map((b, i) => Math.min(b, declared[i]!)), s.base.map((b, i) => Math.max(b, declared[i]!)));
+    if (towards.some((t, i) => Math.abs(t - s.wanted[i]!) >= 0.5)) {
+      d.rules.add(GUARD_RULES.noEvidence);
+      const what = towards.some((t, i) => Math.abs(t - s.base[i]!) >= 0.5) ? 'only the part of the move back towards the spec is followed' : 'the weights hold';
+      d.notes.push(`no evidence to move: every region is within its objectives, so ${what} (${s.proposal.by} proposed ${weightList(regions, s.wanted.map((w) => Math.round(w)))})`);
+    }
+    target = towards;
+  }
+  const home = s.home;
+  if (home && d.needed !== undefined && d.calm >= d.needed) {
+    const away = s.wanted.some((w, i) => Math.abs(w - home[i]!) >= 0.5);
+    if (!same(home, s.base) || away) {
+      d.rules.add(GUARD_RULES.returnToSpec);
+      const doing = same(home, s.base) ? 'holding' : 'returning towards';
+      d.notes.push(`calm for ${d.calm} decisions: ${doing} the spec's weights (${weightList(regions, home)}) instead of ${s.proposal.by}'s`);
+    }
+    target = home;
+    d.returning = !same(home, s.base);
+  }
+  return target;
+}
+
+/** The result: the weights and retries, the reason in words, and the state the next decision reads. */
+function resultOf(c: Context, d: Draft): GuardResult {
+  const { o, spec, state, current, regions, served, slo } = c;
+  const move = describeMove(regions, spec.mode === 'shadow' ? (percentOf(state.shadowWeights, regions) ?? served) : served, d.weights);
+  const change = [move, ...retryNotes(current, d.attempts, d.perTryMs)].join(', ');
+  const body = spec.mode === 'static' ? d.head : `${d.head}; ${change}; ${d.notes.join('; ')}`;
+  const reason = spec.mode === 'shadow' ? `shadow mode, nothing applied: ${body}` : body;
+  const result: RegionWeight[] = regions.map((region, i) => ({ region, weight: d.weights[i]! }));
+  const next: GuardState = {
+    step: c.step,
+    lastDecisionTime: new Date(c.input.nowMs).toISOString(),
+    sloBefore: slo.state,
+    moved: d.applied && (!same(d.weights, served) || d.attempts !== current.retryAttempts || d.perTryMs !== current.perTryTimeoutMs),
+  };
+  const lastGood =
+    slo.state === 'met'
+      ? { weights: regions.map((region, i) => ({ region, weight: served[i]! })), retryAttempts: clampRetries(o, current.retryAttempts), perTryTimeout: formatDuration(clampPerTry(o, current.perTryTimeoutMs)) }
+      : state.lastGood;
+  if (lastGood) next.lastGood = lastGood;
+  if (d.holdUntilStep !== undefined && spec.mode === 'enforce') next.holdUntilStep = d.holdUntilStep;
+  if (d.calm > 0) next.calm = d.calm;
+  if (d.needed !== undefined && d.needed !== spec.returnAfterDecisions) next.calmNeeded = d.needed;
+  if (d.returning && d.applied) next.returning = true;
+  if (spec.mode === 'shadow') next.shadowWeights = result.map((w) => ({ ...w }));
+  if (c.records.length > 0) next.probation = c.records;
+  return { weights: result, retryAttempts: d.attempts, perTryTimeoutMs: d.perTryMs, applied: d.applied, rules: [...d.rules], reason, slo, state: next };
 }
 
 /** `weights` with the disallowed regions' share handed to the allowed ones, in proportion to what they carry (equally if they carry nothing). */
@@ -194,205 +383,4 @@ function forcedNotes(regions: readonly string[], e: Eligibility, before: readonl
   }
   if (!e.healthyExists && e.failing.some((f, i) => f && !e.ineligible[i])) notes.push('every region fails its health check: none is singled out');
   return notes;
-}
-
-function retryNotes(before: CurrentIntent, attempts: number, perTryMs: number): string[] {
-  const notes: string[] = [];
-  if (attempts !== before.retryAttempts) notes.push(`retries ${before.retryAttempts}→${attempts}`);
-  if (perTryMs !== before.perTryTimeoutMs) notes.push(`per-try timeout ${formatMs(before.perTryTimeoutMs)}→${formatMs(perTryMs)}`);
-  return notes;
-}
-
-function rollbackDue(state: GuardState, slo: SloStatus, input: GuardInput, regions: readonly string[]): number[] | undefined {
-  if (input.spec.mode !== 'enforce' || state.sloBefore !== 'met' || !state.moved || slo.state !== 'breached' || !state.lastGood) return undefined;
-  if (state.lastDecisionTime !== undefined) {
-    const since = input.nowMs - Date.parse(state.lastDecisionTime);
-    if (!(since <= ROLLBACK_WINDOW_INTERVALS * input.spec.decisionIntervalMs)) return undefined;
-  }
-  const names = new Set(state.lastGood.weights.map((w) => w.region));
-  if (names.size !== regions.length || !regions.every((r) => names.has(r))) return undefined;
-  return percentOf(state.lastGood.weights, regions);
-}
-
-function sloWords(slo: SloStatus): string {
-  const parts: string[] = [];
-  if (slo.p99Ms !== null) parts.push(`p99 ${formatMs(slo.p99Ms)} of ${formatMs(slo.objectiveP99Ms)}`);
-  if (slo.errorRate !== null) parts.push(`errors ${formatFraction(slo.errorRate)} of ${formatFraction(slo.maxErrorRate)}`);
-  return parts.join(', ');
-}
-
-/**
- * Applies the guard's rules (see the module comment) to `input`. Pure and deterministic;
- * throws TypeError when a non-static mode comes without a proposal.
- */
-export function guard(input: GuardInput): GuardResult {
-  const { observation: o, spec, current } = input;
-  const state = input.state ?? { step: 0 };
-  const regions = o.regions.map((r) => r.region);
-  const slo = sloStatus(o);
-  const step = state.step + 1;
-  const served = percentOf(current.weights, regions) ?? staticWeights(spec, regions);
-  const clampRetries = (n: number) => clampInt(n, o.retryBounds.min, o.retryBounds.max);
-  const clampPerTry = (ms: number) => clampInt(ms, o.perTryBoundsMs.min, o.perTryBoundsMs.max);
-  const rules = new Set<GuardRule>();
-  const notes: string[] = [];
-  let weights: number[];
-  let attempts = clampRetries(current.retryAttempts);
-  let perTryMs = clampPerTry(current.perTryTimeoutMs);
-  let applied = spec.mode !== 'shadow';
-  let head: string;
-  let holdUntilStep = state.holdUntilStep !== undefined && step < state.holdUntilStep ? state.holdUntilStep : undefined;
-  let calm = 0;
-  const after = spec.returnAfterDecisions;
-  let needed = after === undefined ? undefined : (state.calmNeeded ?? after);
-  let returning = false;
-
-  const failingNow = failingRegions(o, served);
-  // Probation's records after this decision: read by the rules below and persisted in the state.
-  const records = nextProbation(state.probation, regions, failingNow, step);
-
-  if (spec.mode === 'static') {
-    rules.add(GUARD_RULES.static);
-    weights = staticWeights(spec, regions);
-    head = `static mode: serving the spec's weights (${weightList(regions, weights)}); no policy is consulted`;
-  } else {
-    const proposal = input.proposal;
-    if (!proposal) throw new TypeError(`guard: mode ${spec.mode} needs a proposal`);
-    const shadowBase = spec.mode === 'shadow' ? percentOf(state.shadowWeights, regions) : undefined;
-    const before = shadowBase ?? served;
-    const probation = onProbation(records, regions, step);
-    const e = eligibility(o, spec, failingNow, probation);
-    const probed = regions.filter((_, i) => probation[i] && e.allowed[i] && !e.failing[i]);
-    if (probed.length > 0) {
-      rules.add(GUARD_RULES.probation);
-      notes.push(`${probed.join(', ')} on probation after failing its health check: not held at the ${spec.minWeight}% floor`);
-    }
-    const base = withoutDisallowed(before, e.allowed);
-    const home = after === undefined ? undefined : staticWeights(spec, regions);
-    const calmNow = isCalm(o, e.failing) && !probation.some((p) => p);
-    const quiet = !evidenceToMove(o, e.failing, probation);
-    if (home && after !== undefined) {
-      calm = calmNow ? (state.calm ?? 0) + 1 : 0;
-      needed = calmNeeded(after, state.calmNeeded, state.returning === true, calmNow, same(home, base));
-    }
-    const wanted = proposal.action.weights.map((w) => w * 100);
-    head = `${proposal.by}: ${describeSituation(o)}`;
-    const forced = forcedNotes(regions, e, before, wanted, rules);
-    const rollbackTo = rollbackDue(state, slo, input, regions);
-    const stale = o.regions.some((r) => !r.fresh);
-    const holding = holdUntilStep !== undefined && spec.mode === 'enforce';
-    // What a hold lets through: load taken off regions that break an objective (rollback-hold.ts).
-    const released = holding ? offBreaking(o, base, wanted) : wanted;
-    if (stale) {
-      rules.add(GUARD_RULES.failStatic);
-      weights = base;
-      notes.push(`fail-static: telemetry is stale, the current weights stay (${proposal.by} not followed)`, ...forced);
-      applied = applied && !same(weights, served);
-    } else if (rollbackTo) {
-      rules.add(GUARD_RULES.rollback);
-      weights = withoutDisallowed(rollbackTo, e.allowed);
-      const good = state.lastGood!;
-      attempts = clampRetries(good.retryAttempts);
-      perTryMs = isDuration(good.perTryTimeout) ? clampPerTry(parseDuration(good.perTryTimeout)) : perTryMs;
-      holdUntilStep = step + 1 + ROLLBACK_HOLD_DECISIONS;
-      notes.push(
-        `rollback: the SLO was met before the last decision and is breached now (${sloWords(slo)}): back to the last good weights, ` +
-          `held for ${ROLLBACK_HOLD_DECISIONS} decisions`,
-        ...forced,
-      );
-    } else if (holding && !released.some((t, i) => Math.abs(t - base[i]!) >= 0.5)) {
-      rules.add(GUARD_RULES.rollbackHold);
-      weights = base;
-      notes.push(`holding the rolled-back weights until decision ${holdUntilStep} (${proposal.by} not followed)`, ...forced);
-      applied = !same(weights, served);
-    } else {
-      if (proposal.note) head += `; ${proposal.note}`;
-      let target = released;
-      if (holding) {
-        rules.add(GUARD_RULES.rollbackHold);
-        notes.push(`holding the rolled-back weights until decision ${holdUntilStep}, but for load taken off regions that break an objective`);
-      }
-      if (quiet) {
-        // Evidence before moves: with every region fresh and within its objectives nothing
-        // asks for a change, and a move away from the spec made anyway is a guess that can
-        // overload a region. A move back towards the spec's weights (the user's intent) is
-        // followed: each region stays between what it has and what the spec gives it.
-        const declared = staticWeights(spec, regions);
-        const towards = fitToBounds(wanted, base.map((b, i) => Math.min(b, declared[i]!)), base.map((b, i) => Math.max(b, declared[i]!)));
-        if (towards.some((t, i) => Math.abs(t - wanted[i]!) >= 0.5)) {
-          rules.add(GUARD_RULES.noEvidence);
-          const what = towards.some((t, i) => Math.abs(t - base[i]!) >= 0.5) ? 'only the part of the move back towards the spec is followed' : 'the weights hold';
-          notes.push(`no evidence to move: every region is within its objectives, so ${what} (${proposal.by} proposed ${weightList(regions, wanted.map((w) => Math.round(w)))})`);
-        }
-        target = towards;
-      }
-      if (home && needed !== undefined && calm >= needed) {
-        const away = wanted.some((w, i) => Math.abs(w - home[i]!) >= 0.5);
-        if (!same(home, base) || away) {
-          rules.add(GUARD_RULES.returnToSpec);
-          const doing = same(home, base) ? 'holding' : 'returning towards';
-          notes.push(`calm for ${calm} decisions: ${doing} the spec's weights (${weightList(regions, home)}) instead of ${proposal.by}'s`);
-        }
-        target = home;
-        returning = !same(home, base);
-      }
-      const breaking = o.regions.map((r) => breaksObjective(r, o));
-      const servingWell = o.regions.some((_, i) => base[i]! > 0 && !probation[i] && !e.failing[i] && !breaking[i]);
-      const held = probationHolds(probation, e.healthyExists, servingWell);
-      const caps = capacityCaps(o, base, { onProbation: held, recovering: recentlyFailed(records, regions) }, spec.minWeight);
-      const readings = { errorRates: o.regions.map((r) => r.errorRate), breaking };
-      const shaped = shape(target, base, e, caps, spec, regions, readings, rules);
-      weights = shaped.weights;
-      notes.push(...forced, ...shaped.notes);
-      attempts = clampRetries(proposal.action.retryAttempts);
-      perTryMs = clampPerTry(proposal.action.perTryTimeoutMs);
-      if (attempts !== Math.round(proposal.action.retryAttempts) || perTryMs !== Math.round(proposal.action.perTryTimeoutMs)) {
-        rules.add(GUARD_RULES.retriesClamped);
-        notes.push('retries clamped into the spec bounds');
-      }
-      const floorMs = clampPerTry(o.objectives.latencyP99Ms);
-      if (perTryMs < floorMs) {
-        // A try cut before the latency objective would have been a good answer; and a region
-        // whose round trip alone exceeds the timeout fails every try it gets.
-        rules.add(GUARD_RULES.perTryFloor);
-        notes.push(`per-try timeout ${formatMs(perTryMs)}→${formatMs(floorMs)} (not below the ${formatMs(o.objectives.latencyP99Ms)} objective)`);
-        perTryMs = floorMs;
-      }
-      const budget = retryBudget(o, weights);
-      if (attempts > budget.maxAttempts) {
-        rules.add(GUARD_RULES.retryBudget);
-        notes.push(`retry budget: ${attempts}→${budget.maxAttempts} attempts (${budget.why})`);
-        attempts = budget.maxAttempts;
-      }
-      if (notes.length === 0) notes.push('the guard did not intervene');
-    }
-    if (spec.mode === 'shadow') {
-      rules.add(GUARD_RULES.shadow);
-      applied = false;
-    }
-  }
-
-  const move = describeMove(regions, spec.mode === 'shadow' ? (percentOf(state.shadowWeights, regions) ?? served) : served, weights);
-  const change = [move, ...retryNotes(current, attempts, perTryMs)].join(', ');
-  const body = spec.mode === 'static' ? head : `${head}; ${change}; ${notes.join('; ')}`;
-  const reason = spec.mode === 'shadow' ? `shadow mode, nothing applied: ${body}` : body;
-
-  const result: RegionWeight[] = regions.map((region, i) => ({ region, weight: weights[i]! }));
-  const next: GuardState = {
-    step,
-    lastDecisionTime: new Date(input.nowMs).toISOString(),
-    sloBefore: slo.state,
-    moved: applied && (!same(weights, served) || attempts !== current.retryAttempts || perTryMs !== current.perTryTimeoutMs),
-  };
-  const lastGood = slo.state === 'met'
-    ? { weights: regions.map((region, i) => ({ region, weight: served[i]! })), retryAttempts: clampRetries(current.retryAttempts), perTryTimeout: formatDuration(clampPerTry(current.perTryTimeoutMs)) }
-    : state.lastGood;
-  if (lastGood) next.lastGood = lastGood;
-  if (holdUntilStep !== undefined && spec.mode === 'enforce') next.holdUntilStep = holdUntilStep;
-  if (calm > 0) next.calm = calm;
-  if (needed !== undefined && needed !== after) next.calmNeeded = needed;
-  if (returning && applied) next.returning = true;
-  if (spec.mode === 'shadow') next.shadowWeights = result.map((w) => ({ ...w }));
-  if (records.length > 0) next.probation = records;
-  return { weights: result, retryAttempts: attempts, perTryTimeoutMs: perTryMs, applied, rules: [...rules], reason, slo, state: next };
 }

@@ -5,6 +5,12 @@ import { route, converged, condition } from '../support/routes.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
 
 const ROUTES = 12;
+/**
+ * Longer than the test: the clean run at the end must find no decision due. With the default
+ * 30 s, a loaded machine took 34 s from the survivor's last decision to the clean run's first
+ * reconcile, and the clean run rightly decided again (a newer lastDecisionTime, step 2).
+ */
+const POLICY = { policy: { mode: 'static', decisionInterval: '1h' } };
 
 /** Deterministic pseudo-random numbers, so a failure can be replayed from the seed. */
 function prng(seed: number): () => number {
@@ -28,11 +34,12 @@ describe('operator crash recovery', () => {
       const a = Math.floor(random() * 101);
       const weights = { 'eu-west': a, 'us-east': 100 - a };
       expected.set(`r${i}`, weights);
-      await routes.create(route(`r${i}`, cluster.namespace, weights));
+      await routes.create(route(`r${i}`, cluster.namespace, weights, POLICY));
     }
     // A route whose contact plan does not exist: it must converge to Ready=False, not loop.
     await routes.create(
       route('dangling', cluster.namespace, { 'eu-west': 50, 'us-east': 50 }, {
+        ...POLICY,
         delayTolerant: { contactPlanRef: { name: 'no-such-plan' } },
       }),
     );

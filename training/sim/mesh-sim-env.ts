@@ -7,7 +7,8 @@
 import { ConfigError } from '../../operator/base/errors.ts';
 import { hashString, prng } from '../../operator/base/random.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
-import { guard, guardSpecFrom, type GuardSpec } from '../../operator/policy/guard.ts';
+import { guard } from '../../operator/policy/guard.ts';
+import { guardSpecFrom, type GuardSpec } from '../../operator/policy/guard-spec.ts';
 import type { GuardState } from '../../operator/policy/guard-state.ts';
 import { observationFromSnapshot } from '../../operator/policy/observe.ts';
 import type { PolicyAction, RouteObservation } from '../../operator/policy/spec.ts';

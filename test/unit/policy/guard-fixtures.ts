@@ -1,6 +1,7 @@
 // The guard tests' inputs: a spec, and a decision's input built from current and proposed
 // percents with a first region busy enough to be evidence to move.
-import type { guard, GuardInput, GuardSpec } from '../../../operator/policy/guard.ts';
+import type { guard, GuardInput } from '../../../operator/policy/guard.ts';
+import type { GuardSpec } from '../../../operator/policy/guard-spec.ts';
 import type { GuardState } from '../../../operator/policy/guard-state.ts';
 import type { RegionObservation } from '../../../operator/policy/spec.ts';
 import { regionObs, routeObs } from './fixtures.ts';

@@ -1,7 +1,8 @@
 // The guard's do-no-harm rules (issue 12): floors and failover by priority group, capacity,
 // the retry budget, and recovery that is observed before it is trusted.
 import { describe, expect, it } from '@jest/globals';
-import { GUARD_RULES, guard } from '../../../operator/policy/guard.ts';
+import { guard } from '../../../operator/policy/guard.ts';
+import { GUARD_RULES } from '../../../operator/policy/guard-rules.ts';
 import type { GuardState } from '../../../operator/policy/guard-state.ts';
 import { PROBATION_BASE_DECISIONS } from '../../../operator/policy/probation.ts';
 import { expectedRetries, retryBudget } from '../../../operator/policy/retry-budget.ts';

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { prng } from '../../../operator/base/random.ts';
-import { FAILING_ERROR_RATE, GUARD_RULES, ROLLBACK_HOLD_DECISIONS, guard, guardSpecFrom } from '../../../operator/policy/guard.ts';
+import { FAILING_ERROR_RATE } from '../../../operator/policy/eligibility.ts';
+import { guard } from '../../../operator/policy/guard.ts';
+import { GUARD_RULES } from '../../../operator/policy/guard-rules.ts';
+import { guardSpecFrom } from '../../../operator/policy/guard-spec.ts';
+import { ROLLBACK_HOLD_DECISIONS } from '../../../operator/policy/rollback.ts';
 import { parseGuardState, type GuardState } from '../../../operator/policy/guard-state.ts';
 import { CALM_HEADROOM, CALM_SATURATION } from '../../../operator/policy/return-to-spec.ts';
 import type { RegionObservation } from '../../../operator/policy/spec.ts';

@@ -7,7 +7,7 @@ import { Registry, type MetricValue } from 'prom-client';
 import { ManualClock } from '../../../operator/base/clock.ts';
 import { prng } from '../../../operator/base/random.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
-import { GUARD_RULES } from '../../../operator/policy/guard.ts';
+import { GUARD_RULES } from '../../../operator/policy/guard-rules.ts';
 import { heuristicAction } from '../../../operator/policy/heuristic.ts';
 import { policyMetrics } from '../../../operator/policy/metrics.ts';
 import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model.ts';
