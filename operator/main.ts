@@ -35,7 +35,7 @@ import { applyObject } from './kube/apply.ts';
 import { ADAPTIVE_ROUTES } from './adaptive-route/resource.ts';
 import { decisionBatcher } from './adaptive-route/decision-batcher.ts';
 import { warmUpXds } from './adaptive-route/xds-warmup.ts';
-import { ModelRegistry } from './policy/models.ts';
+import { ModelRegistry } from './policy/model/registry.ts';
 import { policyMetrics } from './policy/metrics.ts';
 import { PolicyService } from './policy/policy.ts';
 import { namespacedKey } from './base/object-key.ts';

@@ -1,7 +1,7 @@
 // The environment interface the trainer and the evaluation drive: one route in a simulated
 // multi-region mesh, observed and acted on through the serving contract (operator/policy/
-// spec.ts), so that what is learned here is what the operator will see and do.
-import type { PolicyAction, RouteObservation } from '../operator/policy/spec.ts';
+// features.ts), so that what is learned here is what the operator will see and do.
+import type { PolicyAction, RouteObservation } from '../operator/policy/features.ts';
 
 /** What one decision interval cost, for rewards and evaluation tables. */
 export interface StepMetrics {

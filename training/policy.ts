@@ -1,7 +1,7 @@
 // What evaluation runs: a policy reads the serving observation of one route and returns an
 // action, keeping whatever memory it needs in a per-episode state it creates itself. The
 // baselines are policies; the learned model plugs in the same way (state unused).
-import type { IntBounds, PolicyAction, RouteObservation } from '../operator/policy/spec.ts';
+import type { IntBounds, PolicyAction, RouteObservation } from '../operator/policy/features.ts';
 
 /** What the AdaptiveRoute spec says about the route: what serving knows besides telemetry. */
 export interface RouteView {

@@ -1,6 +1,6 @@
 // What a policy reads and what it proposes, as plain values: the situation of one route
 // (built by observe.ts from telemetry, and by the simulator the same way) and a decoded
-// action. Its own file so that the heuristic, the guard and the model contract (spec.ts) can
+// action. Its own file so that the heuristic, the guard and the model contract (features.ts) can
 // all speak of them without importing one another.
 
 /** What the policy knows of one region. Absent measurements are null, never 0. */
@@ -34,7 +34,7 @@ export interface IntBounds {
 
 /** What the policy knows of one route. */
 export interface RouteObservation {
-  /** 1..MAX_REGIONS (spec.ts) regions, in the spec's order. */
+  /** 1..MAX_REGIONS (features.ts) regions, in the spec's order. */
   regions: RegionObservation[];
   objectives: { latencyP99Ms: number; maxErrorRate: number; crossRegionCostWeight: number };
   retryAttempts: number;

@@ -22,9 +22,9 @@ import { GUARD_RULES, type GuardRule } from './guard-rules.ts';
 import { guardSpecFrom, type GuardSpec } from './guard-spec.ts';
 import type { GuardState } from './guard-state.ts';
 import { heuristicAction, type HeuristicDecision } from './heuristic.ts';
-import type { LoadedModel } from './model.ts';
+import type { LoadedModel } from './model/loaded-model.ts';
 import type { PolicyMetrics } from './metrics.ts';
-import type { ModelLookup, ModelRegistry } from './models.ts';
+import type { ModelLookup, ModelRegistry } from './model/registry.ts';
 import { observationFromSnapshot, type CurrentIntent } from './observe.ts';
 import type { SloStatus } from './slo.ts';
 import {
@@ -37,7 +37,7 @@ import {
   encodeObservation,
   type PolicyAction,
   type RouteObservation,
-} from './spec.ts';
+} from './features.ts';
 
 export interface DecisionRequest {
   /** "namespace/name". */

@@ -6,7 +6,7 @@
 // number of times it was ejected, a count that decays by one for each base ejection time it
 // stays in. With every primary region out, traffic goes to the next priority group. Retries
 // and per-try timeout stay at the spec's static values. It reads only the observation.
-import type { PolicyAction, RouteObservation } from '../../operator/policy/spec.ts';
+import type { PolicyAction, RouteObservation } from '../../operator/policy/features.ts';
 import type { Baseline, RouteView } from '../policy.ts';
 import { specRetries } from '../sim/route-view.ts';
 import { failoverWeights } from './failover-groups.ts';

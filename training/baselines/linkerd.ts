@@ -6,7 +6,7 @@
 // primary priority group and fails over to the next one only when every primary is out.
 // Retries follow a retry budget: the spec's most while the route's error rate is within
 // the budget (20 % extra load), none beyond it, which is what keeps a budget out of a storm.
-import type { PolicyAction, RouteObservation } from '../../operator/policy/spec.ts';
+import type { PolicyAction, RouteObservation } from '../../operator/policy/features.ts';
 import type { Baseline, RouteView } from '../policy.ts';
 import { specRetries } from '../sim/route-view.ts';
 import { failoverWeights } from './failover-groups.ts';

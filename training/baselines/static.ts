@@ -1,7 +1,7 @@
 // The static baseline: what a route without meshpilot serves. The spec's weights over the
 // primary priority group, the most retries the spec allows and a per-try timeout that splits
 // the longest request timeout evenly (serving's intentFromSpec); it never moves.
-import type { PolicyAction } from '../../operator/policy/spec.ts';
+import type { PolicyAction } from '../../operator/policy/features.ts';
 import type { Baseline, RouteView } from '../policy.ts';
 import { specRetries, specWeights } from '../sim/route-view.ts';
 

@@ -3,7 +3,7 @@
 // so the table compares decisions and nothing else. A policy's seeds run in lockstep so a
 // batching policy (the model) infers once per interval for all of them.
 import { ConfigError } from '../../operator/base/errors.ts';
-import type { PolicyAction } from '../../operator/policy/spec.ts';
+import type { PolicyAction } from '../../operator/policy/features.ts';
 import type { EvalPolicy } from '../policy.ts';
 import { GRID_SIZE, gridQuantile } from '../sim/math.ts';
 import { MeshSimEnv, type MeshSimEnvOptions } from '../sim/mesh-sim-env.ts';

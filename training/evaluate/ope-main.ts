@@ -5,7 +5,7 @@
 // from them). Words go to stderr; the last stdout line is one JSON object: {"ope":{…}}.
 import { resolve } from 'node:path';
 import { flag, parseFlags, requiredString } from '../../operator/base/flags.ts';
-import { loadModel } from '../../operator/policy/model.ts';
+import { loadModel } from '../../operator/policy/model/loaded-model.ts';
 import { GATE_FLAGS, gateSettings, judgeModel, readGateEvidence, type GateSettings } from './ope-run.ts';
 import { failure, processIo, type LineIo } from './cli-io.ts';
 

@@ -13,7 +13,7 @@
 // - Traffic shares are the regions' request rates when all are known, else their weights.
 // - Regions without latency (or error) readings are left out of that term, the others renormalised.
 // - Churn is a property of the action, not of the outcome, and is left out.
-import type { RouteObservation, RegionObservation } from '../../operator/policy/spec.ts';
+import type { RouteObservation, RegionObservation } from '../../operator/policy/features.ts';
 import { DEFAULT_REWARD_WEIGHTS, type RewardWeights } from '../sim/reward.ts';
 
 export type Objectives = RouteObservation['objectives'];

@@ -10,7 +10,7 @@ import { parseYamlDocuments } from '../../operator/api/manifests.ts';
 import { formatIssue } from '../../operator/api/schema/validate.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../operator/api/validate.ts';
-import type { LoadedModel } from '../../operator/policy/model.ts';
+import type { LoadedModel } from '../../operator/policy/model/loaded-model.ts';
 import { readDecisionLog } from '../sim/replay.ts';
 import { evaluateOffPolicy, gate, onPolicyValue, type Estimate } from './ope.ts';
 import { modelTarget, routeFeatures, samplesFromReplay, type RouteSample, type SkippedSteps } from './ope-targets.ts';

@@ -4,8 +4,8 @@
 // in (operator/policy/policy.ts actionLogDensity), and (observation, action) pairs become the
 // reward model's features.
 import { actionLogDensity } from '../../operator/policy/policy.ts';
-import type { LoadedModel } from '../../operator/policy/model.ts';
-import { ACTION_SIZE, MAX_REGIONS, OBSERVATION_SIZE, decodeAction, encodeAction, encodeObservation, type PolicyAction, type RouteObservation } from '../../operator/policy/spec.ts';
+import type { LoadedModel } from '../../operator/policy/model/loaded-model.ts';
+import { ACTION_SIZE, MAX_REGIONS, OBSERVATION_SIZE, decodeAction, encodeAction, encodeObservation, type PolicyAction, type RouteObservation } from '../../operator/policy/features.ts';
 import type { ReplayResult } from '../sim/replay.ts';
 import type { OpeSample, TargetPolicy } from './ope.ts';
 import { outcomeReward } from './ope-reward.ts';

@@ -13,7 +13,7 @@
 // default) is v2's plus, from a third stream, faults on some pods only (incidents that hit a
 // share of a region's tries, and tail-only slowdowns) and routes with cross-region retries.
 import { prng } from '../../operator/base/random.ts';
-import { MAX_REGIONS } from '../../operator/policy/spec.ts';
+import { MAX_REGIONS } from '../../operator/policy/features.ts';
 import { EVENT_KINDS } from '../sim/scenario-schema.ts';
 import { PLACES, roundTripMs } from './geography.ts';
 

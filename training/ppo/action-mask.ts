@@ -3,7 +3,7 @@
 // weight is always 1), plus the retry and per-try scalars. Entries that cannot change what the
 // environment does are left out of the log-probability and the entropy, so their sampling
 // noise does not enter the policy gradient.
-import { ACTION_SIZE, MAX_REGIONS } from '../../operator/policy/spec.ts';
+import { ACTION_SIZE, MAX_REGIONS } from '../../operator/policy/features.ts';
 
 /** Writes the 0/1 mask for `regionCount` regions into `out` at `offset`. */
 export function writeActionMask(regionCount: number, out: Float32Array, offset = 0): Float32Array {

@@ -3,7 +3,7 @@
 // one shared by the region slots) and a separate value MLP, also per row and pooled
 // (region-rows.ts).
 import * as tf from '@tensorflow/tfjs';
-import { MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, ROW_SIZE } from '../../operator/policy/spec.ts';
+import { MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, ROW_SIZE } from '../../operator/policy/features.ts';
 import type { ActorSnapshot } from './episode.ts';
 import { normalSampler } from './gaussian.ts';
 import { cloneMlpWeights, initMlpWeights, type MlpWeights } from './mlp-weights.ts';

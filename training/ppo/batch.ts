@@ -1,6 +1,6 @@
 // One iteration's experience laid out flat for the learner: trajectories concatenated, their
 // values from the critic, advantages and λ-returns by GAE per episode, action masks per row.
-import { ACTION_SIZE, OBSERVATION_SIZE } from '../../operator/policy/spec.ts';
+import { ACTION_SIZE, OBSERVATION_SIZE } from '../../operator/policy/features.ts';
 import { writeActionMask } from './action-mask.ts';
 import type { Trajectory } from './episode.ts';
 import { computeGae } from './gae.ts';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../operator/base/errors.ts';
-import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../operator/policy/spec.ts';
+import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../operator/policy/features.ts';
 import { LOG_STD_SIZE } from './region-rows.ts';
 import type { ActorCriticWeights } from './actor-critic.ts';
 import type { AdamState } from './adam.ts';

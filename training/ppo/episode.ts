@@ -2,7 +2,7 @@
 // worker does between two weight updates. Features come from encodeObservation and actions go
 // through decodeAction, exactly as in serving; the trainer never builds features itself.
 import { heuristicAction } from '../../operator/policy/heuristic.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE, decodeAction, encodeObservation } from '../../operator/policy/spec.ts';
+import { ACTION_SIZE, OBSERVATION_SIZE, decodeAction, encodeObservation } from '../../operator/policy/features.ts';
 import type { PolicyEnv } from '../env.ts';
 import { writeActionMask } from './action-mask.ts';
 import { normalSampler, sampleGaussian } from './gaussian.ts';

@@ -1,8 +1,8 @@
 // The shipped form of the actor: a tfjs layers model mapping one region row to its outputs
-// (model-format.ts, spec.ts), rebuilt from the learner's weights. Layer names are fixed
+// (model/format.ts, features.ts), rebuilt from the learner's weights. Layer names are fixed
 // so the same weights always give the same model.json.
 import * as tf from '@tensorflow/tfjs';
-import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../operator/policy/spec.ts';
+import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../operator/policy/features.ts';
 import type { MlpWeights } from './mlp-weights.ts';
 
 /** A sequential model with the actor's layers and weights. The caller disposes it. */

@@ -2,7 +2,7 @@
 // Adam step for the actor (clipped surrogate − entropy bonus) and one for the critic (value
 // loss), each network's gradients clipped by their own global norm.
 import * as tf from '@tensorflow/tfjs';
-import { ACTION_SIZE, OBSERVATION_SIZE } from '../../operator/policy/spec.ts';
+import { ACTION_SIZE, OBSERVATION_SIZE } from '../../operator/policy/features.ts';
 import type { ActorCritic } from './actor-critic.ts';
 import type { Adam } from './adam.ts';
 import type { Batch } from './batch.ts';

@@ -1,10 +1,10 @@
-// The learner's side of the v2 contract (operator/policy/spec.ts): the actor and the critic are
+// The learner's side of the v2 contract (operator/policy/features.ts): the actor and the critic are
 // each one network applied to every region row of a route, their outputs pooled per route. The
 // actor pools as serving does (poolRegionOutputs: a region's logit is its row's, the retry and
 // per-try entries average the votes of the route's rows); the critic averages its rows' values.
 // One standard deviation is shared by every region slot, so that no slot is special.
 import * as tf from '@tensorflow/tfjs';
-import { ACTION_SIZE, MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, ROW_SIZE, poolRegionOutputs } from '../../operator/policy/spec.ts';
+import { ACTION_SIZE, MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, ROW_SIZE, poolRegionOutputs } from '../../operator/policy/features.ts';
 import { mlpForward, type MlpWeights } from './mlp-weights.ts';
 import { tfMlpApply, type TfMlp } from './tf-mlp.ts';
 

@@ -1,13 +1,13 @@
 // `meshpilot train`: PPO on a mixture of every scenario in a directory (each episode picks a
 // scenario and a seed from the run's seed), checkpoints, a JSON log, progress on stderr, and at
-// the end the model directory (operator/policy/model-format.ts) with the command that
+// the end the model directory (operator/policy/model/format.ts) with the command that
 // reproduces it. The last line on stdout is one JSON object: {"train":{…}}.
 import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../operator/base/errors.ts';
-import { currentSpecShape, type ModelMetadata } from '../../operator/policy/model-format.ts';
-import { saveModel } from '../../operator/policy/model.ts';
+import { currentSpecShape, type ModelMetadata } from '../../operator/policy/model/format.ts';
+import { saveModel } from '../../operator/policy/model/loaded-model.ts';
 import { useTrainingBackend } from './backend.ts';
 import { buildPolicyModel } from './policy-model.ts';
 import { expandLogStd } from './region-rows.ts';

@@ -3,7 +3,7 @@
 // Everything an iteration draws comes from streams derived from the seed and the iteration
 // number, so a run is reproducible on one backend, for any worker count, and across a resume.
 import { performance } from 'node:perf_hooks';
-import { ACTION_SIZE } from '../../operator/policy/spec.ts';
+import { ACTION_SIZE } from '../../operator/policy/features.ts';
 import { expandLogStd } from './region-rows.ts';
 import { ConfigError } from '../../operator/base/errors.ts';
 import { ActorCritic, type ActorCriticWeights } from './actor-critic.ts';

@@ -19,9 +19,9 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../operator/base/errors.ts';
 import { systemClock, type Clock } from '../../operator/base/clock.ts';
-import { readModelFiles } from '../../operator/policy/model-files.ts';
-import { MODEL_METADATA_FILE } from '../../operator/policy/model-format.ts';
-import { resolveModelDir } from '../../operator/policy/models.ts';
+import { readModelFiles } from '../../operator/policy/model/files.ts';
+import { MODEL_METADATA_FILE } from '../../operator/policy/model/format.ts';
+import { resolveModelDir } from '../../operator/policy/model/registry.ts';
 import { DurableSteps, type StepHook } from './durable-steps.ts';
 
 export const VERSIONS_DIR = '.versions';

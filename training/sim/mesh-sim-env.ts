@@ -11,7 +11,7 @@ import { guard } from '../../operator/policy/guard.ts';
 import { guardSpecFrom, type GuardSpec } from '../../operator/policy/guard-spec.ts';
 import type { GuardState } from '../../operator/policy/guard-state.ts';
 import { observationFromSnapshot } from '../../operator/policy/observe.ts';
-import type { PolicyAction, RouteObservation } from '../../operator/policy/spec.ts';
+import type { PolicyAction, RouteObservation } from '../../operator/policy/features.ts';
 import type { PolicyEnv, StepMetrics, StepResult } from '../env.ts';
 import type { RouteView } from '../policy.ts';
 import { GRID_SIZE, gridQuantile, normalSampler } from './math.ts';

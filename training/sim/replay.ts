@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../operator/base/errors.ts';
 import type { AdaptiveRoute } from '../../operator/api/types.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../operator/policy/observe.ts';
-import type { PolicyAction, RouteObservation } from '../../operator/policy/spec.ts';
+import type { PolicyAction, RouteObservation } from '../../operator/policy/features.ts';
 import type { RouteSnapshot } from '../../operator/telemetry/types.ts';
 import { routeViewOf, specRetries, specWeights } from './route-view.ts';
 import { largestRemainder } from '../../operator/base/percent.ts';

@@ -4,7 +4,7 @@
 // would train on a different world than the author wrote), and so is any impossible value.
 import { z } from 'zod';
 import { eventPlacementProblem, eventStartsSec } from './event-placement.ts';
-import { MAX_REGIONS } from '../../operator/policy/spec.ts';
+import { MAX_REGIONS } from '../../operator/policy/features.ts';
 import { parseRfc3339 } from '../../operator/telemetry/kafka/timestamp.ts';
 import type { RecordedTrace } from './trace.ts';
 

@@ -8,7 +8,7 @@ import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
 import type { CurrentIntent } from '../../../operator/policy/observe.ts';
 import type { DecisionRequest } from '../../../operator/policy/policy.ts';
-import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../../operator/policy/spec.ts';
+import { MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../../operator/policy/features.ts';
 import type { Reading, RegionSnapshot, RouteSnapshot, Signal } from '../../../operator/telemetry/types.ts';
 
 const REGIONS = ['eu-west', 'us-east', 'ap-south', 'sa-east', 'eu-north'] as const;

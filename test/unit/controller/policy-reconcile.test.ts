@@ -10,7 +10,7 @@ import type { ReconcileContext } from '../../../operator/controller/controller.t
 import { decisionBatcher, type Decide } from '../../../operator/adaptive-route/decision-batcher.ts';
 import { DecisionRecorder } from '../../../operator/adaptive-route/decision-recorder.ts';
 import type { DecisionLog, DecisionRecord } from '../../../operator/telemetry/decision-log.ts';
-import { ModelRegistry } from '../../../operator/policy/models.ts';
+import { ModelRegistry } from '../../../operator/policy/model/registry.ts';
 import { PolicyService } from '../../../operator/policy/policy.ts';
 import { MemoryIntentSink } from '../../../operator/routing/memory-intent-sink.ts';
 import type { RouteSnapshot } from '../../../operator/telemetry/types.ts';

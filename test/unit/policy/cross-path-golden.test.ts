@@ -35,7 +35,7 @@ import {
   ROUTE_FEATURES,
   ROW_SIZE,
   type RouteObservation,
-} from '../../../operator/policy/spec.ts';
+} from '../../../operator/policy/features.ts';
 import { telemetryMetrics, type TelemetryMetrics } from '../../../operator/telemetry/metrics.ts';
 import { Telemetry } from '../../../operator/telemetry/telemetry.ts';
 import type { RouteTarget } from '../../../operator/telemetry/types.ts';

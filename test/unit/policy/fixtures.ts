@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { prng } from '../../../operator/base/random.ts';
 import type { AdaptiveRoute } from '../../../operator/api/types.ts';
 import { validateAdaptiveRoute } from '../../../operator/api/validate.ts';
-import type { ModelMetadata } from '../../../operator/policy/model-format.ts';
-import { currentSpecShape } from '../../../operator/policy/model-format.ts';
-import type { RegionObservation, RouteObservation } from '../../../operator/policy/spec.ts';
-import { ACTION_SIZE, MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../../operator/policy/spec.ts';
+import type { ModelMetadata } from '../../../operator/policy/model/format.ts';
+import { currentSpecShape } from '../../../operator/policy/model/format.ts';
+import type { RegionObservation, RouteObservation } from '../../../operator/policy/features.ts';
+import { ACTION_SIZE, MODEL_OUTPUT_SIZE, ROW_SIZE } from '../../../operator/policy/features.ts';
 import type { RegionSnapshot, Reading, RouteSnapshot, Signal } from '../../../operator/telemetry/types.ts';
 
 export interface Dest {

@@ -3,7 +3,7 @@
 import type { guard, GuardInput } from '../../../operator/policy/guard.ts';
 import type { GuardSpec } from '../../../operator/policy/guard-spec.ts';
 import type { GuardState } from '../../../operator/policy/guard-state.ts';
-import type { RegionObservation } from '../../../operator/policy/spec.ts';
+import type { RegionObservation } from '../../../operator/policy/features.ts';
 import { regionObs, routeObs } from './fixtures.ts';
 
 export const NOW = Date.parse('2026-03-01T12:00:00Z');

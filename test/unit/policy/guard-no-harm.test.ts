@@ -7,7 +7,7 @@ import type { GuardState } from '../../../operator/policy/guard-state.ts';
 import { PROBATION_BASE_DECISIONS } from '../../../operator/policy/probation.ts';
 import { expectedRetries, retryBudget } from '../../../operator/policy/retry-budget.ts';
 import { groupView } from '../../../operator/policy/serving-group.ts';
-import type { RegionObservation } from '../../../operator/policy/spec.ts';
+import type { RegionObservation } from '../../../operator/policy/features.ts';
 import { regionObs, routeObs } from './fixtures.ts';
 import { input, spec, weightsOf } from './guard-fixtures.ts';
 

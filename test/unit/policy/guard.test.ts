@@ -7,7 +7,7 @@ import { guardSpecFrom } from '../../../operator/policy/guard-spec.ts';
 import { ROLLBACK_HOLD_DECISIONS } from '../../../operator/policy/rollback.ts';
 import { parseGuardState, type GuardState } from '../../../operator/policy/guard-state.ts';
 import { CALM_HEADROOM, CALM_SATURATION } from '../../../operator/policy/return-to-spec.ts';
-import type { RegionObservation } from '../../../operator/policy/spec.ts';
+import type { RegionObservation } from '../../../operator/policy/features.ts';
 import { largestRemainder } from '../../../operator/base/percent.ts';
 import { makeRoute } from './fixtures.ts';
 import { NOW, input, spec, weightsOf } from './guard-fixtures.ts';

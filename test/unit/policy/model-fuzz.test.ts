@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
-import { loadModel, saveModel, type LoadedModel } from '../../../operator/policy/model.ts';
-import { ModelLoadError } from '../../../operator/policy/model-files.ts';
-import { MODEL_TOPOLOGY_FILE } from '../../../operator/policy/model-format.ts';
-import { OBSERVATION_SIZE } from '../../../operator/policy/spec.ts';
+import { loadModel, saveModel, type LoadedModel } from '../../../operator/policy/model/loaded-model.ts';
+import { ModelLoadError } from '../../../operator/policy/model/files.ts';
+import { MODEL_TOPOLOGY_FILE } from '../../../operator/policy/model/format.ts';
+import { OBSERVATION_SIZE } from '../../../operator/policy/features.ts';
 import { metadata, seededModel } from './fixtures.ts';
 
 let root: string;

@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../../operator/base/errors.ts';
 import { prng } from '../../../operator/base/random.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
-import { loadModel, saveModel, MODEL_WEIGHTS_FILE } from '../../../operator/policy/model.ts';
-import { ModelLoadError } from '../../../operator/policy/model-files.ts';
-import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE } from '../../../operator/policy/model-format.ts';
-import { ACTION_SIZE, MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, poolRegionOutputs, ROW_SIZE } from '../../../operator/policy/spec.ts';
+import { loadModel, saveModel, MODEL_WEIGHTS_FILE } from '../../../operator/policy/model/loaded-model.ts';
+import { ModelLoadError } from '../../../operator/policy/model/files.ts';
+import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE } from '../../../operator/policy/model/format.ts';
+import { ACTION_SIZE, MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, poolRegionOutputs, ROW_SIZE } from '../../../operator/policy/features.ts';
 import { metadata, seededModel } from './fixtures.ts';
 
 let root: string;

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../../operator/base/errors.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
-import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model.ts';
-import { MODEL_METADATA_FILE } from '../../../operator/policy/model-format.ts';
-import { DEFAULT_MODELS_ROOT, ModelRegistry } from '../../../operator/policy/models.ts';
-import { OBSERVATION_SIZE } from '../../../operator/policy/spec.ts';
+import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model/loaded-model.ts';
+import { MODEL_METADATA_FILE } from '../../../operator/policy/model/format.ts';
+import { DEFAULT_MODELS_ROOT, ModelRegistry } from '../../../operator/policy/model/registry.ts';
+import { OBSERVATION_SIZE } from '../../../operator/policy/features.ts';
 import { metadata, seededModel } from './fixtures.ts';
 
 let root: string;

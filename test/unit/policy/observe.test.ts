@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../../../operator/base/errors.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../../operator/policy/observe.ts';
-import { encodeObservation } from '../../../operator/policy/spec.ts';
+import { encodeObservation } from '../../../operator/policy/features.ts';
 import { makeRoute, makeSnapshot } from './fixtures.ts';
 
 const route = makeRoute(

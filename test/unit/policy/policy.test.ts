@@ -10,10 +10,10 @@ import { ensureBackend } from '../../../operator/policy/backend.ts';
 import { GUARD_RULES } from '../../../operator/policy/guard-rules.ts';
 import { heuristicAction } from '../../../operator/policy/heuristic.ts';
 import { policyMetrics } from '../../../operator/policy/metrics.ts';
-import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model.ts';
-import { ModelRegistry } from '../../../operator/policy/models.ts';
+import { loadModel, saveModel, MODEL_WEIGHTS_FILE, type LoadedModel } from '../../../operator/policy/model/loaded-model.ts';
+import { ModelRegistry } from '../../../operator/policy/model/registry.ts';
 import { actionLogDensity, PolicyService, type Decision, type DecisionRequest } from '../../../operator/policy/policy.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE, decodeAction } from '../../../operator/policy/spec.ts';
+import { ACTION_SIZE, OBSERVATION_SIZE, decodeAction } from '../../../operator/policy/features.ts';
 import type { RouteSnapshot } from '../../../operator/telemetry/types.ts';
 import { makeRoute, makeSnapshot, metadata, regionObs, routeObs, seededModel, type RegionData } from './fixtures.ts';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadModel } from '../../../operator/policy/model.ts';
-import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, encodeObservation } from '../../../operator/policy/spec.ts';
+import { loadModel } from '../../../operator/policy/model/loaded-model.ts';
+import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, encodeObservation } from '../../../operator/policy/features.ts';
 import { regionObs, routeObs } from './fixtures.ts';
 
 const DEFAULT_MODEL = fileURLToPath(new URL('../../../models/default', import.meta.url));

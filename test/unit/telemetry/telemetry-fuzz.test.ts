@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { ManualClock } from '../../../operator/base/clock.ts';
-import { encodeObservation } from '../../../operator/policy/spec.ts';
+import { encodeObservation } from '../../../operator/policy/features.ts';
 import { observationFromSnapshot } from '../../../operator/policy/observe.ts';
 import { parseEvent } from '../../../operator/telemetry/kafka/events.ts';
 import { telemetryMetrics } from '../../../operator/telemetry/metrics.ts';

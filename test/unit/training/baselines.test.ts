@@ -1,4 +1,4 @@
-import type { RegionObservation, RouteObservation } from '../../../operator/policy/spec.ts';
+import type { RegionObservation, RouteObservation } from '../../../operator/policy/features.ts';
 import { baselines } from '../../../training/baselines/baselines.ts';
 import { istioPolicy } from '../../../training/baselines/istio.ts';
 import { linkerdPolicy } from '../../../training/baselines/linkerd.ts';

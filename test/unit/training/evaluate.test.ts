@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../operator/base/errors.ts';
 import { ensureBackend } from '../../../operator/policy/backend.ts';
-import { saveModel } from '../../../operator/policy/model.ts';
+import { saveModel } from '../../../operator/policy/model/loaded-model.ts';
 import { metadata, seededModel } from '../policy/fixtures.ts';
 import { baselines } from '../../../training/baselines/baselines.ts';
 import { bestPolicy, evaluatePolicies } from '../../../training/evaluate/evaluate.ts';

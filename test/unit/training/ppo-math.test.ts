@@ -2,7 +2,7 @@
 // Gaussian log-density (plain JS in workers, tensors in the learner), the action mask.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
-import { ACTION_SIZE, MAX_REGIONS } from '../../../operator/policy/spec.ts';
+import { ACTION_SIZE, MAX_REGIONS } from '../../../operator/policy/features.ts';
 import { actionMask } from '../../../training/ppo/action-mask.ts';
 import { useTrainingBackend } from '../../../training/ppo/backend.ts';
 import { computeGae } from '../../../training/ppo/gae.ts';

@@ -4,7 +4,7 @@
 // best retry count is the minimum. The observation shows each region's latency and saturation
 // under the weights in force, which is enough to infer the capacities after one step.
 import { prng } from '../../../operator/base/random.ts';
-import type { PolicyAction, RouteObservation } from '../../../operator/policy/spec.ts';
+import type { PolicyAction, RouteObservation } from '../../../operator/policy/features.ts';
 import type { PolicyEnv, StepResult } from '../../../training/env.ts';
 import type { EnvVariant } from '../../../training/ppo/env-source.ts';
 

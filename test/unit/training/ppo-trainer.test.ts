@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../operator/base/errors.ts';
-import { ACTION_SIZE, ROW_SIZE } from '../../../operator/policy/spec.ts';
+import { ACTION_SIZE, ROW_SIZE } from '../../../operator/policy/features.ts';
 import type { ActorCriticWeights } from '../../../training/ppo/actor-critic.ts';
 import { useTrainingBackend } from '../../../training/ppo/backend.ts';
 import { CHECKPOINT_JSON, loadCheckpoint } from '../../../training/ppo/checkpoint.ts';

@@ -8,9 +8,9 @@ import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { prng } from '../../../operator/base/random.ts';
 import { observationFromSnapshot, type CurrentIntent } from '../../../operator/policy/observe.ts';
-import { saveModel } from '../../../operator/policy/model.ts';
+import { saveModel } from '../../../operator/policy/model/loaded-model.ts';
 import { actionLogDensity } from '../../../operator/policy/policy.ts';
-import { ACTION_PER_TRY_INDEX, ACTION_RETRY_INDEX, ACTION_SIZE, decodeAction, MODEL_OUTPUT_SIZE, REGION_FEATURES, ROW_SIZE } from '../../../operator/policy/spec.ts';
+import { ACTION_PER_TRY_INDEX, ACTION_RETRY_INDEX, ACTION_SIZE, decodeAction, MODEL_OUTPUT_SIZE, REGION_FEATURES, ROW_SIZE } from '../../../operator/policy/features.ts';
 import type { DecisionRecord } from '../../../operator/telemetry/decision-log.ts';
 import { makeRoute, makeSnapshot, metadata } from '../policy/fixtures.ts';
 

@@ -8,7 +8,7 @@ import { ConfigError } from '../../../operator/base/errors.ts';
 import { LIMITS } from '../../../training/sim/scenario-schema.ts';
 import { MeshSimEnv } from '../../../training/sim/mesh-sim-env.ts';
 import { parseScenario } from '../../../training/sim/scenario-loader.ts';
-import { encodeObservation } from '../../../operator/policy/spec.ts';
+import { encodeObservation } from '../../../operator/policy/features.ts';
 
 const number = fc.oneof(
   { arbitrary: fc.constantFrom(0, 1e-300, 5e-324, 0.5, 1, 10, 60, 600, 1e6, 1e12, 1e308, -1, -1e308), weight: 3 },

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../operator/base/errors.ts';
-import { encodeObservation, type PolicyAction, type RouteObservation } from '../../../operator/policy/spec.ts';
+import { encodeObservation, type PolicyAction, type RouteObservation } from '../../../operator/policy/features.ts';
 import type { StepResult } from '../../../training/env.ts';
 import { MeshSimEnv } from '../../../training/sim/mesh-sim-env.ts';
 import { DEFAULT_REWARD_WEIGHTS, reward } from '../../../training/sim/reward.ts';

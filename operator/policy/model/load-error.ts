@@ -1,6 +1,6 @@
 // The one error a model directory that is not a usable meshpilot model gives, naming the file
 // and the field, so that a route's condition can tell a user exactly what to fix.
-import { ConfigError } from '../base/errors.ts';
+import { ConfigError } from '../../base/errors.ts';
 
 export class ModelLoadError extends ConfigError {
   /** The file at fault (a path). */

@@ -3,7 +3,7 @@
 // observation vector to the mean of the action vector, and meshpilot-model.json saying which
 // policy spec it was trained for and how. A directory without the metadata, or with another
 // spec version, or whose shapes differ from the spec's, is not a meshpilot model.
-import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION } from './spec.ts';
+import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION } from '../features.ts';
 
 export const MODEL_METADATA_FILE = 'meshpilot-model.json';
 export const MODEL_TOPOLOGY_FILE = 'model.json';

@@ -8,9 +8,9 @@
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../base/errors.ts';
-import { MODEL_LOAD_RESULTS, type PolicyMetrics } from './metrics.ts';
-import { loadModel, type LoadedModel } from './model.ts';
+import { ConfigError } from '../../base/errors.ts';
+import { MODEL_LOAD_RESULTS, type PolicyMetrics } from '../metrics.ts';
+import { loadModel, type LoadedModel } from './loaded-model.ts';
 
 /** The repository's models/ directory. */
 export const DEFAULT_MODELS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');

@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ensureBackend } from './backend.ts';
-import { checkMetadata, ModelLoadError, readModelFiles } from './model-files.ts';
-import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata } from './model-format.ts';
-import { MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, ROW_SIZE, poolRegionOutputs } from './spec.ts';
-import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
+import { ensureBackend } from '../backend.ts';
+import { checkMetadata, ModelLoadError, readModelFiles } from './files.ts';
+import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata } from './format.ts';
+import { MAX_REGIONS, MODEL_OUTPUT_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION, ROW_SIZE, poolRegionOutputs } from '../features.ts';
+import { ERROR_CODES, MeshpilotError } from '../../base/errors.ts';
 
 /** The single weights file saveModel writes. */
 export const MODEL_WEIGHTS_FILE = 'weights.bin';
@@ -94,7 +94,7 @@ class TfjsPolicyModel implements LoadedModel {
 }
 
 /**
- * Loads the model in `dir` (see model-files.ts for what is checked) on the backend
+ * Loads the model in `dir` (see files.ts for what is checked) on the backend
  * ensureBackend chose, and checks that it maps a region row [ROW_SIZE] to [MODEL_OUTPUT_SIZE]. Throws
  * ModelLoadError (a ConfigError) naming the file and the field for anything wrong with the
  * directory.

@@ -3,12 +3,12 @@
 // files, so `units: 8000000` costs gigabytes of a wasm heap that never shrinks, and breaks
 // every other model of the process. Here a model is a Sequential stack of Dense (and shape-
 // preserving Activation/Dropout) layers from one region's row (ROW_SIZE inputs) to its
-// MODEL_OUTPUT_SIZE outputs (spec.ts);
+// MODEL_OUTPUT_SIZE outputs (features.ts);
 // every weight the layers imply must be in the weights manifest with that exact shape, and
 // none else; and the whole is bounded in size.
-import { isObject, type WeightSpec } from './model-files.ts';
-import { ModelLoadError } from './model-load-error.ts';
-import { MODEL_OUTPUT_SIZE, POLICY_SPEC_VERSION, ROW_SIZE } from './spec.ts';
+import { isObject, type WeightSpec } from './files.ts';
+import { ModelLoadError } from './load-error.ts';
+import { MODEL_OUTPUT_SIZE, POLICY_SPEC_VERSION, ROW_SIZE } from '../features.ts';
 
 /** The widest layer a policy may have, and the most parameters in all. */
 export const MAX_UNITS = 4096;

@@ -1,7 +1,7 @@
 // The contract between training and serving: how a route's situation becomes the model's
 // input, and how the model's output becomes weights, retries and a per-try timeout. The
 // simulator and the reconciler both go through these functions and nothing else, so a model
-// trained on one reads the other identically (test/unit/policy/spec-golden pins the
+// trained on one reads the other identically (test/unit/policy/features-golden pins the
 // encoding). Any change to a feature, its order or its scaling is a new version: a model
 // records the version it was trained on and is refused under another.
 //

@@ -5,12 +5,12 @@
 // specific (or, for a truncated weight file, silently read garbage).
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { ModelLoadError } from './model-load-error.ts';
-import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata } from './model-format.ts';
-import { checkTopology } from './model-topology.ts';
+import { ModelLoadError } from './load-error.ts';
+import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata } from './format.ts';
+import { checkTopology } from './topology.ts';
 
 export { ModelLoadError };
-import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION } from './spec.ts';
+import { ACTION_SIZE, OBSERVATION_SIZE, POLICY_SPEC_VERSION } from '../features.ts';
 
 /** What model.json says, checked. */
 export interface ModelFiles {

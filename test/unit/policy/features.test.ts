@@ -1,6 +1,6 @@
 // The policy contract v2 (operator/policy/spec.ts): one row per region, a shared network,
 // pooled outputs, and a residual on the heuristic. The golden vector is pinned in
-// spec-golden-v2.json; regenerating it is an explicit act (a change is a new spec version):
+// features-golden-v2.json; regenerating it is an explicit act (a change is a new spec version):
 //
 //   UPDATE_GOLDEN=1 npm run jest -- test/unit/policy/spec.test.ts
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,9 +20,9 @@ import {
   ROUTE_FEATURES,
   ROW_SIZE,
   type RouteObservation,
-} from '../../../operator/policy/spec.ts';
+} from '../../../operator/policy/features.ts';
 
-const GOLDEN = fileURLToPath(new URL('./spec-golden-v2.json', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('./features-golden-v2.json', import.meta.url));
 
 /** Two regions: eu-west healthy and fresh, us-east slow, remote, stale with missing quantiles. */
 export function goldenObservation(): RouteObservation {
