@@ -104,6 +104,22 @@ function bounded(value: number | null, field: string): number | null {
   return v === null ? null : clip(v, -MAGNITUDE, MAGNITUDE);
 }
 
+/** What the region rows add up to, for the route's features and the pooled ones. */
+interface RowTotals {
+  totalRate: number;
+  rates: number[];
+  totalErrors: number;
+  weightedP99: number;
+  p99Weight: number;
+  trend: number;
+  trendWeight: number;
+  fresh: number;
+  /** Each region's p99 (null: not measured). */
+  p99s: (number | null)[];
+  /** Each region within its objectives and not failing its health check. */
+  within: boolean[];
+}
+
 /**
  * Encodes `o` into OBSERVATION_SIZE floats (into `out` at `offset` when given, for batches):
  * one ROW_SIZE row per region, then zero rows up to MAX_REGIONS. `base` is the heuristic's
@@ -118,12 +134,18 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
   if (!slo || slo <= 0) throw new ConfigError('observation objectives.latencyP99Ms: must be > 0');
   const errorBudget = Math.max(maxError ?? 0, 1e-4);
   out.fill(0, offset, offset + OBSERVATION_SIZE);
-  const R = REGION_FEATURES.length;
-  let totalRate = 0, totalErrors = 0, weightedP99 = 0, p99Weight = 0, trend = 0, trendWeight = 0, fresh = 0;
+  const totals = writeRegionFeatures(o, out, offset, slo, errorBudget);
+  const proposal = base ?? heuristicAction(o).action;
+  const route = routeFeatures(o, totals, proposal, slo, errorBudget);
+  writeSharedFeatures(o, out, offset, totals, proposal, route, slo);
+  return out;
+}
+
+/** Each region's own features (ROW_SIZE slots 0-12), and the totals the other features read. */
+function writeRegionFeatures(o: RouteObservation, out: Float32Array, offset: number, slo: number, errorBudget: number): RowTotals {
   const rates = o.regions.map((r, i) => bounded(r.requestRate, `regions[${i}].requestRate`) ?? 0);
-  for (const rate of rates) totalRate += rate;
-  const p99s: (number | null)[] = [];
-  const within: boolean[] = [];
+  const t: RowTotals = { totalRate: 0, rates, totalErrors: 0, weightedP99: 0, p99Weight: 0, trend: 0, trendWeight: 0, fresh: 0, p99s: [], within: [] };
+  for (const rate of rates) t.totalRate += rate;
   o.regions.forEach((r, i) => {
     const at = offset + i * ROW_SIZE;
     const field = (name: string) => `regions[${i}].${name}`;
@@ -140,7 +162,7 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
     out[at + 2] = p90 === null ? 0 : overObjective(p90, slo);
     out[at + 3] = p99 === null ? 0 : overObjective(p99, slo);
     out[at + 4] = err === null ? 0 : overObjective(err, errorBudget);
-    out[at + 5] = totalRate > 0 ? rates[i]! / totalRate : 0;
+    out[at + 5] = t.totalRate > 0 ? rates[i]! / t.totalRate : 0;
     out[at + 6] = sat === null ? 0 : clip(sat, 0, 2);
     out[at + 7] = clip(weight / 100, 0, 1);
     out[at + 8] = r.healthy === null ? 0 : r.healthy ? 1 : -1;
@@ -148,41 +170,51 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
     out[at + 10] = r.fresh ? 1 : 0;
     out[at + 11] = rateTrend === null ? 0 : clip(rateTrend, -1, 1);
     out[at + 12] = p99Trend === null ? 0 : clip(p99Trend, -1, 1);
-    p99s.push(p99);
-    within.push(r.healthy !== false && p99 !== null && !breaksObjective(r, o));
-    if (err !== null) totalErrors += err * rates[i]!;
+    t.p99s.push(p99);
+    t.within.push(r.healthy !== false && p99 !== null && !breaksObjective(r, o));
+    if (err !== null) t.totalErrors += err * rates[i]!;
     if (p99 !== null) {
-      weightedP99 += p99 * weight;
-      p99Weight += weight;
+      t.weightedP99 += p99 * weight;
+      t.p99Weight += weight;
     }
     if (rateTrend !== null) {
-      trend += rateTrend * rates[i]!;
-      trendWeight += rates[i]!;
+      t.trend += rateTrend * rates[i]!;
+      t.trendWeight += rates[i]!;
     }
-    if (r.fresh) fresh++;
+    if (r.fresh) t.fresh++;
   });
-  const proposal = base ?? heuristicAction(o).action;
-  const route = [
-    clip(Math.log10(1 + totalRate) / 4, 0, 2),
-    totalRate > 0 ? overObjective(totalErrors / totalRate, errorBudget) : 0,
-    p99Weight > 0 ? overObjective(weightedP99 / p99Weight, slo) : 0,
-    trendWeight > 0 ? clip(trend / trendWeight, -1, 1) : 0,
+  return t;
+}
+
+/** The ROUTE_FEATURES every row carries: the route's load, errors, p99, trend, retry settings and the heuristic's retries. */
+function routeFeatures(o: RouteObservation, t: RowTotals, proposal: PolicyAction, slo: number, errorBudget: number): number[] {
+  return [
+    clip(Math.log10(1 + t.totalRate) / 4, 0, 2),
+    t.totalRate > 0 ? overObjective(t.totalErrors / t.totalRate, errorBudget) : 0,
+    t.p99Weight > 0 ? overObjective(t.weightedP99 / t.p99Weight, slo) : 0,
+    t.trendWeight > 0 ? clip(t.trend / t.trendWeight, -1, 1) : 0,
     position(check(o.retryAttempts, 'retryAttempts')!, o.retryBounds),
     position(check(o.perTryTimeoutMs, 'perTryTimeoutMs')!, o.perTryBoundsMs),
     clip(check(o.objectives.crossRegionCostWeight, 'objectives.crossRegionCostWeight')!, 0, 1),
-    fresh / n,
+    t.fresh / o.regions.length,
     position(proposal.retryAttempts, o.retryBounds),
     position(proposal.perTryTimeoutMs, o.perTryBoundsMs),
   ];
+}
+
+/** Each row's slots 13-17 (the heuristic's share and step, the other regions pooled, the region count) and the route's features. */
+function writeSharedFeatures(o: RouteObservation, out: Float32Array, offset: number, t: RowTotals, proposal: PolicyAction, route: readonly number[], slo: number): void {
+  const n = o.regions.length;
+  const R = REGION_FEATURES.length;
   for (let i = 0; i < n; i++) {
     const at = offset + i * ROW_SIZE;
     const proposed = clip(proposal.weights[i] ?? 0, 0, 1);
     let best: number | null = null, othersWithin = 0;
     for (let j = 0; j < n; j++) {
       if (j === i) continue;
-      const p = p99s[j]!;
+      const p = t.p99s[j]!;
       if (p !== null && (best === null || p < best)) best = p;
-      if (within[j]) othersWithin++;
+      if (t.within[j]) othersWithin++;
     }
     out[at + 13] = proposed;
     out[at + 14] = proposed - out[at + 7]!;
@@ -192,7 +224,6 @@ export function encodeObservation(o: RouteObservation, out = new Float32Array(OB
     out[at + 17] = n / MAX_REGIONS;
     route.forEach((v, k) => (out[at + R + k] = v));
   }
-  return out;
 }
 
 /**

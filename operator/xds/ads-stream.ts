@@ -4,58 +4,22 @@
 // throws into gRPC: whatever a node sends, the worst outcome is that its own stream ends.
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Clock } from '../base/clock.ts';
-import { CAPABILITIES, flavorOf, type NodeFlavor } from './capabilities.ts';
-import { REJECT_REASONS, type RejectReason, type XdsMetrics } from './metrics.ts';
+import { CAPABILITIES, flavorOf } from './capabilities.ts';
+import { REJECT_REASONS, type RejectReason } from './metrics.ts';
 import type { EncodedResource } from './resource-cache.ts';
 import type { FlavorSnapshot } from './snapshot.ts';
-import { TypeState, ackedOf, nackedOf, sentOf } from './stream-state.ts';
+import type { NodeInfo, StreamHost, StreamLimits } from './stream-host.ts';
+import { REFERRED_BY, REFERS_TO, retainedResources, routesAwaitClusters, sameRefs } from './make-before-break.ts';
+import { TypeState, ackedOf, rejectedIndexes } from './stream-state.ts';
 import { PUSH_ORDER, RESOURCE_TYPES, resourceTypeOf, type ResourceKind, type ResourceType } from './type-urls.ts';
 import type { Decoded, NodeMessage, StatusMessage } from './wire.ts';
+import { RequestAdmission } from './request-admission.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export type StreamKind = 'sotw' | 'delta';
 
-export interface NodeInfo {
-  id: string;
-  cluster: string;
-  userAgent: string;
-  flavor: NodeFlavor;
-}
-
-/** What a stream needs from the server. */
-export interface StreamHost {
-  readonly metrics: XdsMetrics;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  snapshot(flavor: NodeFlavor): FlavorSnapshot;
-  /** False while the server holds every response back (XdsServerOptions.holdUntilLoaded). */
-  loaded(): boolean;
-  /** The snapshot's own copy of `name` when it has one (one string per name, however many nodes subscribe). */
-  intern(name: string): string;
-  /** The stream learned its node (first request). */
-  identified(stream: AdsStream): void;
-  /** The client answered a response carrying `resources`; `apply` records the answer. */
-  answered(stream: AdsStream, resources: readonly EncodedResource[], apply: () => void): void;
-  closed(stream: AdsStream): void;
-}
-
-export interface StreamLimits {
-  /** Requests a stream may send in a burst... */
-  requestBurst: number;
-  /** ...and per second after it. */
-  requestsPerSecond: number;
-  /** Longest an Envoy route table waits for its new clusters to be sent. */
-  holdRoutesMs: number;
-}
-
 /** Delta responses a stream tracks unanswered per type; past this a client that never answers loses its oldest. */
 const MAX_IN_FLIGHT = 64;
-
-/** Which type's resources a resource of each type points at. */
-const REFERS_TO: Record<ResourceKind, ResourceKind | undefined> = { LDS: 'RDS', RDS: 'CDS', CDS: 'EDS', EDS: undefined };
-/** ...and the reverse: whose held resources keep a resource of each type alive. */
-const REFERRED_BY: Record<ResourceKind, ResourceKind | undefined> = { LDS: undefined, RDS: 'LDS', CDS: 'RDS', EDS: 'CDS' };
 
 /** What a push of one type sends: resources, and (delta, or SotW full-set deletions) names removed. */
 export interface PushPlan {
@@ -79,12 +43,11 @@ export abstract class AdsStream {
   readonly #byOrder: (TypeState | undefined)[] = [];
   protected log: Logger;
   readonly #call: ServerDuplexStream<Decoded<unknown>, Buffer>;
-  readonly #bucket: TokenBucket;
+  readonly #admission: RequestAdmission;
   readonly #limits: StreamLimits;
   #blocked = false;
   #closed = false;
   #nonce = 0;
-  #dropped = 0;
   #unknownTypes = new Set<string>();
   #holdTimer: Promise<void> | undefined;
 
@@ -95,7 +58,7 @@ export abstract class AdsStream {
     this.#limits = limits;
     this.peer = safePeer(call);
     this.openedAt = host.clock.now();
-    this.#bucket = new TokenBucket(limits.requestBurst, limits.requestsPerSecond, host.clock);
+    this.#admission = new RequestAdmission(new TokenBucket(limits.requestBurst, limits.requestsPerSecond, host.clock), limits.requestsPerSecond, (r) => this.reject(r));
     this.log = host.logger.child({ stream: id, peer: this.peer });
   }
 
@@ -166,29 +129,10 @@ export abstract class AdsStream {
 
   #onData(d: Decoded<unknown>): void {
     if (this.#closed) return;
-    if (!this.#bucket.take()) {
-      this.reject(REJECT_REASONS.RATE_LIMITED);
-      if (this.#dropped++ === 0) {
-        this.log.warn({ node: this.node?.id, limit: this.#limits.requestsPerSecond }, 'xDS node is flooding requests: dropping them until its rate falls');
-      }
-      return;
-    }
-    if (this.#dropped > 0) {
-      this.log.warn({ node: this.node?.id, dropped: this.#dropped }, 'xDS node is below the request rate limit again');
-      this.#dropped = 0;
-    }
-    if (d.kind === 'oversized') {
-      this.reject(REJECT_REASONS.OVERSIZED);
-      this.log.warn({ node: this.node?.id, bytes: d.bytes }, 'xDS request larger than the limit: ignored');
-      return;
-    }
-    if (d.kind === 'malformed') {
-      this.reject(REJECT_REASONS.MALFORMED);
-      this.log.warn({ node: this.node?.id, bytes: d.bytes, error: d.error }, 'malformed xDS request: ignored');
-      return;
-    }
+    const admitted = this.#admission.admit(d, this.log, this.node?.id);
+    if (!admitted) return;
     try {
-      this.handle(d.message);
+      this.handle(admitted.message);
     } catch (e) {
       this.log.error({ err: e, node: this.node?.id }, 'xDS request handling failed');
     }
@@ -305,23 +249,10 @@ export abstract class AdsStream {
     const isNack = error !== null && (error.code !== 0 || error.message !== '');
     const target = REFERS_TO[kind];
     const heldBefore = target ? out.resources.map((r) => ackedOf(st.entries.get(r.name))) : [];
-    this.host.answered(this, out.resources, () => {
-      if (!isNack) {
-        for (const r of out.resources) st.markAcked(r.name, r);
-        for (const name of out.deleted) st.markDeleted(name);
-        st.ackedVersion = out.version;
-        return;
-      }
-      const message = error.message || `status ${error.code}`;
-      const rejected = this.#rejectedIndexes(message, out.resources.length);
-      out.resources.forEach((r, i) => {
-        if (rejected.has(i)) st.markNacked(r.name, r, message);
-        else st.markAcked(r.name, r);
-      });
-      for (const name of out.deleted) st.markDeleted(name);
-      st.nackedVersion = out.version;
-      st.lastNack = message;
-    });
+    const message = isNack ? error.message || `status ${error.code}` : '';
+    const perResource = this.node !== undefined && CAPABILITIES[this.node.flavor].perResourceNack;
+    const nack = isNack ? { message, rejected: rejectedIndexes(message, out.resources.length, perResource) } : undefined;
+    this.host.answered(this, out.resources, () => st.recordAnswer(out, nack));
     if (isNack) {
       this.host.metrics.nacks.inc({ type: kind });
       this.log.warn({ type: kind, version: out.version, nonce, error: error.message, code: error.code }, 'xDS client rejected (NACKed) a response; it keeps its last accepted config');
@@ -331,15 +262,6 @@ export abstract class AdsStream {
     // An ACKed resource that no longer points at something may release it (make-before-break).
     if (target && out.resources.some((r, i) => !sameRefs(heldBefore[i]?.refs, ackedOf(st.entries.get(r.name))?.refs))) this.markDirty(target);
     return true;
-  }
-
-  /** grpc NACKs say "resource index N: ..." per rejected resource; otherwise the whole response counts as rejected. */
-  #rejectedIndexes(message: string, count: number): Set<number> {
-    const all = new Set(Array.from({ length: count }, (_, i) => i));
-    if (!this.node || !CAPABILITIES[this.node.flavor].perResourceNack) return all;
-    const found = new Set<number>();
-    for (const m of message.matchAll(/resource index (\d+):/g)) found.add(Number(m[1]));
-    return found.size > 0 ? found : all;
   }
 
   markDirty(kind: ResourceKind): void {
@@ -383,7 +305,8 @@ export abstract class AdsStream {
       const r = current.get(name);
       if (r) desired.set(name, r);
     }
-    for (const [name, r] of this.#retained(st, current)) if (!desired.has(name)) desired.set(name, r);
+    const parentKind = REFERRED_BY[st.type.kind];
+    for (const [name, r] of retainedResources(st, parentKind ? this.states.get(parentKind) : undefined, current)) if (!desired.has(name)) desired.set(name, r);
     const plan = this.plan(st, desired);
     if (!plan) return;
     if (st.type === RESOURCE_TYPES.RDS && this.#mustHoldRoutes(st, plan, snapshot)) return;
@@ -411,43 +334,6 @@ export abstract class AdsStream {
   }
 
   /**
-   * Resources the node still holds and still needs although the snapshot dropped them: a
-   * cluster its route table (sent or ACKed) still points at, the endpoints of such a cluster,
-   * a route table one of its listeners still uses. They are removed only once nothing the
-   * node holds refers to them any more (stale clusters go last).
-   */
-  #retained(st: TypeState, current: ReadonlyMap<string, EncodedResource>): Map<string, EncodedResource> {
-    const out = new Map<string, EncodedResource>();
-    const parentKind = REFERRED_BY[st.type.kind];
-    const parent = parentKind ? this.states.get(parentKind) : undefined;
-    if (!parent) return out;
-    // Only a held resource the snapshot no longer has can need retaining: usually there is none.
-    let orphans = false;
-    for (const [name, e] of st.entries) {
-      if (!current.has(name) && (sentOf(e) !== null || ackedOf(e) !== null)) {
-        orphans = true;
-        break;
-      }
-    }
-    if (!orphans) return out;
-    const consider = (r: EncodedResource | null): void => {
-      for (const ref of r?.refs ?? []) {
-        if (current.has(ref) || out.has(ref) || !st.subscribes(ref)) continue;
-        const held = st.entries.get(ref);
-        const res = ackedOf(held) ?? sentOf(held);
-        if (res) out.set(ref, res);
-      }
-    };
-    for (const e of parent.entries.values()) {
-      const sent = sentOf(e);
-      const acked = ackedOf(e);
-      consider(sent);
-      if (acked !== sent) consider(acked);
-    }
-    return out;
-  }
-
-  /**
    * Envoy only: hold a route table back while a cluster it uses was not yet sent with its
    * endpoints (a route to a cluster Envoy has not warmed fails). Bounded by holdRoutesMs.
    */
@@ -456,20 +342,7 @@ export abstract class AdsStream {
     const cds = this.states.get('CDS');
     const eds = this.states.get('EDS');
     if (!cds?.requested) return false;
-    const clusters = snapshot.resources.get('CDS')!;
-    const endpoints = snapshot.resources.get('EDS')!;
-    const waiting = plan.resources.some((r) =>
-      r.refs.some((name) => {
-        const cluster = clusters.get(name);
-        if (!cluster) return false;
-        if (sentOf(cds?.entries.get(name)) !== cluster && ackedOf(cds?.entries.get(name)) !== cluster) return true;
-        return cluster.refs.some((edsName) => {
-          const e = eds?.entries.get(edsName);
-          const want = endpoints.get(edsName);
-          return want !== undefined && sentOf(e) !== want && ackedOf(e) !== want && nackedOf(e) !== want;
-        });
-      }),
-    );
+    const waiting = routesAwaitClusters(plan.resources, cds, eds, snapshot);
     const now = this.host.clock.now();
     if (!waiting) {
       st.holdingSince = undefined;
@@ -490,13 +363,6 @@ export abstract class AdsStream {
     }
     return true;
   }
-}
-
-function sameRefs(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function safePeer(call: ServerDuplexStream<unknown, unknown>): string {

@@ -2,10 +2,35 @@
 // subscription, the versions sent, ACKed and NACKed, and per resource its status with the
 // ACKed resource decoded to JSON (and the rejected one's error).
 import type { AdsStream } from './ads-stream.ts';
+import type { NodeFlavor } from './capabilities.ts';
 import type { XdsProtos } from './protos.ts';
 import type { EncodedResource } from './resource-cache.ts';
 import { ABSENT, PHANTOM, ackedOf, nackMessageOf, nackedOf, sentOf, type TypeState } from './stream-state.ts';
 import type { NodeRecord } from './sync-tracker.ts';
+
+export interface NodeSummary {
+  id: string;
+  cluster: string;
+  userAgent: string;
+  flavor: NodeFlavor;
+  connectedAt: string;
+  streams: number;
+  resources: Record<string, { subscribed: string[] | '*'; sentVersion?: string; ackedVersion?: string; nackedVersion?: string; lastNack?: string }>;
+}
+
+/** Node `node` as `meshpilot xds nodes` shows it: who it is, and per type what it subscribes to and which versions it was sent, ACKed and NACKed. */
+export function nodeSummary(node: NodeRecord): NodeSummary {
+  const resources: NodeSummary['resources'] = {};
+  for (const st of newestStream(node)?.typeStates() ?? []) {
+    const entry: NodeSummary['resources'][string] = { subscribed: subscribedNames(st) };
+    if (st.sentVersion !== undefined) entry.sentVersion = st.sentVersion;
+    if (st.ackedVersion !== undefined) entry.ackedVersion = st.ackedVersion;
+    if (st.nackedVersion !== undefined) entry.nackedVersion = st.nackedVersion;
+    if (st.lastNack !== undefined) entry.lastNack = st.lastNack;
+    resources[st.type.typeUrl] = entry;
+  }
+  return { ...nodeHeader(node), resources };
+}
 
 export type ResourceStatus = 'ACKED' | 'NACKED' | 'SENT' | 'REQUESTED' | 'DOES_NOT_EXIST';
 

@@ -5,6 +5,8 @@
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
 import { systemClock, type Clock } from '../base/clock.ts';
+import type { Logger } from 'pino';
+import type { RouteIntent } from '../routing/route-intent.ts';
 
 export interface Endpoint {
   address: string;
@@ -174,4 +176,23 @@ export class DnsEndpointResolver implements EndpointResolver {
       }
     })();
   }
+}
+
+/**
+ * The endpoints of every destination of `intent`, by region. A destination whose resolution
+ * fails keeps `previous` (its last known endpoints, or none), and the failure is logged: a
+ * DNS hiccup must not empty a cluster.
+ */
+export async function resolveDestinations(resolver: EndpointResolver, intent: RouteIntent, previous: ReadonlyMap<string, Endpoint[]> | undefined, log: Logger): Promise<Map<string, Endpoint[]>> {
+  const entries = await Promise.all(
+    intent.destinations.map(async (d): Promise<[string, Endpoint[]]> => {
+      try {
+        return [d.region, await resolver.resolve(d.service, d.port)];
+      } catch (e) {
+        log.warn({ route: intent.key, region: d.region, service: d.service, err: e }, 'endpoint resolution failed; keeping the last known endpoints');
+        return [d.region, previous?.get(d.region) ?? []];
+      }
+    }),
+  );
+  return new Map(entries);
 }

@@ -7,93 +7,33 @@
 import { randomInt } from 'node:crypto';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../base/clock.ts';
 import { ConfigError, ERROR_CODES, MeshpilotError, toMeshpilotError } from '../base/errors.ts';
 import type { IntentSink } from '../routing/intent-sink.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
-import type { AdsStream, StreamHost, StreamLimits } from './ads-stream.ts';
+import type { AdsStream } from './ads-stream.ts';
+import type { StreamHost, StreamLimits } from './stream-host.ts';
 import { FLAVORS, flavorLimits, type NodeFlavor } from './capabilities.ts';
-import { configDump, newestStream, nodeHeader, subscribedNames } from './config-dump.ts';
+import { configDump, nodeSummary, type NodeSummary } from './config-dump.ts';
 import { DeltaStream } from './delta-stream.ts';
-import type { Endpoint, EndpointResolver } from './endpoints.ts';
+import { resolveDestinations, type Endpoint, type EndpointResolver } from './endpoints.ts';
 import { checkIntent } from './intent-check.ts';
 import { XdsMetrics } from './metrics.ts';
 import { loadXdsProtos, type XdsProtos } from './protos.ts';
 import { ResourceEncoder } from './resource-cache.ts';
-import { SnapshotBuilder, type FlavorSnapshot } from './snapshot.ts';
+import { bindAddress, SERVER_DEFAULTS, type XdsServerOptions } from './server-options.ts';
+import { SnapshotBuilder, snapshotDiff, type Changed, type FlavorSnapshot } from './snapshot.ts';
 import { SotwStream } from './sotw-stream.ts';
 import { SyncTracker, type RouteSyncStatus } from './sync-tracker.ts';
-import { PUSH_ORDER, type ResourceKind } from './type-urls.ts';
 import { adsServiceDefinition, type Decoded } from './wire.ts';
 
 export type { RouteSyncStatus } from './sync-tracker.ts';
 export type { NodeFlavor } from './capabilities.ts';
 
-export interface XdsServerOptions {
-  logger: Logger;
-  registry: Registry;
-  resolver: EndpointResolver;
-  clock?: Clock;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 0 (any free port; read it back from `port`). */
-  port?: number;
-  /** Bursts of publishes within this window become one snapshot (default 10 ms). */
-  debounceMs?: number;
-  /** The port of Envoy's HTTP listener (default 10000). */
-  envoyListenerPort?: number;
-  /** Default insecure. */
-  credentials?: ServerCredentials;
-  /** Larger requests are refused (default 4 MiB). */
-  maxRequestBytes?: number;
-  /** Per-stream token bucket: burst (default 1000 requests)... */
-  requestBurst?: number;
-  /** ...and refill rate (default 200 requests per second). */
-  requestsPerSecond?: number;
-  /** Longest an Envoy route table is held back waiting for its new clusters to be sent (default 2000 ms). */
-  holdRoutesMs?: number;
-  /**
-   * Answer nothing until markLoaded() (default false: answer at once). A server that starts
-   * with an empty snapshot and answers at once tells a reconnecting proxy that its listeners
-   * and clusters do not exist; a proxyless gRPC client then drops them (and cancels the watches
-   * that hang off them) before the real configuration arrives. Requests are taken and
-   * subscriptions kept meanwhile; markLoaded() answers every one.
-   */
-  holdUntilLoaded?: boolean;
-}
-
-export interface NodeSummary {
-  id: string;
-  cluster: string;
-  userAgent: string;
-  flavor: NodeFlavor;
-  connectedAt: string;
-  streams: number;
-  resources: Record<string, { subscribed: string[] | '*'; sentVersion?: string; ackedVersion?: string; nackedVersion?: string; lastNack?: string }>;
-}
-
-const DEFAULTS = {
-  host: '127.0.0.1',
-  port: 0,
-  debounceMs: 10,
-  envoyListenerPort: 10000,
-  maxRequestBytes: 4 * 1024 * 1024,
-  requestBurst: 1000,
-  requestsPerSecond: 200,
-  holdRoutesMs: 2000,
-} as const;
-
 interface Waiter {
   key: string | undefined;
   resolve: () => void;
   reject: (e: unknown) => void;
-}
-
-type Changed = Map<ResourceKind, Set<string>>;
-
-function bindAddress(host: string, port: number): string {
-  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }
 
 export class XdsServer implements IntentSink {
@@ -134,12 +74,12 @@ export class XdsServer implements IntentSink {
     this.#clock = options.clock ?? systemClock;
     this.#resolver = options.resolver;
     this.#metrics = new XdsMetrics(options.registry);
-    this.#debounceMs = options.debounceMs ?? DEFAULTS.debounceMs;
+    this.#debounceMs = options.debounceMs ?? SERVER_DEFAULTS.debounceMs;
     this.#loaded = !(options.holdUntilLoaded ?? false);
     this.#versionPrefix = `${this.#clock.now().toString(36)}${randomInt(36 ** 3).toString(36).padStart(3, '0')}`;
     this.#builder = new SnapshotBuilder({
       encoder: new ResourceEncoder(protos),
-      envoyListenerPort: options.envoyListenerPort ?? DEFAULTS.envoyListenerPort,
+      envoyListenerPort: options.envoyListenerPort ?? SERVER_DEFAULTS.envoyListenerPort,
     });
     this.#snapshots = this.#builder.build([], this.#nextVersion()).snapshots;
     this.#indexNames();
@@ -162,11 +102,11 @@ export class XdsServer implements IntentSink {
    */
   static async start(options: XdsServerOptions): Promise<XdsServer> {
     const protos = loadXdsProtos();
-    const maxRequestBytes = options.maxRequestBytes ?? DEFAULTS.maxRequestBytes;
+    const maxRequestBytes = options.maxRequestBytes ?? SERVER_DEFAULTS.maxRequestBytes;
     const limits: StreamLimits = {
-      requestBurst: options.requestBurst ?? DEFAULTS.requestBurst,
-      requestsPerSecond: options.requestsPerSecond ?? DEFAULTS.requestsPerSecond,
-      holdRoutesMs: options.holdRoutesMs ?? DEFAULTS.holdRoutesMs,
+      requestBurst: options.requestBurst ?? SERVER_DEFAULTS.requestBurst,
+      requestsPerSecond: options.requestsPerSecond ?? SERVER_DEFAULTS.requestsPerSecond,
+      holdRoutesMs: options.holdRoutesMs ?? SERVER_DEFAULTS.holdRoutesMs,
     };
     const server = new Server({
       // Requests up to 4x the limit reach us and are refused with a log line and a metric;
@@ -175,7 +115,7 @@ export class XdsServer implements IntentSink {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
     });
-    const address = bindAddress(options.host ?? DEFAULTS.host, options.port ?? DEFAULTS.port);
+    const address = bindAddress(options.host ?? SERVER_DEFAULTS.host, options.port ?? SERVER_DEFAULTS.port);
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, options.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((e: unknown) => {
@@ -188,7 +128,7 @@ export class XdsServer implements IntentSink {
       StreamAggregatedResources: (call: ServerDuplexStream<Decoded<unknown>, Buffer>) => xds.#accept(new SotwStream(xds.#host(), call, xds.#nextStreamId++, limits)),
       DeltaAggregatedResources: (call: ServerDuplexStream<Decoded<unknown>, Buffer>) => xds.#accept(new DeltaStream(xds.#host(), call, xds.#nextStreamId++, limits)),
     });
-    xds.#log.info({ address: `${options.host ?? DEFAULTS.host}:${port}`, version: xds.#snapshots.grpc.version }, 'xDS server listening');
+    xds.#log.info({ address: `${options.host ?? SERVER_DEFAULTS.host}:${port}`, version: xds.#snapshots.grpc.version }, 'xDS server listening');
     return xds;
   }
 
@@ -279,20 +219,7 @@ export class XdsServer implements IntentSink {
 
   /** Connected nodes, by id. */
   nodes(): NodeSummary[] {
-    return [...this.#sync.nodes.values()]
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((node) => {
-        const resources: NodeSummary['resources'] = {};
-        for (const st of newestStream(node)?.typeStates() ?? []) {
-          const entry: NodeSummary['resources'][string] = { subscribed: subscribedNames(st) };
-          if (st.sentVersion !== undefined) entry.sentVersion = st.sentVersion;
-          if (st.ackedVersion !== undefined) entry.ackedVersion = st.ackedVersion;
-          if (st.nackedVersion !== undefined) entry.nackedVersion = st.nackedVersion;
-          if (st.lastNack !== undefined) entry.lastNack = st.lastNack;
-          resources[st.type.typeUrl] = entry;
-        }
-        return { ...nodeHeader(node), resources };
-      });
+    return [...this.#sync.nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(nodeSummary);
   }
 
   /** What node `nodeId` holds (see ConfigDump), or undefined when it is not connected. */
@@ -399,26 +326,11 @@ export class XdsServer implements IntentSink {
     }
   }
 
-  async #resolveEndpoints(intent: RouteIntent): Promise<Map<string, Endpoint[]>> {
-    const previous = this.#endpoints.get(intent.key);
-    const entries = await Promise.all(
-      intent.destinations.map(async (d): Promise<[string, Endpoint[]]> => {
-        try {
-          return [d.region, await this.#resolver.resolve(d.service, d.port)];
-        } catch (e) {
-          this.#log.warn({ route: intent.key, region: d.region, service: d.service, err: e }, 'endpoint resolution failed; keeping the last known endpoints');
-          return [d.region, previous?.get(d.region) ?? []];
-        }
-      }),
-    );
-    return new Map(entries);
-  }
-
   async #rebuild(dirty: ReadonlySet<string>, all: boolean): Promise<Map<string, Error>> {
     const startedAt = this.#clock.now();
     for (const key of [...this.#endpoints.keys()]) if (!this.#intents.has(key)) this.#endpoints.delete(key);
     const toResolve = [...this.#intents.values()].filter((i) => all || dirty.has(i.key) || !this.#endpoints.has(i.key));
-    const resolved = await Promise.all(toResolve.map(async (i) => [i.key, await this.#resolveEndpoints(i)] as const));
+    const resolved = await Promise.all(toResolve.map(async (i) => [i.key, await resolveDestinations(this.#resolver, i, this.#endpoints.get(i.key), this.#log)] as const));
     for (const [key, endpoints] of resolved) this.#endpoints.set(key, endpoints);
 
     const version = `${this.#versionPrefix}-${this.#counter + 1}`;
@@ -429,7 +341,7 @@ export class XdsServer implements IntentSink {
     const changed = {} as Record<NodeFlavor, Changed>;
     let any = false;
     for (const flavor of FLAVORS) {
-      changed[flavor] = diff(this.#snapshots[flavor], result.snapshots[flavor]);
+      changed[flavor] = snapshotDiff(this.#snapshots[flavor], result.snapshots[flavor]);
       for (const names of changed[flavor].values()) if (names.size > 0) any = true;
     }
 
@@ -475,18 +387,4 @@ export class XdsServer implements IntentSink {
     for (const flavor of FLAVORS) for (const map of this.#snapshots[flavor].resources.values()) for (const name of map.keys()) names.set(name, name);
     this.#names = names;
   }
-}
-
-/** Names whose resource differs between two snapshots (added, changed or removed), per type. */
-function diff(before: FlavorSnapshot, after: FlavorSnapshot): Changed {
-  const out: Changed = new Map();
-  for (const t of PUSH_ORDER) {
-    const a = before.resources.get(t.kind)!;
-    const b = after.resources.get(t.kind)!;
-    const names = new Set<string>();
-    for (const [name, r] of b) if (a.get(name) !== r) names.add(name);
-    for (const name of a.keys()) if (!b.has(name)) names.add(name);
-    out.set(t.kind, names);
-  }
-  return out;
 }

@@ -274,3 +274,20 @@ export class SnapshotBuilder {
     return snapshot;
   }
 }
+
+/** Per type, the names whose resource was added, changed or removed. */
+export type Changed = Map<ResourceKind, Set<string>>;
+
+/** Names whose resource differs between two snapshots (added, changed or removed), per type. */
+export function snapshotDiff(before: FlavorSnapshot, after: FlavorSnapshot): Changed {
+  const out: Changed = new Map();
+  for (const t of PUSH_ORDER) {
+    const a = before.resources.get(t.kind)!;
+    const b = after.resources.get(t.kind)!;
+    const names = new Set<string>();
+    for (const [name, r] of b) if (a.get(name) !== r) names.add(name);
+    for (const name of a.keys()) if (!b.has(name)) names.add(name);
+    out.set(t.kind, names);
+  }
+  return out;
+}

@@ -139,4 +139,37 @@ export class TypeState {
     if (this.wildcard && !this.isExplicit(name)) this.entries.delete(name);
     else this.entries.set(name, null);
   }
+
+  /**
+   * The client answered `out`: an ACK (no `nack`) means it holds every resource; a NACK that
+   * it holds none of the `rejected` ones (their indexes in `out`), and the others. Deletions
+   * took effect either way.
+   */
+  recordAnswer(out: Outstanding, nack: { message: string; rejected: ReadonlySet<number> } | undefined): void {
+    if (!nack) {
+      for (const r of out.resources) this.markAcked(r.name, r);
+      for (const name of out.deleted) this.markDeleted(name);
+      this.ackedVersion = out.version;
+      return;
+    }
+    out.resources.forEach((r, i) => {
+      if (nack.rejected.has(i)) this.markNacked(r.name, r, nack.message);
+      else this.markAcked(r.name, r);
+    });
+    for (const name of out.deleted) this.markDeleted(name);
+    this.nackedVersion = out.version;
+    this.lastNack = nack.message;
+  }
+}
+
+/**
+ * The indexes of the resources a NACK rejects: grpc says "resource index N: ..." per rejected
+ * resource (when `perResource`); otherwise the whole response of `count` counts as rejected.
+ */
+export function rejectedIndexes(message: string, count: number, perResource: boolean): Set<number> {
+  const all = new Set(Array.from({ length: count }, (_, i) => i));
+  if (!perResource) return all;
+  const found = new Set<number>();
+  for (const m of message.matchAll(/resource index (\d+):/g)) found.add(Number(m[1]));
+  return found.size > 0 ? found : all;
 }

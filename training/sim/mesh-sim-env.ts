@@ -15,7 +15,8 @@ import type { PolicyAction, RouteObservation } from '../../operator/policy/featu
 import type { PolicyEnv, StepMetrics, StepResult } from '../env.ts';
 import type { RouteView } from '../policy.ts';
 import { GRID_SIZE, gridQuantile, normalSampler } from './math.ts';
-import { MeshSim, type RouteInterval } from './mesh-sim.ts';
+import type { RouteInterval } from './interval-summary.ts';
+import { MeshSim } from './mesh-sim.ts';
 import { DEFAULT_REWARD_WEIGHTS, reward, type RewardWeights } from './reward.ts';
 import { routeViewOf, specRetries, specWeights } from './route-view.ts';
 import { adaptiveRouteOf } from './scenario-route.ts';

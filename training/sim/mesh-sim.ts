@@ -1,22 +1,27 @@
-// The physics of one route across regions, one tick at a time, and what a decision interval
-// amounts to. Per region: a fluid queue in front of a capacity (a stationary M/M/c wait from
-// Sakasegawa's approximation below saturation, a backlog that grows and overflows above it),
-// a lognormal service time whose median carries the wait (a mixture of two when a fault hits
-// some of its pods only), and errors from the base rate,
-// events, saturation and queue overflow. Per (client home, serving region): round-trip time,
-// per-try timeouts and retries, whose extra tries load the same region (Envoy retries stay in
-// the weighted cluster that was picked), which is how a struggling region drowns in a retry
-// storm; or, with cross-region retries, the next regions in failover order (retry-order.ts). A scenario with a recorded trace takes its load and its regions' condition from the
-// recording instead (trace-timeline.ts). Nothing here allocates per tick: an episode of
-// thousands of ticks takes milliseconds.
+// The physics of one route across regions, one tick at a time. Per region: a fluid queue in
+// front of a capacity (Sakasegawa's M/M/c wait below saturation, a backlog that grows and
+// overflows above it), a lognormal service time whose median carries the wait (a mixture of
+// two when a fault hits some pods only), errors from the base rate, events, saturation and
+// overflow, and a health checker (health-checker.ts). Per (client home, serving region): round
+// trip, per-try timeouts and retries, whose extra tries load the region that was picked (a
+// retry storm drowns a struggling region), or with cross-region retries the next regions in
+// failover order (cross-region-retries.ts). A recorded trace replaces load and conditions
+// (trace-timeline.ts). An interval's ticks add up in interval-sums.ts and become what clients
+// and telemetry saw in interval-summary.ts. Nothing here allocates per tick.
 import { ConfigError } from '../../operator/base/errors.ts';
 import { prng } from '../../operator/base/random.ts';
 import { DOWN_BLACKHOLE, DOWN_NONE, DOWN_REFUSE, EventTimeline, newEffects, type Effects } from './events.ts';
-import { addPointMass, addShiftedMixture, GRID_SIZE, gridQuantile, mixtureCdf, NEGLIGIBLE, normalSampler, type Mixture } from './math.ts';
+import { GRID_SIZE, mixtureCdf, normalSampler, type Mixture } from './math.ts';
 import type { ScenarioSpec } from './scenario-schema.ts';
 import { TraceTimeline } from './trace-timeline.ts';
 import { Autoscaler } from './autoscaler.ts';
 import { CrossRegionRetries } from './cross-region-retries.ts';
+import { HealthChecker } from './health-checker.ts';
+import { IntervalSums } from './interval-sums.ts';
+import { networkMatrices } from './network.ts';
+import { regionProfiles, type RegionProfiles } from './region-profiles.ts';
+import { withinObjective } from './within-objective.ts';
+import { summariseInterval, type RouteInterval } from './interval-summary.ts';
 
 /** The share of requests allowed above the latency objective (the SLO is on the p99). */
 export const SLO_TAIL = 0.01;
@@ -36,62 +41,17 @@ export interface Settings {
   perTryTimeoutMs: number;
 }
 
-/** One region over one interval, as its upstream telemetry counts it (per try, not per request). */
-export interface RegionInterval {
-  tries: number;
-  failedTries: number;
-  /** Cumulative counts of per-try latency on the latency grid (sums to `tries`). */
-  latencyCdf: Float64Array;
-  /** Mean utilisation over the interval (offered tries / capacity; above 1: overloaded). */
-  saturation: number;
-  /** Health verdict at the end of the interval. */
-  healthy: boolean;
-  /** What became of its telemetry at the end of the interval: TELEMETRY_DELIVERED, _STALE (not delivered) or _MISSING (lost, with what was known). */
-  telemetry: number;
-  /** Ground truth for tests and plots: mean per-try error probability and latency median, ms. */
-  truth: { errorRate: number; medianMs: number; down: boolean };
-}
-
-/** The route over one interval, as clients saw it (retries included). */
-export interface RouteInterval {
-  startMs: number;
-  endMs: number;
-  requests: number;
-  failedRequests: number;
-  /** Seconds during which the p99 broke its objective or errors broke their budget. */
-  sloViolationSec: number;
-  /** Σ over ticks of min(1, share above the objective / SLO_TAIL) × tick seconds: how close the route ran to its SLO. */
-  sloPressureSec: number;
-  /** Σ cross-region requests × link cost. */
-  crossRegionCostSum: number;
-  /** Cumulative counts of client latency on the grid (sums to `requests`). */
-  latencyCdf: Float64Array;
-  p99Ms: number | null;
-  regions: RegionInterval[];
-}
-
 export class MeshSim {
   readonly n: number;
   readonly tickMs: number;
   readonly #s: ScenarioSpec;
   readonly #regionIndex: Map<string, number>;
-  // Static per region.
-  readonly #capacity: Float64Array;
-  readonly #median: Float64Array;
-  readonly #sigma: Float64Array;
-  readonly #baseError: Float64Array;
-  readonly #clients: Float64Array;
-  readonly #servers: Float64Array;
-  readonly #loadPhase: Float64Array;
-  /** Each home's share of all clients: how a recorded total load is spread. */
-  readonly #clientShare: Float64Array;
+  /** Static per region. */
+  readonly #p: RegionProfiles;
   readonly #trace: TraceTimeline | undefined;
-  // Static per (home h, region r) at h * n + r.
+  /** Per (home h, region r) at h * n + r: the round trip, and this tick's (link faults included). */
   readonly #rtt: Float64Array;
-  /** Round trip per (home, region) this tick, link faults included; and whether a link fault touched the pair this interval. */
   readonly #rttNow: Float64Array;
-  readonly #accRtt: Float64Array;
-  readonly #accLinkFault: Uint8Array;
   readonly #cost: Float64Array;
   // Dynamic per region.
   readonly #backlog: Float64Array;
@@ -108,9 +68,7 @@ export class MeshSim {
   readonly #rho: Float64Array;
   readonly #autoscaler: Autoscaler;
   readonly #triesR: Float64Array;
-  readonly #healthy: Uint8Array;
-  readonly #badForMs: Float64Array;
-  readonly #goodForMs: Float64Array;
+  readonly #health: HealthChecker;
   readonly #noise: Float64Array;
   // Per tick, per (h, r).
   readonly #demand: Float64Array;
@@ -119,25 +77,8 @@ export class MeshSim {
   readonly #tries: Float64Array;
   readonly #failLat: Float64Array;
   readonly #errLat: Float64Array;
-  // Interval sums.
-  readonly #accReq: Float64Array;
-  readonly #accTries: Float64Array;
-  readonly #accQ: Float64Array;
-  readonly #accErr: Float64Array;
-  readonly #accPTo: Float64Array;
-  readonly #accFailLat: Float64Array;
-  readonly #accErrLat: Float64Array;
-  readonly #accMu: Float64Array;
-  readonly #accMu2: Float64Array;
-  readonly #accSlowW: Float64Array;
-  readonly #accSlowMu: Float64Array;
-  readonly #accSlowMu2: Float64Array;
-  readonly #accRegTries: Float64Array;
-  readonly #accRegFailed: Float64Array;
-  readonly #accRho: Float64Array;
-  readonly #accTruthErr: Float64Array;
-  readonly #accTruthMed: Float64Array;
-  readonly #accDown: Float64Array;
+  /** What the current interval adds up. */
+  readonly #acc: IntervalSums;
   readonly #fx: Effects;
   /** Cross-region retries: the requests' paths over the regions (null: retries stay in the picked region). */
   readonly #across: CrossRegionRetries | null;
@@ -160,48 +101,22 @@ export class MeshSim {
     this.#regionIndex = new Map(s.regions.map((r, i) => [r.name, i]));
     const f = () => new Float64Array(n);
     const g = () => new Float64Array(n * n);
-    this.#capacity = Float64Array.from(s.regions, (r) => r.capacityRps);
-    this.#median = Float64Array.from(s.regions, (r) => r.medianLatencyMs);
-    this.#sigma = Float64Array.from(s.regions, (r) => r.latencySigma);
-    this.#baseError = Float64Array.from(s.regions, (r) => r.baseErrorRate);
-    this.#clients = Float64Array.from(s.regions, (r) => r.clientRps);
-    this.#loadPhase = Float64Array.from(s.regions, (r) => r.loadPhaseSec);
-    const clients = s.regions.reduce((sum, r) => sum + r.clientRps, 0);
-    this.#clientShare = Float64Array.from(s.regions, (r) => r.clientRps / clients);
+    this.#p = regionProfiles(s);
     this.#trace = s.recorded ? new TraceTimeline(s.recorded, s.regions) : undefined;
-    // Concurrency follows from capacity and mean service time (Little's law at full load).
-    this.#servers = Float64Array.from(s.regions, (r) => Math.max(1, (r.capacityRps * r.medianLatencyMs * Math.exp((r.latencySigma * r.latencySigma) / 2)) / 1000));
-    this.#rtt = g();
+    ({ rtt: this.#rtt, cost: this.#cost } = networkMatrices(s, this.#regionIndex));
     this.#rttNow = g();
-    this.#accRtt = g();
-    this.#accLinkFault = new Uint8Array(n * n);
-    this.#cost = g();
-    for (let h = 0; h < n; h++) {
-      for (let r = 0; r < n; r++) {
-        if (h === r) continue;
-        this.#rtt[h * n + r] = s.network.defaultRttMs;
-        this.#cost[h * n + r] = s.network.defaultCost;
-      }
-    }
-    for (const l of s.network.links) {
-      const a = this.#regionIndex.get(l.between[0])!, b = this.#regionIndex.get(l.between[1])!;
-      this.#rtt[a * n + b] = this.#rtt[b * n + a] = l.rttMs;
-      this.#cost[a * n + b] = this.#cost[b * n + a] = l.cost;
-    }
     this.#backlog = f(); this.#backlogNext = f(); this.#err = f(); this.#mu = f(); this.#sig = f(); this.#med = f();
-    this.#slowShare = f(); this.#slowMu = f(); this.#accSlowW = f(); this.#accSlowMu = f(); this.#accSlowMu2 = f();
+    this.#slowShare = f(); this.#slowMu = f();
     this.#autoscaler = new Autoscaler(s.regions.map((r) => r.autoscale));
-    this.#rho = f(); this.#triesR = f(); this.#badForMs = f(); this.#goodForMs = f(); this.#noise = f();
-    this.#healthy = new Uint8Array(n);
+    this.#rho = f(); this.#triesR = f(); this.#noise = f();
+    this.#health = new HealthChecker(n, s.health);
     this.#demand = g(); this.#pTo = g(); this.#q = g(); this.#tries = g(); this.#failLat = g(); this.#errLat = g();
-    this.#accReq = g(); this.#accTries = g(); this.#accQ = g(); this.#accErr = g(); this.#accPTo = g(); this.#accFailLat = g(); this.#accErrLat = g();
-    this.#accMu = f(); this.#accMu2 = f(); this.#accRegTries = f(); this.#accRegFailed = f(); this.#accRho = f();
-    this.#accTruthErr = f(); this.#accTruthMed = f(); this.#accDown = f();
+    this.#acc = new IntervalSums(n);
     this.#fx = newEffects(n);
     this.#across = s.route.retries.crossRegion
       ? new CrossRegionRetries(s.regions, {
         demand: this.#demand, q: this.#q, failLat: this.#failLat, rttNow: this.#rttNow, rtt: this.#rtt, cost: this.#cost, tries: this.#tries,
-        accReq: this.#accReq, accTries: this.#accTries, accErr: this.#accErr, accPTo: this.#accPTo, accErrLat: this.#accErrLat, accLinkFault: this.#accLinkFault,
+        accReq: this.#acc.req, accTries: this.#acc.tries, accErr: this.#acc.err, accPTo: this.#acc.pTo, accErrLat: this.#acc.errLat, accLinkFault: this.#acc.linkFault,
       })
       : null;
     this.#regionCdfs = Array.from({ length: n }, () => new Float64Array(GRID_SIZE));
@@ -225,16 +140,14 @@ export class MeshSim {
     this.#nowMs = startMs;
     this.#backlog.fill(0);
     this.#noise.fill(0);
-    this.#healthy.fill(1);
-    this.#badForMs.fill(0);
-    this.#goodForMs.fill(0);
+    this.#health.reset();
     this.#autoscaler.reset();
     this.#slowShare.fill(0);
     for (let r = 0; r < this.n; r++) {
-      this.#err[r] = this.#baseError[r]!;
-      this.#med[r] = this.#median[r]!;
-      this.#mu[r] = Math.log(this.#median[r]!);
-      this.#sig[r] = this.#sigma[r]!;
+      this.#err[r] = this.#p.baseError[r]!;
+      this.#med[r] = this.#p.median[r]!;
+      this.#mu[r] = Math.log(this.#p.median[r]!);
+      this.#sig[r] = this.#p.sigma[r]!;
     }
   }
 
@@ -246,8 +159,7 @@ export class MeshSim {
   runInterval(durationMs: number, settings: Settings): RouteInterval {
     const n = this.n;
     const startMs = this.#nowMs;
-    for (const a of [this.#accReq, this.#accTries, this.#accQ, this.#accErr, this.#accPTo, this.#accFailLat, this.#accErrLat, this.#accMu, this.#accMu2,
-      this.#accRegTries, this.#accRegFailed, this.#accRho, this.#accTruthErr, this.#accTruthMed, this.#accDown, this.#accRtt, this.#accLinkFault, this.#accSlowW, this.#accSlowMu, this.#accSlowMu2]) a.fill(0);
+    this.#acc.clear();
     this.#across?.resetInterval();
     let requests = 0, failed = 0, violation = 0, pressure = 0, cost = 0;
     const dt = this.tickMs / 1000;
@@ -274,21 +186,21 @@ export class MeshSim {
               const q = this.#q[i]!;
               const allFail = q ** (R + 1);
               tickFailed += d * allFail;
-              within += d * this.#withinObjective(i, r, objective, R, T);
+              within += d * withinObjective(q, this.#rttNow[i]!, this.#failLat[i]!, this.#mixture(r), objective, R, T);
             }
             if (h !== r) cost += d * dt * this.#cost[i]!;
-            this.#accumulateRequests(i, dt);
+            this.#acc.addRequests(i, d * dt, this.#q[i]!, this.#failLat[i]!, this.#rttNow[i]!);
           }
           // Tries reach (h, r) from requests that picked it, and with cross-region retries from others too.
           if (this.#tries[i]! > 0) this.#accumulateTries(i, r, dt);
         }
       }
       for (let r = 0; r < n; r++) {
-        this.#accRegTries[r]! += this.#triesR[r]! * dt;
-        this.#accRho[r]! += this.#rho[r]! * dt;
-        this.#accTruthErr[r]! += this.#err[r]! * dt;
-        this.#accTruthMed[r]! += this.#med[r]! * dt;
-        this.#accDown[r]! += this.#fx.down[r]! !== DOWN_NONE ? dt : 0;
+        this.#acc.regTries[r]! += this.#triesR[r]! * dt;
+        this.#acc.rho[r]! += this.#rho[r]! * dt;
+        this.#acc.truthErr[r]! += this.#err[r]! * dt;
+        this.#acc.truthMed[r]! += this.#med[r]! * dt;
+        this.#acc.down[r]! += this.#fx.down[r]! !== DOWN_NONE ? dt : 0;
       }
       if (tickRequests > 0) {
         const tail = Math.max(0, 1 - within / tickRequests);
@@ -300,7 +212,22 @@ export class MeshSim {
       failed += tickFailed * dt;
       this.#nowMs += this.tickMs;
     }
-    return this.#summarise(startMs, requests, failed, violation, pressure, cost, settings);
+    return summariseInterval({
+      n,
+      startMs,
+      endMs: this.#nowMs,
+      settings,
+      totals: { requests, failed, violation, pressure, cost },
+      sums: this.#acc,
+      mu: this.#mu,
+      sig: this.#sig,
+      rtt: this.#rtt,
+      healthy: this.#health.healthy,
+      telemetry: this.#fx.stale,
+      across: this.#across,
+      routeCdf: this.#routeCdf,
+      regionCdfs: this.#regionCdfs,
+    });
   }
 
   /** Advances the world by one tick at `tMs`; returns the client request rate. */
@@ -316,7 +243,7 @@ export class MeshSim {
       // A recording already carries real traffic's wander: no diurnal curve, no added noise.
       const recorded = this.#trace.apply(tMs, fx);
       for (let h = 0; h < n; h++) {
-        const lambda = recorded * this.#clientShare[h]! * fx.clientFactor[h]!;
+        const lambda = recorded * this.#p.clientShare[h]! * fx.clientFactor[h]!;
         total += lambda;
         for (let r = 0; r < n; r++) this.#demand[h * n + r] = lambda * settings.weights[r]!;
       }
@@ -326,8 +253,8 @@ export class MeshSim {
       const keep = 0.95, fresh = Math.sqrt(1 - keep * keep);
       for (let h = 0; h < n; h++) {
         this.#noise[h] = keep * this.#noise[h]! + fresh * this.#normal();
-        const diurnal = d ? 1 + d.amplitude * Math.sin((2 * Math.PI * (tMs / 1000 + d.phaseSec + this.#loadPhase[h]!)) / d.periodSec) : 1;
-        const lambda = this.#clients[h]! * diurnal * fx.clientFactor[h]! * Math.max(0, 1 + s.load.noise * this.#noise[h]!);
+        const diurnal = d ? 1 + d.amplitude * Math.sin((2 * Math.PI * (tMs / 1000 + d.phaseSec + this.#p.loadPhase[h]!)) / d.periodSec) : 1;
+        const lambda = this.#p.clients[h]! * diurnal * fx.clientFactor[h]! * Math.max(0, 1 + s.load.noise * this.#noise[h]!);
         total += lambda;
         for (let r = 0; r < n; r++) this.#demand[h * n + r] = lambda * settings.weights[r]!;
       }
@@ -339,7 +266,7 @@ export class MeshSim {
     this.#retryModel(settings);
     for (let r = 0; r < n; r++) {
       this.#backlog[r] = this.#backlogNext[r]!;
-      this.#health(r, dt);
+      this.#health.observe(r, this.#health.isBad(this.#fx.down[r]! !== DOWN_NONE, this.#err[r]!), dt);
     }
     return total;
   }
@@ -391,7 +318,7 @@ export class MeshSim {
     const s = this.#s;
     const down = fx.down[r]!;
     const tries = this.#triesR[r]!;
-    const baseMedian = this.#median[r]! * fx.serviceFactor[r]!;
+    const baseMedian = this.#p.median[r]! * fx.serviceFactor[r]!;
     if (down !== DOWN_NONE) {
       // A region that is down serves nothing and keeps nothing queued.
       this.#backlogNext[r] = 0;
@@ -399,7 +326,7 @@ export class MeshSim {
       this.#err[r] = down === DOWN_REFUSE ? 1 : 0;
       this.#med[r] = baseMedian;
       this.#mu[r] = Math.log(baseMedian);
-      this.#sig[r] = this.#sigma[r]!;
+      this.#sig[r] = this.#p.sigma[r]!;
       this.#slowShare[r] = 0;
       return;
     }
@@ -408,8 +335,8 @@ export class MeshSim {
     const scale = this.#autoscaler.factor(r);
     const share = fx.partialShare[r]!;
     const partialCapacity = share === 0 ? 1 : 1 - share + share / fx.partialServiceFactor[r]!;
-    const capacity = (this.#capacity[r]! * scale * fx.capacityFactor[r]! * partialCapacity) / fx.serviceFactor[r]!;
-    const sigma0 = this.#sigma[r]!;
+    const capacity = (this.#p.capacity[r]! * scale * fx.capacityFactor[r]! * partialCapacity) / fx.serviceFactor[r]!;
+    const sigma0 = this.#p.sigma[r]!;
     const meanServiceMs = baseMedian * Math.exp((sigma0 * sigma0) / 2);
     const rho = tries / capacity;
     const b0 = this.#backlog[r]!;
@@ -418,14 +345,14 @@ export class MeshSim {
     const dropped = Math.max(0, b1 - limit);
     b1 -= dropped;
     const dropShare = tries > 0 ? dropped / (tries * dt) : 0;
-    const c = this.#servers[r]! * scale;
+    const c = this.#p.servers[r]! * scale;
     const rs = Math.min(rho, RHO_STATIONARY_MAX);
     const stationaryMs = rs > 0 ? (meanServiceMs * rs ** (Math.sqrt(2 * (c + 1)) - 1)) / (c * (1 - rs)) : 0;
     const backlogMs = (((b0 + b1) / 2) / capacity) * 1000;
     const waitMs = stationaryMs + backlogMs;
     const over = Math.min(1, Math.max(0, (rho - SATURATION_ERRORS_FROM) / SATURATION_ERRORS_SPAN));
     const saturationErr = s.server.saturationErrorRate * over * over;
-    const err = 1 - (1 - this.#baseError[r]!) * (1 - fx.addedErrorRate[r]!) * (1 - saturationErr) * (1 - dropShare);
+    const err = 1 - (1 - this.#p.baseError[r]!) * (1 - fx.addedErrorRate[r]!) * (1 - saturationErr) * (1 - dropShare);
     const median = baseMedian + waitMs + fx.addedMs[r]!;
     this.#backlogNext[r] = b1;
     this.#rho[r] = rho;
@@ -450,151 +377,22 @@ export class MeshSim {
     return m;
   }
 
-  /** The health checker: a verdict flips after the condition has held for the configured delay. */
-  #health(r: number, dt: number): void {
-    const h = this.#s.health;
-    const bad = this.#fx.down[r]! !== DOWN_NONE || this.#err[r]! > h.errorRateThreshold;
-    const ms = dt * 1000;
-    if (bad) {
-      this.#badForMs[r]! += ms;
-      this.#goodForMs[r] = 0;
-    } else {
-      this.#goodForMs[r]! += ms;
-      this.#badForMs[r] = 0;
-    }
-    if (this.#healthy[r] && bad && this.#badForMs[r]! >= h.detectionDelaySec * 1000) this.#healthy[r] = 0;
-    else if (!this.#healthy[r] && !bad && this.#goodForMs[r]! >= (h.recoveryDelaySec ?? h.detectionDelaySec) * 1000) this.#healthy[r] = 1;
-  }
-
-  /** P(client latency <= objective) for requests of pair `i` served by region `r`. */
-  #withinObjective(i: number, r: number, objective: number, R: number, T: number): number {
-    const q = this.#q[i]!;
-    const rtt = this.#rttNow[i]!;
-    const F = this.#failLat[i]!;
-    const m = this.#mixture(r);
-    const norm = T > rtt ? mixtureCdf(T - rtt, m) : 0;
-    let p = 0;
-    if (q < 1 && norm > 1e-12) {
-      let w = 1 - q;
-      for (let k = 0; k <= R && w > NEGLIGIBLE; k++, w *= q) {
-        const y = Math.min(objective - k * F, T) - rtt;
-        if (y <= 0) break;
-        p += w * Math.min(1, mixtureCdf(y, m) / norm);
-      }
-    }
-    if ((R + 1) * F <= objective) p += q ** (R + 1);
-    return p;
-  }
-
-  /** Interval sums of what the requests of pair `i` (home, picked region) saw. */
-  #accumulateRequests(i: number, dt: number): void {
-    const req = this.#demand[i]! * dt;
-    this.#accReq[i]! += req;
-    this.#accQ[i]! += req * this.#q[i]!;
-    this.#accFailLat[i]! += req * this.#q[i]! * this.#failLat[i]!;
-    this.#accRtt[i]! += req * this.#rttNow[i]!;
-  }
-
-  /** Interval sums of the tries served at pair `i` (home, serving region `r`): what the region's telemetry counts. */
+  /** Interval sums of the tries served at pair `i` (home, serving region `r`). */
   #accumulateTries(i: number, r: number, dt: number): void {
     const tries = this.#tries[i]! * dt;
-    this.#accTries[i]! += tries;
-    this.#accErr[i]! += tries * this.#err[r]!;
-    this.#accPTo[i]! += tries * this.#pTo[i]!;
-    this.#accErrLat[i]! += tries * this.#errLat[i]!;
     this.#across?.accumulate(i, tries);
-    if (this.#fx.linkAddedMs[i]! > 0 || this.#fx.linkDown[i]! > 0) this.#accLinkFault[i] = 1;
-    // Tries lost in a partition load nothing, but the client's upstream telemetry counts them (as timeouts).
-    if (this.#fx.linkDown[i]) this.#accRegTries[r]! += tries;
-    this.#accRegFailed[r]! += tries * this.#q[i]!;
-    const mu = this.#mu[r]!, sigma = this.#sig[r]!;
-    const slow = tries * this.#slowShare[r]!;
-    this.#accMu[r]! += (tries - slow) * mu;
-    this.#accMu2[r]! += (tries - slow) * (mu * mu + sigma * sigma);
-    if (slow > 0) {
-      const muSlow = this.#slowMu[r]!;
-      this.#accSlowW[r]! += slow;
-      this.#accSlowMu[r]! += slow * muSlow;
-      this.#accSlowMu2[r]! += slow * (muSlow * muSlow + sigma * sigma);
-    }
-  }
-
-  #summarise(startMs: number, requests: number, failed: number, violation: number, pressure: number, cost: number, settings: Settings): RouteInterval {
-    const n = this.n;
-    const R = settings.retryAttempts;
-    const T = settings.perTryTimeoutMs;
-    const spanSec = (this.#nowMs - startMs) / 1000;
-    const routeCdf = this.#routeCdf.fill(0);
-    const regions: RegionInterval[] = [];
-    // Per region: one lognormal matching the interval's log-latency moments (ticks mixed by
-    // tries), and one more for the tries on slowed pods when a partial fault hit some.
-    const mixtures: Mixture[] = [];
-    for (let r = 0; r < n; r++) {
-      const slow = this.#accSlowW[r]!;
-      const w = this.#accRegTries[r]! - slow;
-      const m: Mixture = { mu: this.#mu[r]!, sigma: this.#sig[r]!, share: 0, muSlow: 0, sigmaSlow: 1 };
-      if (w > 0) {
-        m.mu = this.#accMu[r]! / w;
-        m.sigma = Math.sqrt(Math.max(1e-6, this.#accMu2[r]! / w - m.mu * m.mu));
-      }
-      if (slow > 0) {
-        m.share = slow / this.#accRegTries[r]!;
-        m.muSlow = this.#accSlowMu[r]! / slow;
-        m.sigmaSlow = Math.sqrt(Math.max(1e-6, this.#accSlowMu2[r]! / slow - m.muSlow * m.muSlow));
-      }
-      mixtures.push(m);
-    }
-    for (let r = 0; r < n; r++) {
-      const cdf = this.#regionCdfs[r]!.fill(0);
-      for (let h = 0; h < n; h++) {
-        const i = h * n + r;
-        if (this.#across) {
-          this.#across.addTries(cdf, i, mixtures[r]!, T);
-          continue;
-        }
-        const req = this.#accReq[i]!;
-        if (req <= 0) continue;
-        const tries = this.#accTries[i]!;
-        const q = this.#accQ[i]! / req;
-        const e = tries > 0 ? this.#accErr[i]! / tries : 0;
-        const pTo = tries > 0 ? this.#accPTo[i]! / tries : 0;
-        const errLat = tries > 0 ? this.#accErrLat[i]! / tries : 0;
-        const F = q > 0 ? this.#accFailLat[i]! / (req * q) : 0;
-        // The interval's mean round trip where a link fault changed it (else the link's own, to the bit).
-        const rtt = this.#accLinkFault[i] ? this.#accRtt[i]! / req : this.#rtt[i]!;
-        // Per try, as the region's upstream telemetry sees it.
-        addShiftedMixture(cdf, tries * (1 - q), rtt, mixtures[r]!, T);
-        addPointMass(cdf, tries * e, errLat);
-        addPointMass(cdf, tries * (1 - e) * pTo, T);
-        // Per request, as clients see it: k failed tries, then a success or the last failure.
-        let w = req * (1 - q);
-        for (let k = 0; k <= R && w > req * NEGLIGIBLE; k++, w *= q) addShiftedMixture(routeCdf, w, rtt + k * F, mixtures[r]!, T + k * F);
-        addPointMass(routeCdf, req * q ** (R + 1), (R + 1) * F);
-      }
-      const tries = this.#accRegTries[r]!;
-      regions.push({
-        tries,
-        failedTries: this.#accRegFailed[r]!,
-        latencyCdf: cdf,
-        saturation: this.#accRho[r]! / spanSec,
-        healthy: this.#healthy[r] === 1,
-        telemetry: this.#fx.stale[r]!,
-        truth: { errorRate: this.#accTruthErr[r]! / spanSec, medianMs: this.#accTruthMed[r]! / spanSec, down: this.#accDown[r]! > 0 },
-      });
-    }
-    this.#across?.addRequests(routeCdf, mixtures, R, T);
-    // Components left out as negligible still count as requests: the CDF's total stays `requests`.
-    return {
-      startMs,
-      endMs: this.#nowMs,
-      requests,
-      failedRequests: failed,
-      sloViolationSec: violation,
-      sloPressureSec: pressure,
-      crossRegionCostSum: cost,
-      latencyCdf: routeCdf,
-      p99Ms: gridQuantile(routeCdf, requests, 0.99),
-      regions,
-    };
+    const fx = this.#fx;
+    this.#acc.addTries(i, r, tries, {
+      err: this.#err[r]!,
+      pTo: this.#pTo[i]!,
+      errLat: this.#errLat[i]!,
+      q: this.#q[i]!,
+      mu: this.#mu[r]!,
+      sigma: this.#sig[r]!,
+      slowShare: this.#slowShare[r]!,
+      slowMu: this.#slowMu[r]!,
+      linkFault: fx.linkAddedMs[i]! > 0 || fx.linkDown[i]! > 0,
+      partitioned: Boolean(fx.linkDown[i]),
+    });
   }
 }

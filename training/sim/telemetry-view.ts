@@ -11,7 +11,7 @@ import { leastSquaresTrend } from '../../operator/telemetry/trend.ts';
 import type { HealthReading, Reading, RegionSnapshot, RouteSnapshot, Signal } from '../../operator/telemetry/types.ts';
 import { TELEMETRY_DELIVERED, TELEMETRY_MISSING } from './events.ts';
 import { GRID_SIZE, gridQuantile } from './math.ts';
-import type { RouteInterval } from './mesh-sim.ts';
+import type { RouteInterval } from './interval-summary.ts';
 
 interface Slot {
   delivered: boolean;

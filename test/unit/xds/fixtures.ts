@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { RouteIntent } from '../../../operator/routing/route-intent.ts';
 import { StaticEndpointResolver, type Endpoint } from '../../../operator/xds/endpoints.ts';
-import { XdsServer, type XdsServerOptions } from '../../../operator/xds/server.ts';
+import { XdsServer } from '../../../operator/xds/server.ts';
+import type { XdsServerOptions } from '../../../operator/xds/server-options.ts';
 
 export interface IntentOptions {
   name?: string;

@@ -1,0 +1,42 @@
+// What an ADS stream needs from the server that runs it (StreamHost), what it learns of its
+// node, and the limits it enforces: the ports between ads-stream.ts and server.ts.
+import type { Logger } from 'pino';
+import type { Clock } from '../base/clock.ts';
+import type { AdsStream } from './ads-stream.ts';
+import type { NodeFlavor } from './capabilities.ts';
+import type { XdsMetrics } from './metrics.ts';
+import type { EncodedResource } from './resource-cache.ts';
+import type { FlavorSnapshot } from './snapshot.ts';
+
+export interface NodeInfo {
+  id: string;
+  cluster: string;
+  userAgent: string;
+  flavor: NodeFlavor;
+}
+
+/** What a stream needs from the server. */
+export interface StreamHost {
+  readonly metrics: XdsMetrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  snapshot(flavor: NodeFlavor): FlavorSnapshot;
+  /** False while the server holds every response back (XdsServerOptions.holdUntilLoaded). */
+  loaded(): boolean;
+  /** The snapshot's own copy of `name` when it has one (one string per name, however many nodes subscribe). */
+  intern(name: string): string;
+  /** The stream learned its node (first request). */
+  identified(stream: AdsStream): void;
+  /** The client answered a response carrying `resources`; `apply` records the answer. */
+  answered(stream: AdsStream, resources: readonly EncodedResource[], apply: () => void): void;
+  closed(stream: AdsStream): void;
+}
+
+export interface StreamLimits {
+  /** Requests a stream may send in a burst... */
+  requestBurst: number;
+  /** ...and per second after it. */
+  requestsPerSecond: number;
+  /** Longest an Envoy route table waits for its new clusters to be sent. */
+  holdRoutesMs: number;
+}
