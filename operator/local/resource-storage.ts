@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../base/clock.ts';
 import { crdResourceType } from './crd-resource.ts';
 import { decodeCustomResource, validateCustomResource } from './custom-resource-schema.ts';
-import type { FieldValidation } from './custom-resource-schema.ts';
 import { resourceTypeFromCrd } from './custom-resources.ts';
 import type { CrdSpec } from './custom-resources.ts';
 import { deepEqual, isObject } from './json-util.ts';
@@ -16,55 +15,15 @@ import type { KubeObject } from './kube-object.ts';
 import { cloneObject } from './kube-object.ts';
 import { generateName, metaProblems, metaTypeProblem, nameProblems, sanitizeMeta } from './object-meta.ts';
 import type { ObjectStore } from './object-store.ts';
+import { listPage } from './list-page.ts';
 import { applyPatch } from './patch.ts';
 import { MAX_BODY_NESTING, MAX_OBJECT_BYTES } from './http-io.ts';
 import { plainValueProblem } from '../base/plain-value.ts';
 import { apiVersionOf, storageTypeOf } from './resource-registry.ts';
 import type { ResourceRegistry, ResourceType } from './resource-registry.ts';
-import { matchesFields, matchesLabels } from './selectors.ts';
-import type { FieldRequirement, LabelRequirement } from './selectors.ts';
 import { ApiError, STALE_OBJECT, alreadyExists, badRequest, conflict, failure, invalid, notFound } from './status.ts';
 import type { StatusCause } from './status.ts';
-import { objectKey } from '../base/object-key.ts';
-
-/** Which resource, version and namespace a request addresses, and how it wants writes handled. */
-export interface RequestScope {
-  type: ResourceType;
-  version: string;
-  /** Namespace from the URL (namespaced kinds only). */
-  namespace?: string;
-  subresource?: 'status';
-  fieldValidation: FieldValidation;
-  dryRun: boolean;
-}
-
-export interface WriteResult {
-  object: KubeObject;
-  warnings: string[];
-  /** 201 on create, 202 when a delete is pending on finalizers, else 200. */
-  code: number;
-  /** For deletes of built-in kinds: the object is gone and a Success Status is the answer. */
-  deleted?: boolean;
-}
-
-export interface ListQuery {
-  labels: LabelRequirement[];
-  fields: FieldRequirement[];
-  limit?: number;
-  continueToken?: string;
-}
-
-export interface ListResult {
-  items: KubeObject[];
-  resourceVersion: string;
-  continueToken?: string;
-  remainingItemCount?: number;
-}
-
-export interface DeleteOptions {
-  preconditions?: { uid?: string; resourceVersion?: string };
-  propagationPolicy?: string;
-}
+import type { DeleteOptions, ListQuery, ListResult, RequestScope, WriteResult } from './storage-requests.ts';
 
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const NAMESPACES = storageTypeOf('', 'namespaces');
@@ -148,31 +107,8 @@ export class ResourceStorage {
   /** Lists with selectors and pagination; `continueToken` resumes after the last key of the previous page. */
   list(scope: RequestScope, query: ListQuery): ListResult {
     const type = scope.type;
-    let start: string | undefined;
-    if (query.continueToken) {
-      try {
-        const token = JSON.parse(Buffer.from(query.continueToken, 'base64url').toString('utf8')) as { start?: unknown };
-        if (typeof token.start === 'string') start = token.start;
-      } catch {
-        // Not base64url JSON: refused below, as one with no start is.
-      }
-      if (start === undefined) throw badRequest('continue key is not valid: invalid continue token');
-    }
-    const fieldOf = (o: KubeObject) => (f: string) =>
-      f === 'metadata.name' ? (o.metadata.name ?? '') : f === 'metadata.namespace' ? (o.metadata.namespace ?? '') : (type.fieldLabels[f]?.(o) ?? '');
-    const keyOf = (o: KubeObject) => objectKey(o.metadata.namespace, o.metadata.name ?? '');
-    const all = this.store
-      .list(this.#storageType(type), type.namespaced ? scope.namespace : undefined)
-      .filter((o) => matchesLabels(query.labels, o.metadata.labels) && matchesFields(query.fields, fieldOf(o)))
-      .filter((o) => start === undefined || keyOf(o) > start);
-    const resourceVersion = String(this.store.resourceVersion);
-    if (query.limit === undefined || query.limit <= 0 || all.length <= query.limit) return { items: all, resourceVersion };
-    const items = all.slice(0, query.limit);
-    const last = items[items.length - 1];
-    const continueToken = Buffer.from(JSON.stringify({ rv: resourceVersion, start: last ? keyOf(last) : '' })).toString('base64url');
-    const result: ListResult = { items, resourceVersion, continueToken };
-    if (query.labels.length === 0 && query.fields.length === 0) result.remainingItemCount = all.length - items.length;
-    return result;
+    const objects = this.store.list(this.#storageType(type), type.namespaced ? scope.namespace : undefined);
+    return listPage(objects, type, query, String(this.store.resourceVersion));
   }
 
   #checkEnvelope(scope: RequestScope, body: unknown): KubeObject {

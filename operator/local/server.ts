@@ -32,7 +32,7 @@ import type { ResourceHandlerContext } from './resource-handler.ts';
 import { parseResourceRequest } from './request-info.ts';
 import { ResourceStorage } from './resource-storage.ts';
 import { loadServingCert } from './serving-cert.ts';
-import type { RequestScope } from './resource-storage.ts';
+import type { RequestScope } from './storage-requests.ts';
 import { StateDirLock } from './state-lock.ts';
 import { describeSalvage, type LogRecovery } from './state-log.ts';
 import { ApiError, badRequest, internal, methodNotAllowed, notFoundPath, unauthorized } from './status.ts';

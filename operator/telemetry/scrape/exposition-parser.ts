@@ -7,13 +7,7 @@
 // It scans characters instead of matching regular expressions per line, because an Envoy
 // /stats/prometheus page runs to several MB and is read on every scrape interval.
 import { ERROR_CODES, MeshpilotError } from '../../base/errors.ts';
-
-export const METRIC_TYPES = ['counter', 'gauge', 'histogram', 'summary', 'untyped'] as const;
-export type MetricType = (typeof METRIC_TYPES)[number];
-
-/** The dialect of a page, from its Content-Type: they differ in timestamp units and exemplars. */
-export const EXPOSITION_FORMATS = ['prometheus', 'openmetrics'] as const;
-export type ExpositionFormat = (typeof EXPOSITION_FORMATS)[number];
+import { METRIC_TYPES, SUFFIXES, ALL_SUFFIXES, TYPE_WORDS, CR, HASH, QUOTE, BACKSLASH, OPEN_BRACE, CLOSE_BRACE, COMMA, EQUALS, isBlank, isNameStart, isNameChar, parseFloatToken, quote, type ExpositionFormat, type MetricType } from './exposition-lexicon.ts';
 
 /** Label name to value; a prototype-less object, so any label name is safe as a key. */
 export type Labels = Readonly<Record<string, string>>;
@@ -45,83 +39,6 @@ export class ExpositionParseError extends MeshpilotError {
     this.name = 'ExpositionParseError';
     this.line = line;
   }
-}
-
-/** Suffixes a sample name may add to its family's name, by family type. */
-const SUFFIXES: Record<MetricType, readonly string[]> = {
-  counter: ['_total', '_created'],
-  gauge: [],
-  histogram: ['_bucket', '_count', '_sum', '_created'],
-  summary: ['_count', '_sum', '_created'],
-  untyped: [],
-};
-const ALL_SUFFIXES = ['_bucket', '_count', '_sum', '_total', '_created'] as const;
-
-/** OpenMetrics types outside the four classic ones are read as untyped: their samples stay usable. */
-const TYPE_WORDS: Record<string, MetricType> = {
-  counter: 'counter',
-  gauge: 'gauge',
-  histogram: 'histogram',
-  summary: 'summary',
-  untyped: 'untyped',
-  unknown: 'untyped',
-  gaugehistogram: 'untyped',
-  info: 'untyped',
-  stateset: 'untyped',
-};
-
-const SPECIAL_VALUES: Record<string, number> = {
-  nan: NaN,
-  inf: Infinity,
-  '+inf': Infinity,
-  '-inf': -Infinity,
-  infinity: Infinity,
-  '+infinity': Infinity,
-  '-infinity': -Infinity,
-};
-
-const SPACE = 0x20;
-const TAB = 0x09;
-const CR = 0x0d;
-const HASH = 0x23;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const COMMA = 0x2c;
-const EQUALS = 0x3d;
-
-function isBlank(c: number): boolean {
-  return c === SPACE || c === TAB;
-}
-
-/** [a-zA-Z_] plus ':' for metric names. */
-function isNameStart(c: number, colon: boolean): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || (colon && c === 0x3a);
-}
-
-function isNameChar(c: number, colon: boolean): boolean {
-  return isNameStart(c, colon) || (c >= 0x30 && c <= 0x39);
-}
-
-/** Digits, sign, point and exponent: what a decimal float is made of (Number() alone also takes hex, binary, ...). */
-function isDecimalChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2b || c === 0x2d || c === 0x65 || c === 0x45;
-}
-
-/** A float as Go's strconv.ParseFloat reads the decimal forms and the special values; undefined if it is not one. */
-export function parseFloatToken(token: string): number | undefined {
-  let decimal = token.length > 0;
-  for (let i = 0; i < token.length && decimal; i++) decimal = isDecimalChar(token.charCodeAt(i));
-  if (decimal) {
-    const n = Number(token);
-    return Number.isNaN(n) ? undefined : n;
-  }
-  return SPECIAL_VALUES[token.toLowerCase()];
-}
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
 }
 
 /** Parses one page; mutable state lives here so that the exported function stays re-entrant. */

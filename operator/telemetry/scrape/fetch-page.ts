@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import type { Clock } from '../../base/clock.ts';
 import { ERROR_CODES, MeshpilotError } from '../../base/errors.ts';
 import { QUERY_RESULTS, REJECT_REASONS, type QueryResult, type RejectReason } from '../metrics.ts';
-import type { ExpositionFormat } from './exposition-parser.ts';
+import type { ExpositionFormat } from './exposition-lexicon.ts';
 
 /** What the scrape asks for: the classic text format, as Prometheus itself does when it wants no protobuf. */
 export const ACCEPT = 'text/plain;version=0.0.4;q=1.0,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1';

@@ -6,7 +6,8 @@
 // When a page has both, gRPC's own view of its calls wins for requests, errors and latency,
 // and Envoy's circuit-breaker gauges still give the saturation.
 import type { MetricFamily, Sample } from './exposition-parser.ts';
-import { parseFloatToken, samplesNamed } from './exposition-parser.ts';
+import { parseFloatToken } from './exposition-lexicon.ts';
+import { samplesNamed } from './exposition-parser.ts';
 
 export const GRPC_METRICS = {
   /** Histogram of completed calls, in seconds, labels grpc_method and grpc_status. */

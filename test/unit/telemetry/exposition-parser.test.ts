@@ -1,5 +1,6 @@
 import { Registry, Counter, Histogram, Summary, Gauge } from 'prom-client';
-import { ExpositionParseError, parseExposition, parseFloatToken, samplesNamed } from '../../../operator/telemetry/scrape/exposition-parser.ts';
+import { parseFloatToken } from '../../../operator/telemetry/scrape/exposition-lexicon.ts';
+import { ExpositionParseError, parseExposition, samplesNamed } from '../../../operator/telemetry/scrape/exposition-parser.ts';
 
 function parseError(text: string, format?: 'prometheus' | 'openmetrics'): ExpositionParseError {
   try {
