@@ -61,13 +61,58 @@ export async function startOperator(
   shutdown: Shutdown,
   hooks: { afterXdsClosed?: () => Promise<void> } = {},
 ): Promise<RunningOperator> {
+  const registry = operatorRegistry();
+  const api = new KubeApi(loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
+  const xds = await startXds(config, logger, registry, shutdown, hooks);
+  const telemetry = buildTelemetry(config.telemetry, { logger, registry, clock: systemClock });
+  // Registered before the manager, so it stops after it: the last decisions reach the log.
+  shutdown.add('telemetry', () => telemetry.close());
+  const policyMeters = policyMetrics(registry);
+  const models = new ModelRegistry({ ...(config.modelsDir ? { root: config.modelsDir } : {}), metrics: policyMeters });
+  shutdown.add('models', () => models.dispose());
+  const policy = new PolicyService({ models, clock: systemClock, metrics: policyMeters });
+  const manager = new Manager({
+    api,
+    decide: decisionBatcher(policy),
+    sink: new OutputFanout({ xds }),
+    sync: xds,
+    telemetry: telemetry.telemetry,
+    ...(telemetry.decisionLog ? { decisionLog: telemetry.decisionLog } : {}),
+    logger,
+    registry,
+    namespace: config.namespace,
+    workers: config.workers,
+    identity: config.leaderElection.identity,
+    leaderElection: config.leaderElection.enabled ? config.leaderElection : undefined,
+  });
+  await serveEndpointsOf(config, { registry, manager, xds, logger, shutdown });
+
+  const stop = new AbortController();
+  logger.info(
+    { identity: config.leaderElection.identity, leaderElection: config.leaderElection.enabled, namespace: config.namespace ?? '(all)' },
+    'starting operator',
+  );
+  const done = manager.run(stop.signal);
+  void warmUpXds({ routes: manager.routes, xds, logger, signal: stop.signal });
+  shutdown.add('manager', async () => {
+    stop.abort();
+    await done;
+  });
+  return { manager, xdsPort: xds.port, done };
+}
+
+/** The operator's metrics registry: process metrics, and meshpilot_build_info. */
+function operatorRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'meshpilot_' });
   new Gauge({ name: 'meshpilot_build_info', help: 'meshpilot version; always 1', labelNames: ['version'], registers: [registry] })
     .labels(version())
     .set(1);
+  return registry;
+}
 
-  const api = new KubeApi(loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
+/** The xDS server on --xds-addr, answering only once the routes are loaded (xds-warmup.ts). */
+async function startXds(config: OperatorConfig, logger: Logger, registry: Registry, shutdown: Shutdown, hooks: { afterXdsClosed?: () => Promise<void> }): Promise<XdsServer> {
   const resolver = new DnsEndpointResolver();
   let xds: XdsServer;
   try {
@@ -92,28 +137,12 @@ export async function startOperator(
     resolver.close();
     await hooks.afterXdsClosed?.();
   });
-  const telemetry = buildTelemetry(config.telemetry, { logger, registry, clock: systemClock });
-  // Registered before the manager, so it stops after it: the last decisions reach the log.
-  shutdown.add('telemetry', () => telemetry.close());
-  const policyMeters = policyMetrics(registry);
-  const models = new ModelRegistry({ ...(config.modelsDir ? { root: config.modelsDir } : {}), metrics: policyMeters });
-  shutdown.add('models', () => models.dispose());
-  const policy = new PolicyService({ models, clock: systemClock, metrics: policyMeters });
-  const manager = new Manager({
-    api,
-    decide: decisionBatcher(policy),
-    sink: new OutputFanout({ xds }),
-    sync: xds,
-    telemetry: telemetry.telemetry,
-    ...(telemetry.decisionLog ? { decisionLog: telemetry.decisionLog } : {}),
-    logger,
-    registry,
-    namespace: config.namespace,
-    workers: config.workers,
-    identity: config.leaderElection.identity,
-    leaderElection: config.leaderElection.enabled ? config.leaderElection : undefined,
-  });
+  return xds;
+}
 
+/** /metrics and /debug/xds on --metrics-addr, /healthz and /readyz on --health-addr (one listener when they are the same). */
+async function serveEndpointsOf(config: OperatorConfig, parts: { registry: Registry; manager: Manager; xds: XdsServer; logger: Logger; shutdown: Shutdown }): Promise<void> {
+  const { registry, manager, xds, shutdown } = parts;
   const healthz = new Probes();
   healthz.set('ping', () => undefined);
   const readyz = new Probes();
@@ -140,20 +169,7 @@ export async function startOperator(
         serveEndpoints(config.healthAddr.host, config.healthAddr.port, { healthz, readyz }),
       );
   if (!same) shutdown.add('health endpoint', () => healthServer.close());
-  logger.info({ metricsPort: metricsServer.port, healthPort: healthServer.port, xdsPort: xds.port }, 'serving endpoints');
-
-  const stop = new AbortController();
-  logger.info(
-    { identity: config.leaderElection.identity, leaderElection: config.leaderElection.enabled, namespace: config.namespace ?? '(all)' },
-    'starting operator',
-  );
-  const done = manager.run(stop.signal);
-  void warmUpXds({ routes: manager.routes, xds, logger, signal: stop.signal });
-  shutdown.add('manager', async () => {
-    stop.abort();
-    await done;
-  });
-  return { manager, xdsPort: xds.port, done };
+  parts.logger.info({ metricsPort: metricsServer.port, healthPort: healthServer.port, xdsPort: xds.port }, 'serving endpoints');
 }
 
 function operatorLogger(config: { logLevel: string; logFormat: LogFormat }): Logger {

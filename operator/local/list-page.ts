@@ -21,11 +21,15 @@ function continueFrom(token: string): string {
   return start;
 }
 
+/** How a field selector reads an object of `type`: its name, its namespace, or one of the type's field labels. */
+export function fieldValueOf(type: ResourceType): (o: KubeObject) => (field: string) => string {
+  return (o) => (f) => (f === 'metadata.name' ? (o.metadata.name ?? '') : f === 'metadata.namespace' ? (o.metadata.namespace ?? '') : (type.fieldLabels[f]?.(o) ?? ''));
+}
+
 /** The page of `objects` (all of `type` in the scope, in key order) that `query` asks for, at `resourceVersion`. */
 export function listPage(objects: readonly KubeObject[], type: ResourceType, query: ListQuery, resourceVersion: string): ListResult {
   const start = query.continueToken ? continueFrom(query.continueToken) : undefined;
-  const fieldOf = (o: KubeObject) => (f: string) =>
-    f === 'metadata.name' ? (o.metadata.name ?? '') : f === 'metadata.namespace' ? (o.metadata.namespace ?? '') : (type.fieldLabels[f]?.(o) ?? '');
+  const fieldOf = fieldValueOf(type);
   const keyOf = (o: KubeObject) => objectKey(o.metadata.namespace, o.metadata.name ?? '');
   const all = objects
     .filter((o) => matchesLabels(query.labels, o.metadata.labels) && matchesFields(query.fields, fieldOf(o)))

@@ -155,36 +155,11 @@ export class LocalApiServer {
     const lock = StateDirLock.acquire(options.stateDir);
     let store: ObjectStore | undefined;
     try {
-      store = ObjectStore.open({
-        stateDir: options.stateDir,
-        watchHistory: options.watchHistory ?? 1000,
-        ...(options.compactEvery === undefined ? {} : { compactEvery: options.compactEvery }),
-        salvage: options.salvageState ?? false,
-      });
-      reportRecovery(log, options.stateDir, store.recovery);
-      const registry = new ResourceRegistry();
-      const storage = new ResourceStorage(store, registry, clock);
-      for (const t of [namespaceType, eventType, leaseType, storage.crdType()]) registry.register(t);
-      storage.registerStoredCrds();
-      const nsScope: RequestScope = { type: namespaceType, version: 'v1', fieldValidation: 'Strict', dryRun: false };
-      for (const name of BUILTIN_NAMESPACES) {
-        if (!store.get(storageTypeOf('', 'namespaces'), undefined, name)) storage.create(nsScope, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-      }
-      if (options.crdDir) {
-        const crdScope: RequestScope = { type: storage.crdType(), version: 'v1', fieldValidation: 'Strict', dryRun: false };
-        for (const { file, crd } of readCrdManifests(options.crdDir)) {
-          try {
-            storage.ensure(crdScope, crd);
-          } catch (e) {
-            if (e instanceof ApiError) throw new ConfigError(`${file}: ${e.status.message}`, { cause: e });
-            throw e;
-          }
-          log.info({ crd: crd.metadata.name, file }, 'registered CRD');
-        }
-      }
+      const opened = openStorage(options, log, clock);
+      store = opened.store;
+      const { storage, registry } = opened;
       const token = loadToken(options.stateDir);
       const watches = new Set<ActiveWatch>();
-      const metrics = apiServerMetrics(options.metricsRegistry);
       const ctx: ResourceHandlerContext = {
         storage,
         clock,
@@ -194,62 +169,16 @@ export class LocalApiServer {
       };
       const host = options.host ?? '127.0.0.1';
       const tls = loadServingCert(options.stateDir, host);
+      const state = { url: '' };
+      const handle = requestHandler({ ctx, token, registry, log, metrics: apiServerMetrics(options.metricsRegistry), url: () => state.url });
       const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
         void handle(req, res);
       });
-      const state = { url: '' };
-      const handle = async (req: IncomingMessage, res: ServerResponse) => {
-        const started = performance.now();
-        let verb = (req.method ?? 'GET').toLowerCase();
-        let resource = '';
-        let code = 500;
-        try {
-          const authorized = req.headers.authorization === `Bearer ${token}`;
-          let url: URL;
-          try {
-            url = new URL(req.url ?? '/', 'http://local');
-          } catch {
-            // Who may not ask learns nothing, not even that the path was malformed.
-            if (!authorized) throw unauthorized();
-            throw badRequest(`the request path ${JSON.stringify(req.url)} is not a valid URL path`);
-          }
-          if (!PUBLIC_PATHS.test(url.pathname) && !authorized) throw unauthorized();
-          const info = parseResourceRequest(req.method ?? 'GET', url.pathname, url.searchParams);
-          if (info === 'method-not-allowed') throw methodNotAllowed();
-          if (info) {
-            verb = info.verb;
-            resource = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
-            code = await handleResourceRequest(ctx, req, res, info, url.searchParams);
-          } else {
-            code = serveNonResource(req, res, url, registry, state.url);
-          }
-        } catch (e) {
-          if (e instanceof ApiError) {
-            code = e.status.code;
-            sendStatus(res, e.status);
-          } else {
-            code = 500;
-            log.warn({ err: e, method: req.method, url: req.url }, 'request failed');
-            sendStatus(res, internal((e as Error).message ?? String(e)).status);
-          }
-        }
-        metrics.observe(verb, resource, code);
-        const entry = { method: req.method, url: req.url, code, ms: Math.round(performance.now() - started) };
-        if (code >= 500) log.warn(entry, 'request');
-        else log.debug(entry, 'request');
-      };
       server.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
         else socket.destroy();
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port ?? 0, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const port = (server.address() as AddressInfo).port;
+      const port = await listen(server, options.port ?? 0, host);
       state.url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
       const kubeconfigPath = join(options.stateDir, 'kubeconfig');
       writeKubeconfig(kubeconfigPath, state.url, token, tls.cert);
@@ -344,4 +273,113 @@ function serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL, r
     if (doc) return ok(doc);
   }
   throw notFoundPath();
+}
+
+/**
+ * Opens the state directory's store and the storage over it: the built-in kinds, the CRDs it
+ * stored, the built-in namespaces, and the CRDs of `options.crdDir` (ConfigError naming the
+ * file for an invalid one).
+ */
+function openStorage(options: LocalApiServerOptions, log: Logger, clock: Clock): { store: ObjectStore; storage: ResourceStorage; registry: ResourceRegistry } {
+  const store = ObjectStore.open({
+    stateDir: options.stateDir,
+    watchHistory: options.watchHistory ?? 1000,
+    ...(options.compactEvery === undefined ? {} : { compactEvery: options.compactEvery }),
+    salvage: options.salvageState ?? false,
+  });
+  try {
+    reportRecovery(log, options.stateDir, store.recovery);
+    const registry = new ResourceRegistry();
+    const storage = new ResourceStorage(store, registry, clock);
+    for (const t of [namespaceType, eventType, leaseType, storage.crdType()]) registry.register(t);
+    storage.registerStoredCrds();
+    const nsScope: RequestScope = { type: namespaceType, version: 'v1', fieldValidation: 'Strict', dryRun: false };
+    for (const name of BUILTIN_NAMESPACES) {
+      if (!store.get(storageTypeOf('', 'namespaces'), undefined, name)) storage.create(nsScope, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    }
+    if (options.crdDir) registerCrds(storage, options.crdDir, log);
+    return { store, storage, registry };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
+
+function registerCrds(storage: ResourceStorage, crdDir: string, log: Logger): void {
+  const crdScope: RequestScope = { type: storage.crdType(), version: 'v1', fieldValidation: 'Strict', dryRun: false };
+  for (const { file, crd } of readCrdManifests(crdDir)) {
+    try {
+      storage.ensure(crdScope, crd);
+    } catch (e) {
+      if (e instanceof ApiError) throw new ConfigError(`${file}: ${e.status.message}`, { cause: e });
+      throw e;
+    }
+    log.info({ crd: crd.metadata.name, file }, 'registered CRD');
+  }
+}
+
+interface HandlerParts {
+  ctx: ResourceHandlerContext;
+  token: string;
+  registry: ResourceRegistry;
+  log: Logger;
+  metrics: ReturnType<typeof apiServerMetrics>;
+  /** The server's URL, once it listens (discovery documents carry it). */
+  url: () => string;
+}
+
+/** The server's request handler: authentication, routing to resources or discovery, errors as Status, metrics and a log line. */
+function requestHandler(p: HandlerParts): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    const started = performance.now();
+    let verb = (req.method ?? 'GET').toLowerCase();
+    let resource = '';
+    let code = 500;
+    try {
+      const authorized = req.headers.authorization === `Bearer ${p.token}`;
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://local');
+      } catch {
+        // Who may not ask learns nothing, not even that the path was malformed.
+        if (!authorized) throw unauthorized();
+        throw badRequest(`the request path ${JSON.stringify(req.url)} is not a valid URL path`);
+      }
+      if (!PUBLIC_PATHS.test(url.pathname) && !authorized) throw unauthorized();
+      const info = parseResourceRequest(req.method ?? 'GET', url.pathname, url.searchParams);
+      if (info === 'method-not-allowed') throw methodNotAllowed();
+      if (info) {
+        verb = info.verb;
+        resource = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
+        code = await handleResourceRequest(p.ctx, req, res, info, url.searchParams);
+      } else {
+        code = serveNonResource(req, res, url, p.registry, p.url());
+      }
+    } catch (e) {
+      if (e instanceof ApiError) {
+        code = e.status.code;
+        sendStatus(res, e.status);
+      } else {
+        code = 500;
+        p.log.warn({ err: e, method: req.method, url: req.url }, 'request failed');
+        sendStatus(res, internal((e as Error).message ?? String(e)).status);
+      }
+    }
+    p.metrics.observe(verb, resource, code);
+    const entry = { method: req.method, url: req.url, code, ms: Math.round(performance.now() - started) };
+    if (code >= 500) p.log.warn(entry, 'request');
+    else p.log.debug(entry, 'request');
+  };
+}
+
+/** Listens on `host:port`; resolves with the port bound (the one chosen when `port` is 0). */
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }

@@ -10,6 +10,7 @@ import type { EncodedResource } from './resource-cache.ts';
 import type { OutputSyncStatus } from '../routing/sync-status.ts';
 import type { FlavorSnapshot, RequiredResource } from './snapshot.ts';
 import { ackedOf, nackMessageOf, nackedOf } from './stream-state.ts';
+import type { ResourceKind } from './type-urls.ts';
 
 /** A route's sync state, in the shape the controller reads (operator/routing/sync-status.ts). */
 export type RouteSyncStatus = OutputSyncStatus;
@@ -36,6 +37,25 @@ const ACKED = 1;
 const PENDING = 2;
 const NACKED = 3;
 type Code = typeof NONE | typeof ACKED | typeof PENDING | typeof NACKED;
+
+/**
+ * What an answer's routes were before it applied. Per affected route: its key, requirements,
+ * code before, and with a single stream the code of its other resources and the indexes of the
+ * answered ones, flattened: mineIdx[mineStart[i] .. mineStart[i + 1]).
+ */
+interface AnswerScan {
+  node: NodeRecord;
+  stream: AdsStream;
+  kind: ResourceKind;
+  answered: Set<string>;
+  single: boolean;
+  keys: string[];
+  reqs: (readonly RequiredResource[])[];
+  rests: Code[];
+  befores: Code[];
+  mineIdx: number[];
+  mineStart: number[];
+}
 
 const MAX_NACK_MESSAGES = 10;
 
@@ -138,90 +158,94 @@ export class SyncTracker {
       apply();
       return;
     }
+    const scan = this.#scanBefore(node, stream, resources, first.type.kind);
+    apply();
+    this.#reportAfter(scan);
+  }
+
+  /** The routes an answer of `resources` can change, and their codes before it applies. */
+  #scanBefore(node: NodeRecord, stream: AdsStream, resources: readonly EncodedResource[], kind: ResourceKind): AnswerScan {
     const snapshot = this.#snapshot(node.flavor);
     let shared = false;
     const keySet = new Set<string>();
-    const answeredNames = new Set<string>();
+    const answered = new Set<string>();
     for (const r of resources) {
-      answeredNames.add(r.name);
+      answered.add(r.name);
       if (r.routeKey === undefined) shared = true;
       else keySet.add(r.routeKey);
     }
-    const kind = first.type.kind;
-    const single = node.streams.size === 1;
-    const keys: string[] = [];
-    const reqs: (readonly RequiredResource[])[] = [];
-    const rests: Code[] = [];
-    const befores: Code[] = [];
-    // Single stream: per affected route, the indexes (in its requirement list) of the answered
-    // resources, flattened: mineIdx[mineStart[i] .. mineStart[i + 1]).
-    const mineIdx: number[] = [];
-    const mineStart: number[] = [];
-    const visit = (key: string, req: readonly RequiredResource[]): void => {
-      if (!single) {
-        keys.push(key);
-        reqs.push(req);
-        rests.push(NONE);
-        befores.push(this.#nodeCode(node, key, req));
-        return;
-      }
-      const root = req[0];
-      if (!root || !stream.stateAt(root.type.order)?.subscribes(root.name)) return;
-      // The answered resources of this route; if the stream already held all of them at their
-      // current part, the answer changes nothing for the route.
-      const from = mineIdx.length;
-      let mineBefore: Code = NONE;
-      for (let j = 0; j < req.length; j++) {
-        const r = req[j]!;
-        if (r.type.kind !== kind || !answeredNames.has(r.name)) continue;
-        mineIdx.push(j);
-        mineBefore = maxCode(mineBefore, this.#resourceCode(stream, key, r));
-      }
-      const to = mineIdx.length;
-      if (to === from || mineBefore === ACKED) {
-        mineIdx.length = from;
-        return;
-      }
-      let rest: Code = ACKED;
-      let m = from;
-      for (let j = 0; j < req.length && rest !== NACKED; j++) {
-        if (m < to && mineIdx[m] === j) {
-          m++;
-          continue;
-        }
-        const c = this.#resourceCode(stream, key, req[j]!);
-        if (c > rest) rest = c;
-      }
-      mineStart.push(from);
-      keys.push(key);
-      reqs.push(req);
-      rests.push(rest);
-      befores.push(maxCode(rest, mineBefore));
-    };
-    if (shared) for (const [key, req] of snapshot.required) visit(key, req);
+    const scan: AnswerScan = { node, stream, kind, answered, single: node.streams.size === 1, keys: [], reqs: [], rests: [], befores: [], mineIdx: [], mineStart: [] };
+    if (shared) for (const [key, req] of snapshot.required) this.#visit(scan, key, req);
     else
       for (const key of keySet) {
         const req = snapshot.required.get(key);
-        if (req) visit(key, req);
+        if (req) this.#visit(scan, key, req);
       }
-    mineStart.push(mineIdx.length);
-    apply();
+    scan.mineStart.push(scan.mineIdx.length);
+    return scan;
+  }
+
+  /** Records route `key` (requiring `req`) in the scan, unless the answer cannot change it. */
+  #visit(s: AnswerScan, key: string, req: readonly RequiredResource[]): void {
+    if (!s.single) {
+      s.keys.push(key);
+      s.reqs.push(req);
+      s.rests.push(NONE);
+      s.befores.push(this.#nodeCode(s.node, key, req));
+      return;
+    }
+    const root = req[0];
+    if (!root || !s.stream.stateAt(root.type.order)?.subscribes(root.name)) return;
+    // The answered resources of this route; if the stream already held all of them at their
+    // current part, the answer changes nothing for the route.
+    const from = s.mineIdx.length;
+    let mineBefore: Code = NONE;
+    for (let j = 0; j < req.length; j++) {
+      const r = req[j]!;
+      if (r.type.kind !== s.kind || !s.answered.has(r.name)) continue;
+      s.mineIdx.push(j);
+      mineBefore = maxCode(mineBefore, this.#resourceCode(s.stream, key, r));
+    }
+    const to = s.mineIdx.length;
+    if (to === from || mineBefore === ACKED) {
+      s.mineIdx.length = from;
+      return;
+    }
+    let rest: Code = ACKED;
+    let m = from;
+    for (let j = 0; j < req.length && rest !== NACKED; j++) {
+      if (m < to && s.mineIdx[m] === j) {
+        m++;
+        continue;
+      }
+      const c = this.#resourceCode(s.stream, key, req[j]!);
+      if (c > rest) rest = c;
+    }
+    s.mineStart.push(from);
+    s.keys.push(key);
+    s.reqs.push(req);
+    s.rests.push(rest);
+    s.befores.push(maxCode(rest, mineBefore));
+  }
+
+  /** Emits the routes whose code the answer changed, and one push-latency sample. */
+  #reportAfter(s: AnswerScan): void {
     // One latency sample per answer: from the earliest publish among the routes it brought
     // in sync (a push of 1,000 routes to a node is one push, not 1,000).
     let since: number | undefined;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const req = reqs[i]!;
+    for (let i = 0; i < s.keys.length; i++) {
+      const key = s.keys[i]!;
+      const req = s.reqs[i]!;
       let after: Code;
-      if (!single) after = this.#nodeCode(node, key, req);
+      if (!s.single) after = this.#nodeCode(s.node, key, req);
       else {
-        after = rests[i]!;
-        for (let m = mineStart[i]!, end = mineStart[i + 1]!; m < end && after !== NACKED; m++) after = maxCode(after, this.#resourceCode(stream, key, req[mineIdx[m]!]!));
+        after = s.rests[i]!;
+        for (let m = s.mineStart[i]!, end = s.mineStart[i + 1]!; m < end && after !== NACKED; m++) after = maxCode(after, this.#resourceCode(s.stream, key, req[s.mineIdx[m]!]!));
       }
-      if (after === befores[i]) continue;
+      if (after === s.befores[i]) continue;
       if (after === ACKED) {
         const rv = this.routeVersions.get(key);
-        if (rv && node.connectedAt <= rv.since && (since === undefined || rv.since < since)) since = rv.since;
+        if (rv && s.node.connectedAt <= rv.since && (since === undefined || rv.since < since)) since = rv.since;
       }
       this.emit(key);
     }

@@ -23,8 +23,12 @@ describe('meshpilot local', () => {
     stateDir = await mkdtemp(join(tmpdir(), 'meshpilot-local-'));
     cacheDir = await mkdtemp(join(tmpdir(), 'kubectl-cache-'));
   });
+  // A failed test must not leave its operator holding the state directory: the next test
+  // would fail on the lock and hide which test really failed.
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((c) => c.stop('SIGKILL')));
+  });
   afterAll(async () => {
-    await Promise.all(children.map((c) => c.stop('SIGKILL')));
     await rm(stateDir, { recursive: true, force: true });
     await rm(cacheDir, { recursive: true, force: true });
   });

@@ -13,7 +13,7 @@ import { MODEL_LOAD_RESULTS, type PolicyMetrics } from '../metrics.ts';
 import { loadModel, type LoadedModel } from './loaded-model.ts';
 
 /** The repository's models/ directory. */
-export const DEFAULT_MODELS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+export const DEFAULT_MODELS_ROOT = fileURLToPath(new URL('../../../models', import.meta.url));
 
 /** What spec.policy.modelRef.name may be (the CRD's pattern): one directory name, no path. */
 const MODEL_NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/;

@@ -98,41 +98,7 @@ export function fetchPage(url: string, options: FetchOptions): Promise<FetchedPa
           agent: parsed.protocol === 'https:' ? options.agents.https : options.agents.http,
           headers: { accept: ACCEPT, 'accept-encoding': 'identity', 'user-agent': 'meshpilot-scrape' },
         },
-        (response) => {
-          const status = response.statusCode ?? 0;
-          const contentType = response.headers['content-type'];
-          if (status < 200 || status > 299) {
-            response.resume();
-            return finish(new ScrapeError(QUERY_RESULTS.error, `HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}`));
-          }
-          const format = formatOf(contentType);
-          if (format === undefined) {
-            response.resume();
-            return finish(new ScrapeError(QUERY_RESULTS.error, `answered ${contentType}, not the Prometheus text format`, REJECT_REASONS.malformed));
-          }
-          const encoding = response.headers['content-encoding'];
-          if (encoding !== undefined && encoding !== 'identity') {
-            response.resume();
-            return finish(new ScrapeError(QUERY_RESULTS.error, `answered with content-encoding ${encoding} although identity was asked for`, REJECT_REASONS.malformed));
-          }
-          const declared = Number(response.headers['content-length']);
-          if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
-            return finish(new ScrapeError(QUERY_RESULTS.error, `page of ${declared} bytes is larger than the limit of ${options.maxBodyBytes} bytes`, REJECT_REASONS.tooLarge));
-          }
-          const chunks: Buffer[] = [];
-          let bytes = 0;
-          response.on('data', (chunk: Buffer) => {
-            bytes += chunk.length;
-            if (bytes > options.maxBodyBytes) {
-              finish(new ScrapeError(QUERY_RESULTS.error, `page is larger than the limit of ${options.maxBodyBytes} bytes`, REJECT_REASONS.tooLarge));
-            } else {
-              chunks.push(chunk);
-            }
-          });
-          response.on('end', () => finish(undefined, { text: Buffer.concat(chunks, bytes).toString('utf8'), format, bytes }));
-          response.on('error', (e) => finish(new ScrapeError(QUERY_RESULTS.error, `page cut off: ${e.message}`, undefined, e)));
-          response.on('aborted', () => finish(new ScrapeError(QUERY_RESULTS.error, 'page cut off by the server')));
-        },
+        (response) => readResponse(response, options.maxBodyBytes, finish),
       );
       const sent = request;
       sent.on('error', (e: NodeJS.ErrnoException) => {
@@ -154,4 +120,45 @@ export function fetchPage(url: string, options: FetchOptions): Promise<FetchedPa
       () => undefined,
     );
   });
+}
+
+/**
+ * Reads a response into a page, or refuses it: an HTTP error status, another media type, a
+ * compressed body, or one larger than `maxBodyBytes` (by its declared length, or as it
+ * arrives). Calls `finish` once with the page or the ScrapeError.
+ */
+function readResponse(response: http.IncomingMessage, maxBodyBytes: number, finish: (error: unknown, page?: FetchedPage) => void): void {
+  const status = response.statusCode ?? 0;
+  const contentType = response.headers['content-type'];
+  if (status < 200 || status > 299) {
+    response.resume();
+    return finish(new ScrapeError(QUERY_RESULTS.error, `HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}`));
+  }
+  const format = formatOf(contentType);
+  if (format === undefined) {
+    response.resume();
+    return finish(new ScrapeError(QUERY_RESULTS.error, `answered ${contentType}, not the Prometheus text format`, REJECT_REASONS.malformed));
+  }
+  const encoding = response.headers['content-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') {
+    response.resume();
+    return finish(new ScrapeError(QUERY_RESULTS.error, `answered with content-encoding ${encoding} although identity was asked for`, REJECT_REASONS.malformed));
+  }
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBodyBytes) {
+    return finish(new ScrapeError(QUERY_RESULTS.error, `page of ${declared} bytes is larger than the limit of ${maxBodyBytes} bytes`, REJECT_REASONS.tooLarge));
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  response.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > maxBodyBytes) {
+      finish(new ScrapeError(QUERY_RESULTS.error, `page is larger than the limit of ${maxBodyBytes} bytes`, REJECT_REASONS.tooLarge));
+    } else {
+      chunks.push(chunk);
+    }
+  });
+  response.on('end', () => finish(undefined, { text: Buffer.concat(chunks, bytes).toString('utf8'), format, bytes }));
+  response.on('error', (e) => finish(new ScrapeError(QUERY_RESULTS.error, `page cut off: ${e.message}`, undefined, e)));
+  response.on('aborted', () => finish(new ScrapeError(QUERY_RESULTS.error, 'page cut off by the server')));
 }
