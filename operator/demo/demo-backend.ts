@@ -84,69 +84,11 @@ export class DemoBackend {
   /** Starts both servers on ephemeral ports; rejects (with nothing left running) when a bind fails. */
   static async start(options: DemoBackendOptions): Promise<DemoBackend> {
     const registry = new Registry();
-    const labels = { grpc_method: DEMO_METHOD };
-    const started = counter(registry, {
-      name: 'grpc_server_call_started_total',
-      help: 'The total number of RPCs started, including those that have not completed (gRFC A66 grpc.server.call.started)',
-      labelNames: ['grpc_method'],
-    });
-    const duration = histogram(registry, {
-      name: 'grpc_server_call_duration_seconds',
-      help: 'Time from the end of the request headers to the end of the call (gRFC A66 grpc.server.call.duration)',
-      labelNames: ['grpc_method', 'grpc_status'],
-      buckets: A66_DURATION_BUCKETS,
-    });
-    const brownout = gauge(registry, {
-      name: 'meshpilot_demo_brownout',
-      help: '1 while the demo region is browning out on purpose (the ground truth the telemetry should show)',
-      labelNames: ['region'],
-    });
-    // Series exist from the start, so that a region nobody calls reads as 0 calls per second
-    // (a measurement) rather than as a page without the metrics (no data).
-    started.inc(labels, 0);
-    duration.zero({ ...labels, grpc_status: grpc.status[grpc.status.OK] });
-    const random = prng(options.seed ^ hashString(options.region));
     const counts: BackendCounts = { calls: 0, ok: 0, failed: 0 };
     const closing = new AbortController();
-
-    const handle = (call: grpc.ServerUnaryCall<DemoRequest, DemoReply>, callback: grpc.sendUnaryData<DemoReply>): void => {
-      const startMs = options.clock.now();
-      started.inc(labels);
-      counts.calls += 1;
-      const condition = options.condition(startMs);
-      brownout.set({ region: options.region }, condition.brownout ? 1 : 0);
-      const latencyMs = drawLatencyMs(condition, random);
-      const fail = random() < condition.errorFraction;
-      const trailer = new grpc.Metadata();
-      trailer.set(REGION_METADATA, options.region);
-      options.clock.sleep(latencyMs, closing.signal).then(
-        () => {
-          const status = fail ? grpc.status.UNAVAILABLE : grpc.status.OK;
-          duration.observe({ ...labels, grpc_status: grpc.status[status] }, Math.max(0, options.clock.now() - startMs) / 1000);
-          if (fail) {
-            counts.failed += 1;
-            callback({ code: status, details: `${options.region} is browning out`, metadata: trailer });
-          } else {
-            counts.ok += 1;
-            callback(null, { seq: Number(call.request.seq) || 0, region: options.region, latencyMs }, trailer);
-          }
-        },
-        () => callback({ code: grpc.status.UNAVAILABLE, details: `${options.region} is shutting down`, metadata: trailer }),
-      );
-    };
-
     const grpcServer = new grpc.Server();
-    grpcServer.addService(DEMO_SERVICE_DEFINITION, { Call: handle });
-    const http = createServer((req, res) => {
-      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
-        return;
-      }
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(e)}\n`),
-      );
-    });
+    grpcServer.addService(DEMO_SERVICE_DEFINITION, { Call: callHandler(options, backendMetrics(registry), counts, closing.signal) });
+    const http = metricsServer(registry);
     let port: number;
     try {
       port = await new Promise<number>((resolve, reject) => {
@@ -174,4 +116,74 @@ export class DemoBackend {
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }
+}
+
+/** The backend's series (gRFC A66 server metrics, and the brownout's ground truth), existing from the start. */
+function backendMetrics(registry: Registry) {
+  const labels = { grpc_method: DEMO_METHOD };
+  const started = counter(registry, {
+    name: 'grpc_server_call_started_total',
+    help: 'The total number of RPCs started, including those that have not completed (gRFC A66 grpc.server.call.started)',
+    labelNames: ['grpc_method'],
+  });
+  const duration = histogram(registry, {
+    name: 'grpc_server_call_duration_seconds',
+    help: 'Time from the end of the request headers to the end of the call (gRFC A66 grpc.server.call.duration)',
+    labelNames: ['grpc_method', 'grpc_status'],
+    buckets: A66_DURATION_BUCKETS,
+  });
+  const brownout = gauge(registry, {
+    name: 'meshpilot_demo_brownout',
+    help: '1 while the demo region is browning out on purpose (the ground truth the telemetry should show)',
+    labelNames: ['region'],
+  });
+  // Series exist from the start, so that a region nobody calls reads as 0 calls per second
+  // (a measurement) rather than as a page without the metrics (no data).
+  started.inc(labels, 0);
+  duration.zero({ ...labels, grpc_status: grpc.status[grpc.status.OK] });
+  return { labels, started, duration, brownout };
+}
+
+/** The demo method: answers after the region's latency, failing the region's share of calls, counted and measured. */
+function callHandler(options: DemoBackendOptions, m: ReturnType<typeof backendMetrics>, counts: BackendCounts, closing: AbortSignal) {
+  const random = prng(options.seed ^ hashString(options.region));
+  return (call: grpc.ServerUnaryCall<DemoRequest, DemoReply>, callback: grpc.sendUnaryData<DemoReply>): void => {
+    const startMs = options.clock.now();
+    m.started.inc(m.labels);
+    counts.calls += 1;
+    const condition = options.condition(startMs);
+    m.brownout.set({ region: options.region }, condition.brownout ? 1 : 0);
+    const latencyMs = drawLatencyMs(condition, random);
+    const fail = random() < condition.errorFraction;
+    const trailer = new grpc.Metadata();
+    trailer.set(REGION_METADATA, options.region);
+    options.clock.sleep(latencyMs, closing).then(
+      () => {
+        const status = fail ? grpc.status.UNAVAILABLE : grpc.status.OK;
+        m.duration.observe({ ...m.labels, grpc_status: grpc.status[status] }, Math.max(0, options.clock.now() - startMs) / 1000);
+        if (fail) {
+          counts.failed += 1;
+          callback({ code: status, details: `${options.region} is browning out`, metadata: trailer });
+        } else {
+          counts.ok += 1;
+          callback(null, { seq: Number(call.request.seq) || 0, region: options.region, latencyMs }, trailer);
+        }
+      },
+      () => callback({ code: grpc.status.UNAVAILABLE, details: `${options.region} is shutting down`, metadata: trailer }),
+    );
+  };
+}
+
+/** /metrics of `registry` over plain HTTP, for the operator's direct scrape. */
+function metricsServer(registry: Registry) {
+  return createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(e)}\n`),
+    );
+  });
 }

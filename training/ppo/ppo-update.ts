@@ -44,19 +44,32 @@ function minibatchBounds(n: number, size: number): number[] {
   return Array.from({ length: k + 1 }, (_, i) => Math.round((i * n) / k));
 }
 
+/** One minibatch's rows, gathered from the batch into reused arrays. */
+interface Rows {
+  obs: Float32Array;
+  act: Float32Array;
+  mask: Float32Array;
+  oldLogp: Float32Array;
+  adv: Float32Array;
+  ret: Float32Array;
+  oldV: Float32Array;
+}
+
+interface StepStats {
+  policyLoss: number;
+  valueLoss: number;
+  entropy: number;
+  approxKl: number;
+  clipFraction: number;
+  actorNorm: number;
+  criticNorm: number;
+}
+
 /** Updates the networks in place from `batch`, the experience of 0-based `iteration`. Deterministic. */
 export function ppoUpdate(learner: Learner, batch: Batch, config: PpoConfig, iteration: number): UpdateStats {
-  const { model, actorOptimizer, criticOptimizer } = learner;
   const factor = learningRateFactor(config, iteration);
-  const actorVars = model.actorVariables();
-  const criticVars = model.criticVariables();
-  const allVars = [...actorVars, ...criticVars];
   const bounds = minibatchBounds(batch.size, config.minibatchSize);
-  const maxRows = Math.max(...bounds.slice(1).map((b, i) => b - bounds[i]!));
-  const obs = new Float32Array(maxRows * OBSERVATION_SIZE);
-  const act = new Float32Array(maxRows * ACTION_SIZE);
-  const mask = new Float32Array(maxRows * ACTION_SIZE);
-  const oldLogp = new Float32Array(maxRows), adv = new Float32Array(maxRows), ret = new Float32Array(maxRows), oldV = new Float32Array(maxRows);
+  const rows = rowBuffers(Math.max(...bounds.slice(1).map((b, i) => b - bounds[i]!)));
   const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, actorGradNorm: 0, criticGradNorm: 0 };
   let minibatches = 0, epochs = 0;
   for (let epoch = 0; epoch < config.epochs; epoch++) {
@@ -64,41 +77,8 @@ export function ppoUpdate(learner: Learner, batch: Batch, config: PpoConfig, ite
     let epochKl = 0;
     for (let b = 0; b + 1 < bounds.length; b++) {
       const start = bounds[b]!, n = bounds[b + 1]! - start;
-      for (let r = 0; r < n; r++) {
-        const i = order[start + r]!;
-        obs.set(batch.observations.subarray(i * OBSERVATION_SIZE, (i + 1) * OBSERVATION_SIZE), r * OBSERVATION_SIZE);
-        act.set(batch.actions.subarray(i * ACTION_SIZE, (i + 1) * ACTION_SIZE), r * ACTION_SIZE);
-        mask.set(batch.masks.subarray(i * ACTION_SIZE, (i + 1) * ACTION_SIZE), r * ACTION_SIZE);
-        oldLogp[r] = batch.logProbs[i]!;
-        adv[r] = batch.advantages[i]!;
-        ret[r] = batch.returns[i]!;
-        oldV[r] = batch.values[i]!;
-      }
-      const step = tf.tidy(() => {
-        const x = tf.tensor2d(obs.subarray(0, n * OBSERVATION_SIZE), [n, OBSERVATION_SIZE]);
-        const a = tf.tensor2d(act.subarray(0, n * ACTION_SIZE), [n, ACTION_SIZE]);
-        const m = tf.tensor2d(mask.subarray(0, n * ACTION_SIZE), [n, ACTION_SIZE]);
-        const lp0 = tf.tensor1d(oldLogp.subarray(0, n)), A = tf.tensor1d(adv.subarray(0, n));
-        const R = tf.tensor1d(ret.subarray(0, n)), V0 = tf.tensor1d(oldV.subarray(0, n));
-        let terms: tf.Tensor[] = [];
-        // The networks share nothing, so one gradient pass over the summed loss gives each its own gradients.
-        const { grads } = tf.variableGrads(() => {
-          const mean = actorMeanTf(model.actor, x);
-          const logStd = expandLogStdTf(model.logStd as tf.Tensor1D);
-          const logp = gaussianLogProbTf(a, mean, logStd, m);
-          const s = clippedSurrogate(logp, lp0, A, config.clipRatio);
-          const entropy = tf.mean(gaussianEntropyTf(logStd, m));
-          const v = criticValueTf(model.critic, x);
-          const vLoss = valueLoss(v, V0, R, config.valueClip);
-          terms = [s.loss, vLoss, entropy, s.approxKl, s.clipFraction].map((t) => tf.keep(t));
-          return tf.add(tf.sub(s.loss, tf.mul(entropy, config.entropyCoef)), vLoss) as tf.Scalar;
-        }, allVars);
-        const actorNorm = actorOptimizer.apply(actorVars.map((v) => grads[v.name]!), config.learningRate * factor);
-        const criticNorm = criticOptimizer.apply(criticVars.map((v) => grads[v.name]!), config.valueLearningRate * factor);
-        const [policyLoss, vLoss, entropy, approxKl, clipFraction] = terms.map((t) => t.dataSync()[0]!);
-        tf.dispose(terms); // kept tensors outlive every tidy scope
-        return { policyLoss: policyLoss!, valueLoss: vLoss!, entropy: entropy!, approxKl: approxKl!, clipFraction: clipFraction!, actorNorm, criticNorm };
-      });
+      gatherRows(batch, order, start, n, rows);
+      const step = minibatchStep(learner, rows, n, config, factor);
       sums.policyLoss += step.policyLoss;
       sums.valueLoss += step.valueLoss;
       sums.entropy += step.entropy;
@@ -125,6 +105,64 @@ export function ppoUpdate(learner: Learner, batch: Batch, config: PpoConfig, ite
     criticGradNorm: mean(sums.criticGradNorm),
     explainedVariance: explainedVariance(batch.values, batch.returns),
   };
+}
+
+function rowBuffers(maxRows: number): Rows {
+  return {
+    obs: new Float32Array(maxRows * OBSERVATION_SIZE),
+    act: new Float32Array(maxRows * ACTION_SIZE),
+    mask: new Float32Array(maxRows * ACTION_SIZE),
+    oldLogp: new Float32Array(maxRows),
+    adv: new Float32Array(maxRows),
+    ret: new Float32Array(maxRows),
+    oldV: new Float32Array(maxRows),
+  };
+}
+
+/** Copies batch rows order[start .. start + n) into `rows`. */
+function gatherRows(batch: Batch, order: ArrayLike<number>, start: number, n: number, rows: Rows): void {
+  for (let r = 0; r < n; r++) {
+    const i = order[start + r]!;
+    rows.obs.set(batch.observations.subarray(i * OBSERVATION_SIZE, (i + 1) * OBSERVATION_SIZE), r * OBSERVATION_SIZE);
+    rows.act.set(batch.actions.subarray(i * ACTION_SIZE, (i + 1) * ACTION_SIZE), r * ACTION_SIZE);
+    rows.mask.set(batch.masks.subarray(i * ACTION_SIZE, (i + 1) * ACTION_SIZE), r * ACTION_SIZE);
+    rows.oldLogp[r] = batch.logProbs[i]!;
+    rows.adv[r] = batch.advantages[i]!;
+    rows.ret[r] = batch.returns[i]!;
+    rows.oldV[r] = batch.values[i]!;
+  }
+}
+
+/** One gradient step of both networks on the first `n` rows; the losses and gradient norms it saw. */
+function minibatchStep(learner: Learner, rows: Rows, n: number, config: PpoConfig, factor: number): StepStats {
+  const { model, actorOptimizer, criticOptimizer } = learner;
+  const actorVars = model.actorVariables();
+  const criticVars = model.criticVariables();
+  return tf.tidy(() => {
+    const x = tf.tensor2d(rows.obs.subarray(0, n * OBSERVATION_SIZE), [n, OBSERVATION_SIZE]);
+    const a = tf.tensor2d(rows.act.subarray(0, n * ACTION_SIZE), [n, ACTION_SIZE]);
+    const m = tf.tensor2d(rows.mask.subarray(0, n * ACTION_SIZE), [n, ACTION_SIZE]);
+    const lp0 = tf.tensor1d(rows.oldLogp.subarray(0, n)), A = tf.tensor1d(rows.adv.subarray(0, n));
+    const R = tf.tensor1d(rows.ret.subarray(0, n)), V0 = tf.tensor1d(rows.oldV.subarray(0, n));
+    let terms: tf.Tensor[] = [];
+    // The networks share nothing, so one gradient pass over the summed loss gives each its own gradients.
+    const { grads } = tf.variableGrads(() => {
+      const mean = actorMeanTf(model.actor, x);
+      const logStd = expandLogStdTf(model.logStd as tf.Tensor1D);
+      const logp = gaussianLogProbTf(a, mean, logStd, m);
+      const s = clippedSurrogate(logp, lp0, A, config.clipRatio);
+      const entropy = tf.mean(gaussianEntropyTf(logStd, m));
+      const v = criticValueTf(model.critic, x);
+      const vLoss = valueLoss(v, V0, R, config.valueClip);
+      terms = [s.loss, vLoss, entropy, s.approxKl, s.clipFraction].map((t) => tf.keep(t));
+      return tf.add(tf.sub(s.loss, tf.mul(entropy, config.entropyCoef)), vLoss) as tf.Scalar;
+    }, [...actorVars, ...criticVars]);
+    const actorNorm = actorOptimizer.apply(actorVars.map((v) => grads[v.name]!), config.learningRate * factor);
+    const criticNorm = criticOptimizer.apply(criticVars.map((v) => grads[v.name]!), config.valueLearningRate * factor);
+    const [policyLoss, vLoss, entropy, approxKl, clipFraction] = terms.map((t) => t.dataSync()[0]!);
+    tf.dispose(terms); // kept tensors outlive every tidy scope
+    return { policyLoss: policyLoss!, valueLoss: vLoss!, entropy: entropy!, approxKl: approxKl!, clipFraction: clipFraction!, actorNorm, criticNorm };
+  });
 }
 
 function explainedVariance(values: Float32Array, returns: Float32Array): number {

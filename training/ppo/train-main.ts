@@ -57,11 +57,7 @@ export async function runTrain(args: string[], io: TrainIo = { stdout: process.s
   try {
     await useTrainingBackend(parsed.backend);
     const scenarios = await trainingScenarios(parsed.scenarios, parsed.generated);
-    const envSource = scenarioEnvSource({ scenarioDir: resolve(parsed.scenarios), generated: parsed.generated, guard: parsed.guard });
-    const options = { envSource, workers: parsed.workers };
-    trainer = parsed.resume
-      ? await PpoTrainer.resume(parsed.resume, { ...options, overrides: parsed.config })
-      : await PpoTrainer.create(parsed.config, options);
+    trainer = await startTrainer(parsed);
     const config = trainer.config;
     const checkpointDir = parsed.checkpoints ?? defaultCheckpointDir(parsed.out);
     io.stderr.write(
@@ -80,49 +76,8 @@ export async function runTrain(args: string[], io: TrainIo = { stdout: process.s
       io.stderr.write(`stopped after iteration ${trainer.iteration}; continue with --resume ${result.checkpoint ?? checkpointDir}\n`);
       return 130;
     }
-    const name = parsed.name ?? basename(resolve(parsed.out));
-    const weights = trainer.weights();
-    const createdAt = new Date();
-    const metadata: ModelMetadata = {
-      ...currentSpecShape(),
-      name,
-      version: `${name}-${createdAt.toISOString().slice(0, 10)}-seed${config.seed}`,
-      actionStd: Array.from(expandLogStd(weights.logStd), (x) => Math.exp(x)),
-      createdAt: createdAt.toISOString(),
-      seed: config.seed,
-      command: [
-        'meshpilot', 'train', '--scenarios', parsed.scenarios,
-        ...(parsed.generated ? ['--generated', `${parsed.generated.seed}:${parsed.generated.count}:${parsed.generated.generator}`] : []),
-        '--out', parsed.out, ...reproducingFlags(config, parsed.guard),
-      ].join(' '),
-      scenarios: scenarios.map((s) => s.file),
-    };
-    const model = buildPolicyModel(weights.actor);
-    try {
-      await saveModel(model, metadata, parsed.out);
-    } finally {
-      model.dispose();
-    }
-    const last: IterationStats | undefined = result.history.at(-1);
-    const state = trainer.state();
-    await writeFile(
-      join(parsed.out, TRAINING_SUMMARY_FILE),
-      `${JSON.stringify({ config, variants: trainer.variants, totals: state.totals, last: last ?? null }, null, 2)}\n`,
-    );
-    io.stdout.write(
-      `${JSON.stringify({
-        train: {
-          out: parsed.out,
-          version: metadata.version,
-          iterations: trainer.iteration,
-          episodes: state.totals.episodes,
-          steps: state.totals.steps,
-          elapsedSec: Math.round(state.totals.elapsedSec * 10) / 10,
-          meanReturn: last?.meanReturn ?? null,
-          sloViolationSec: last?.sloViolationSec ?? null,
-        },
-      })}\n`,
-    );
+    const summary = await saveTrained(trainer, parsed, scenarios.map((s) => s.file), result.history.at(-1));
+    io.stdout.write(`${JSON.stringify({ train: summary })}\n`);
     return 0;
   } catch (e) {
     io.stderr.write(`train: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -132,4 +87,54 @@ export async function runTrain(args: string[], io: TrainIo = { stdout: process.s
     process.off('SIGTERM', stop);
     await trainer?.close();
   }
+}
+
+/** A new trainer for `parsed`, or the one its --resume checkpoint holds. */
+async function startTrainer(parsed: TrainArgs): Promise<PpoTrainer> {
+  const envSource = scenarioEnvSource({ scenarioDir: resolve(parsed.scenarios), generated: parsed.generated, guard: parsed.guard });
+  const options = { envSource, workers: parsed.workers };
+  return parsed.resume ? PpoTrainer.resume(parsed.resume, { ...options, overrides: parsed.config }) : PpoTrainer.create(parsed.config, options);
+}
+
+/**
+ * Writes the trained model to --out (its metadata with the command that reproduces it) and the
+ * training summary beside it; returns the summary line's content.
+ */
+async function saveTrained(trainer: PpoTrainer, parsed: TrainArgs, scenarioFiles: string[], last: IterationStats | undefined): Promise<Record<string, unknown>> {
+  const config = trainer.config;
+  const name = parsed.name ?? basename(resolve(parsed.out));
+  const weights = trainer.weights();
+  const createdAt = new Date();
+  const metadata: ModelMetadata = {
+    ...currentSpecShape(),
+    name,
+    version: `${name}-${createdAt.toISOString().slice(0, 10)}-seed${config.seed}`,
+    actionStd: Array.from(expandLogStd(weights.logStd), (x) => Math.exp(x)),
+    createdAt: createdAt.toISOString(),
+    seed: config.seed,
+    command: [
+      'meshpilot', 'train', '--scenarios', parsed.scenarios,
+      ...(parsed.generated ? ['--generated', `${parsed.generated.seed}:${parsed.generated.count}:${parsed.generated.generator}`] : []),
+      '--out', parsed.out, ...reproducingFlags(config, parsed.guard),
+    ].join(' '),
+    scenarios: scenarioFiles,
+  };
+  const model = buildPolicyModel(weights.actor);
+  try {
+    await saveModel(model, metadata, parsed.out);
+  } finally {
+    model.dispose();
+  }
+  const state = trainer.state();
+  await writeFile(join(parsed.out, TRAINING_SUMMARY_FILE), `${JSON.stringify({ config, variants: trainer.variants, totals: state.totals, last: last ?? null }, null, 2)}\n`);
+  return {
+    out: parsed.out,
+    version: metadata.version,
+    iterations: trainer.iteration,
+    episodes: state.totals.episodes,
+    steps: state.totals.steps,
+    elapsedSec: Math.round(state.totals.elapsedSec * 10) / 10,
+    meanReturn: last?.meanReturn ?? null,
+    sloViolationSec: last?.sloViolationSec ?? null,
+  };
 }

@@ -126,85 +126,109 @@ function trackOf(points: Point[]): TraceTrack {
  */
 export function parseTrace(text: string, options: TraceOptions): TraceRecords {
   const { file, route } = options;
-  const regionIndex = new Map(options.regions.map((r, i) => [r, i]));
-  const points: Point[][] = options.regions.map(() => []);
-  const counts = { taken: 0, otherRoutes: 0, health: 0 };
-  const others = new Set<string>();
-  let firstMs = Infinity, endMs = -Infinity;
-  const regionOf = (name: string, where: string, field: string): number => {
-    const r = regionIndex.get(name);
-    if (r === undefined) throw new ConfigError(`${where}: ${field}: "${name}" is not a region of the scenario (${options.regions.join(', ')})`);
-    return r;
-  };
-  const add = (r: number, p: Point) => {
-    points[r]!.push(p);
-    firstMs = Math.min(firstMs, p.atMs);
+  const acc: TraceAcc = {
+    options,
+    regionIndex: new Map(options.regions.map((r, i) => [r, i])),
+    points: options.regions.map(() => []),
+    counts: { taken: 0, otherRoutes: 0, health: 0 },
+    others: new Set<string>(),
+    firstMs: Infinity,
+    endMs: -Infinity,
   };
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '') return;
     const where = `${file}:${i + 1}`;
     const schema = schemaOf(line);
-    if (schema === DECISION_SCHEMA || schema === OUTCOME_SCHEMA) {
-      const record = parseDecisionLogLine(line, where);
-      if (record.route !== route) {
-        counts.otherRoutes++;
-        others.add(record.route);
-        return;
-      }
-      counts.taken++;
-      const o = record.observation;
-      endMs = Math.max(endMs, o.atMs);
-      o.regions.forEach((g, k) => {
-        const at = `observation.regions[${k}]`;
-        const r = regionOf(g.region, where, `${at}.region`);
-        if (g.newestAgeMs === null) return;
-        const age = checked(g.newestAgeMs, where, `${at}.newestAgeMs`, 'a finite number >= 0', (v) => v >= 0);
-        const s = g.signals;
-        add(r, {
-          atMs: o.atMs - age,
-          requestRate: checked(s.requestRate.value, where, `${at}.signals.requestRate.value`, 'a finite number >= 0', (v) => v >= 0),
-          errorRate: checked(s.errorRate.value, where, `${at}.signals.errorRate.value`, 'a fraction (0 to 1)', (v) => v >= 0 && v <= 1),
-          latencyP50Ms: checked(s.latencyP50.value, where, `${at}.signals.latencyP50.value`, 'a finite number >= 0', (v) => v >= 0),
-        });
-      });
-      return;
-    }
-    // Everything else is read as a telemetry event, so the operator's own validator names what is wrong.
-    const result = parseEvent(line, { nowMs: Infinity, maxMessageBytes: Infinity });
-    if (!result.ok) {
-      const { reason, field, message } = result.rejection;
-      if (field === 'schema' && reason === 'schema') throw new ConfigError(`${where}: schema: must be one of ${SCHEMAS}, got ${JSON.stringify(schema) ?? 'nothing'}`);
-      throw new ConfigError(`${where}: ${message}`);
-    }
-    const event = result.value;
-    if (event.type === 'request') {
-      throw new ConfigError(`${where}: type: "request" events are not replayed: a trace needs per-region windows ("window" events) or decision-log records; aggregate request events into windows first`);
-    }
-    if (event.type === 'health') {
-      counts.health++;
-      return;
-    }
-    const sample = event.sample;
-    if (sample.route !== route) {
-      counts.otherRoutes++;
-      others.add(sample.route);
-      return;
-    }
-    counts.taken++;
-    const r = regionOf(sample.region, where, 'region');
-    endMs = Math.max(endMs, sample.atMs);
-    const v = sample.values;
-    add(r, {
-      atMs: startOf((JSON.parse(line) as { start: unknown }).start),
-      requestRate: v.requestRate ?? NaN,
-      errorRate: v.errorRate ?? NaN,
-      latencyP50Ms: v.latencyP50 ?? NaN,
-    });
+    if (schema === DECISION_SCHEMA || schema === OUTCOME_SCHEMA) readDecisionRecord(acc, line, where);
+    else readTelemetryEvent(acc, line, where, schema);
   });
-  if (!Number.isFinite(firstMs)) {
-    const seen = others.size > 0 ? ` (it holds records of ${[...others].sort().join(', ')})` : '';
+  if (!Number.isFinite(acc.firstMs)) {
+    const seen = acc.others.size > 0 ? ` (it holds records of ${[...acc.others].sort().join(', ')})` : '';
     throw new ConfigError(`${file}: no window events or decision-log records with data for route ${route}${seen}`);
   }
-  return { file, route, tracks: points.map(trackOf), firstMs, endMs, counts };
+  return { file, route, tracks: acc.points.map(trackOf), firstMs: acc.firstMs, endMs: acc.endMs, counts: acc.counts };
+}
+
+/** What parseTrace has read so far. */
+interface TraceAcc {
+  options: TraceOptions;
+  regionIndex: Map<string, number>;
+  points: Point[][];
+  counts: TraceRecords['counts'];
+  others: Set<string>;
+  firstMs: number;
+  endMs: number;
+}
+
+function regionOf(acc: TraceAcc, name: string, where: string, field: string): number {
+  const r = acc.regionIndex.get(name);
+  if (r === undefined) throw new ConfigError(`${where}: ${field}: "${name}" is not a region of the scenario (${acc.options.regions.join(', ')})`);
+  return r;
+}
+
+function addPoint(acc: TraceAcc, r: number, p: Point): void {
+  acc.points[r]!.push(p);
+  acc.firstMs = Math.min(acc.firstMs, p.atMs);
+}
+
+/** True for a record of the traced route; counts the others. */
+function isTraced(acc: TraceAcc, route: string): boolean {
+  if (route === acc.options.route) {
+    acc.counts.taken++;
+    return true;
+  }
+  acc.counts.otherRoutes++;
+  acc.others.add(route);
+  return false;
+}
+
+/** A decision or outcome record: each region's readings, from when its newest one was measured. */
+function readDecisionRecord(acc: TraceAcc, line: string, where: string): void {
+  const record = parseDecisionLogLine(line, where);
+  if (!isTraced(acc, record.route)) return;
+  const o = record.observation;
+  acc.endMs = Math.max(acc.endMs, o.atMs);
+  o.regions.forEach((g, k) => {
+    const at = `observation.regions[${k}]`;
+    const r = regionOf(acc, g.region, where, `${at}.region`);
+    if (g.newestAgeMs === null) return;
+    const age = checked(g.newestAgeMs, where, `${at}.newestAgeMs`, 'a finite number >= 0', (v) => v >= 0);
+    const s = g.signals;
+    addPoint(acc, r, {
+      atMs: o.atMs - age,
+      requestRate: checked(s.requestRate.value, where, `${at}.signals.requestRate.value`, 'a finite number >= 0', (v) => v >= 0),
+      errorRate: checked(s.errorRate.value, where, `${at}.signals.errorRate.value`, 'a fraction (0 to 1)', (v) => v >= 0 && v <= 1),
+      latencyP50Ms: checked(s.latencyP50.value, where, `${at}.signals.latencyP50.value`, 'a finite number >= 0', (v) => v >= 0),
+    });
+  });
+}
+
+/** Anything else, read as a telemetry event so that the operator's own validator names what is wrong; windows are kept. */
+function readTelemetryEvent(acc: TraceAcc, line: string, where: string, schema: unknown): void {
+  const result = parseEvent(line, { nowMs: Infinity, maxMessageBytes: Infinity });
+  if (!result.ok) {
+    const { reason, field, message } = result.rejection;
+    if (field === 'schema' && reason === 'schema') throw new ConfigError(`${where}: schema: must be one of ${SCHEMAS}, got ${JSON.stringify(schema) ?? 'nothing'}`);
+    throw new ConfigError(`${where}: ${message}`);
+  }
+  const event = result.value;
+  if (event.type === 'request') {
+    throw new ConfigError(`${where}: type: "request" events are not replayed: a trace needs per-region windows ("window" events) or decision-log records; aggregate request events into windows first`);
+  }
+  if (event.type === 'health') {
+    acc.counts.health++;
+    return;
+  }
+  const sample = event.sample;
+  if (!isTraced(acc, sample.route)) return;
+  const r = regionOf(acc, sample.region, where, 'region');
+  acc.endMs = Math.max(acc.endMs, sample.atMs);
+  const v = sample.values;
+  addPoint(acc, r, {
+    atMs: startOf((JSON.parse(line) as { start: unknown }).start),
+    requestRate: v.requestRate ?? NaN,
+    errorRate: v.errorRate ?? NaN,
+    latencyP50Ms: v.latencyP50 ?? NaN,
+  });
 }
