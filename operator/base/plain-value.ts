@@ -31,3 +31,8 @@ export function plainValueProblem(value: unknown, maxDepth = MAX_NESTING): strin
   }
   return undefined;
 }
+
+/** A JSON object (not null, not an array), as decoded values are checked before their fields are read. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

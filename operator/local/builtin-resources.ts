@@ -1,7 +1,7 @@
 // The built-in kinds the operator and kubectl use: core/v1 Namespaces and Events, and
 // coordination.k8s.io/v1 Leases, with kube-apiserver's printer columns and field selectors.
 import { ageOf } from './human-duration.ts';
-import { isObject } from './json-util.ts';
+import { isObject } from '../base/plain-value.ts';
 import type { KubeObject } from './kube-object.ts';
 import type { ColumnDefinition, ResourceType } from './resource-registry.ts';
 import type { StatusCause } from './status.ts';

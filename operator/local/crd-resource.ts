@@ -2,7 +2,7 @@
 // kube-apiserver makes before it will serve a CRD (name = plural.group, one storage version,
 // a schema per version, immutable group and scope, printable columns), and the status it
 // reports once the names are accepted (Established, NamesAccepted, storedVersions).
-import { isObject } from './json-util.ts';
+import { isObject } from '../base/plain-value.ts';
 import { compileJsonPath } from './jsonpath.ts';
 import type { KubeObject } from './kube-object.ts';
 import type { CrdSpec } from './custom-resources.ts';

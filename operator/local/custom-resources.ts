@@ -5,7 +5,7 @@
 // path finds; `date` columns show an age).
 import type { JSONSchemaProps } from '../api/schema/validate.ts';
 import { ageOf } from './human-duration.ts';
-import { isObject } from './json-util.ts';
+import { isObject } from '../base/plain-value.ts';
 import { compileJsonPath } from './jsonpath.ts';
 import type { KubeObject } from './kube-object.ts';
 import type { PrinterColumn, ResourceType } from './resource-registry.ts';

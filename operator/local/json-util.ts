@@ -1,9 +1,5 @@
 // Small helpers over plain JSON values shared by the storage, patch and update code.
 
-/** A JSON object (not null, not an array). */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Structural equality of two JSON values; key order does not matter, and a key holding `undefined` counts as absent (as in JSON). */
 export function deepEqual(a: unknown, b: unknown): boolean {

@@ -2,7 +2,7 @@
 // `[-1]`, `[*]`, `.*`, and filters `[?(@.type=="Ready")]` (==, !=, <, <=, >, >=, or a bare
 // `@.field` for existence). An optional `{...}` wrapper is accepted. Missing keys yield no
 // result rather than an error, as kube-apiserver's table convertor allows missing keys.
-import { isObject } from './json-util.ts';
+import { isObject } from '../base/plain-value.ts';
 import { ConfigError } from '../base/errors.ts';
 
 type Step =

@@ -2,7 +2,7 @@
 // or label), label and annotation validity, and the messages kube-apiserver gives for them.
 import { randomBytes } from 'node:crypto';
 import { DNS1123_SUBDOMAIN, nameProblems as baseNameProblems, type NameFormat } from '../base/names.ts';
-import { isObject } from './json-util.ts';
+import { isObject } from '../base/plain-value.ts';
 import type { StoredMeta } from './kube-object.ts';
 import type { StatusCause } from './status.ts';
 

@@ -6,7 +6,8 @@
 import type { KubeObject } from './kube-object.ts';
 import { objectKey } from '../base/object-key.ts';
 import { StateLog } from './state-log.ts';
-import type { LogRecord, LogRecovery } from './state-log.ts';
+import type { LogRecovery } from './state-log.ts';
+import type { LogRecord } from './state-log-scan.ts';
 import { WatchHub } from './watch-hub.ts';
 import type { WatchEventType } from './watch-hub.ts';
 

@@ -2,7 +2,8 @@
 // for built-in kinds only, strategic merge patch. The built-in kinds served here have no
 // list fields with merge keys, so a strategic merge patch is a merge patch once its `$`
 // directives are honoured; custom resources refuse it with 415, as kube-apiserver does.
-import { deepEqual, isObject } from './json-util.ts';
+import { isObject } from '../base/plain-value.ts';
+import { deepEqual } from './json-util.ts';
 import { ApiError, badRequest, failure, unsupportedMediaType } from './status.ts';
 
 export const PATCH_TYPES = {

@@ -7,7 +7,7 @@ import { FIELD_VALIDATION } from './custom-resource-schema.ts';
 import type { FieldValidation } from './custom-resource-schema.ts';
 import { decodeBody, mediaType, negotiate, readBody, sendJson } from './http-io.ts';
 import type { Representation } from './http-io.ts';
-import { isObject } from './json-util.ts';
+import { isObject } from '../base/plain-value.ts';
 import type { KubeObject } from './kube-object.ts';
 import { fieldValueOf } from './list-page.ts';
 import type { ResourceType } from './resource-registry.ts';

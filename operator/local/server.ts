@@ -19,7 +19,7 @@ import { ConfigError } from '../base/errors.ts';
 import { eventType, leaseType, namespaceType } from './builtin-resources.ts';
 import { coreVersions, group, groupList, resourceList } from './discovery.ts';
 import { sendJson, sendStatus } from './http-io.ts';
-import { isObject } from './json-util.ts';
+import { isObject } from '../base/plain-value.ts';
 import type { KubeObject } from './kube-object.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { apiServerMetrics } from './metrics.ts';

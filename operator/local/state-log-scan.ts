@@ -3,9 +3,18 @@
 // whose checksum, JSON or shape is wrong). Only the caller decides what to do with either;
 // this file never changes the log.
 import { crc32 } from 'node:zlib';
-import type { LogRecord } from './state-log.ts';
+import type { KubeObject } from './kube-object.ts';
 
 /** A complete line that is not a valid record. */
+/** One accepted write. `object` is the object after the write (for a delete: as it was removed). */
+export interface LogRecord {
+  rv: number;
+  op: 'put' | 'delete';
+  /** Storage type key, e.g. `traffic.meshpilot.io/adaptiveroutes`. */
+  type: string;
+  object: KubeObject;
+}
+
 export interface CorruptLine {
   /** Byte offset of the line in the file. */
   offset: number;

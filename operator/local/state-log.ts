@@ -10,16 +10,7 @@ import { closeSync, copyFileSync, existsSync, fsyncSync, ftruncateSync, openSync
 import { basename, join } from 'node:path';
 import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 import type { KubeObject } from './kube-object.ts';
-import { encodeRecord, scanLog, type CorruptLine, type LogScan } from './state-log-scan.ts';
-
-/** One accepted write. `object` is the object after the write (for a delete: as it was removed). */
-export interface LogRecord {
-  rv: number;
-  op: 'put' | 'delete';
-  /** Storage type key, e.g. `traffic.meshpilot.io/adaptiveroutes`. */
-  type: string;
-  object: KubeObject;
-}
+import { encodeRecord, scanLog, type CorruptLine, type LogRecord, type LogScan } from './state-log-scan.ts';
 
 /** What a state directory held. */
 export interface LoadedState {

@@ -8,6 +8,7 @@ import { isDuration } from '../base/duration.ts';
 import type { Duration, RegionWeight } from '../api/types.ts';
 import type { ProbationEntry } from './probation.ts';
 import { SLO_STATES, type SloState } from './slo.ts';
+import { isObject } from '../base/plain-value.ts';
 
 export interface LastGood {
   /** Percent per region, summing to 100. */
@@ -49,7 +50,6 @@ export interface ParsedGuardState {
   problem?: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 function weightsProblem(v: unknown, field: string): string | undefined {

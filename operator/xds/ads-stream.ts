@@ -38,7 +38,7 @@ export abstract class AdsStream {
   readonly peer: string;
   readonly openedAt: number;
   node: NodeInfo | undefined;
-  protected readonly host: StreamHost;
+  protected readonly host: StreamHost<AdsStream>;
   protected readonly states = new Map<ResourceKind, TypeState>();
   readonly #byOrder: (TypeState | undefined)[] = [];
   protected log: Logger;
@@ -51,7 +51,7 @@ export abstract class AdsStream {
   #unknownTypes = new Set<string>();
   #holdTimer: Promise<void> | undefined;
 
-  constructor(host: StreamHost, call: ServerDuplexStream<Decoded<unknown>, Buffer>, id: number, limits: StreamLimits) {
+  constructor(host: StreamHost<AdsStream>, call: ServerDuplexStream<Decoded<unknown>, Buffer>, id: number, limits: StreamLimits) {
     this.host = host;
     this.#call = call;
     this.id = id;

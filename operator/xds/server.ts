@@ -132,9 +132,9 @@ export class XdsServer implements IntentSink {
     return xds;
   }
 
-  #hostObject: StreamHost | undefined;
+  #hostObject: StreamHost<AdsStream> | undefined;
 
-  #host(): StreamHost {
+  #host(): StreamHost<AdsStream> {
     this.#hostObject ??= {
       metrics: this.#metrics,
       clock: this.#clock,

@@ -2,7 +2,6 @@
 // node, and the limits it enforces: the ports between ads-stream.ts and server.ts.
 import type { Logger } from 'pino';
 import type { Clock } from '../base/clock.ts';
-import type { AdsStream } from './ads-stream.ts';
 import type { NodeFlavor } from './capabilities.ts';
 import type { XdsMetrics } from './metrics.ts';
 import type { EncodedResource } from './resource-cache.ts';
@@ -16,7 +15,8 @@ export interface NodeInfo {
 }
 
 /** What a stream needs from the server. */
-export interface StreamHost {
+/** What a stream needs from the server; `S` is the stream (AdsStream), passed back as itself. */
+export interface StreamHost<S> {
   readonly metrics: XdsMetrics;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -26,10 +26,10 @@ export interface StreamHost {
   /** The snapshot's own copy of `name` when it has one (one string per name, however many nodes subscribe). */
   intern(name: string): string;
   /** The stream learned its node (first request). */
-  identified(stream: AdsStream): void;
+  identified(stream: S): void;
   /** The client answered a response carrying `resources`; `apply` records the answer. */
-  answered(stream: AdsStream, resources: readonly EncodedResource[], apply: () => void): void;
-  closed(stream: AdsStream): void;
+  answered(stream: S, resources: readonly EncodedResource[], apply: () => void): void;
+  closed(stream: S): void;
 }
 
 export interface StreamLimits {

@@ -5,7 +5,14 @@
 import type { CrossRegionRetries } from './cross-region-retries.ts';
 import type { IntervalSums } from './interval-sums.ts';
 import { addPointMass, addShiftedMixture, gridQuantile, NEGLIGIBLE, type Mixture } from './math.ts';
-import type { Settings } from './mesh-sim.ts';
+
+/** What the data plane is doing during an interval. */
+export interface Settings {
+  /** Fractions per region, summing to 1. */
+  weights: Float64Array;
+  retryAttempts: number;
+  perTryTimeoutMs: number;
+}
 
 /** One region over one interval, as its upstream telemetry counts it (per try, not per request). */
 export interface RegionInterval {

@@ -21,7 +21,7 @@ import { IntervalSums } from './interval-sums.ts';
 import { networkMatrices } from './network.ts';
 import { regionProfiles, type RegionProfiles } from './region-profiles.ts';
 import { withinObjective } from './within-objective.ts';
-import { summariseInterval, type RouteInterval } from './interval-summary.ts';
+import { summariseInterval, type RouteInterval, type Settings } from './interval-summary.ts';
 
 /** The share of requests allowed above the latency objective (the SLO is on the p99). */
 export const SLO_TAIL = 0.01;
@@ -32,14 +32,6 @@ const SATURATION_ERRORS_SPAN = 0.2;
 const RHO_STATIONARY_MAX = 0.98;
 /** Latency of a refused connection beyond the round trip, ms. */
 const REFUSE_MS = 1;
-
-/** What the data plane is doing during an interval. */
-export interface Settings {
-  /** Fractions per region, summing to 1. */
-  weights: Float64Array;
-  retryAttempts: number;
-  perTryTimeoutMs: number;
-}
 
 export class MeshSim {
   readonly n: number;

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { ModelLoadError } from './load-error.ts';
-import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata } from './format.ts';
+import { MODEL_METADATA_FILE, MODEL_TOPOLOGY_FILE, type ModelMetadata, type WeightSpec } from './format.ts';
+import { isObject } from '../../base/plain-value.ts';
 import { checkTopology } from './topology.ts';
 
 export { ModelLoadError };
@@ -24,17 +25,9 @@ export interface ModelFiles {
   generatedBy?: string;
 }
 
-export interface WeightSpec {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32' | 'bool';
-  quantization?: { dtype: 'uint8' | 'uint16' | 'float16'; scale?: number; min?: number };
-}
-
 const DTYPE_BYTES = { float32: 4, int32: 4, bool: 1 } as const;
 const QUANTIZED_BYTES = { uint8: 1, uint16: 2, float16: 2 } as const;
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   let text: string;

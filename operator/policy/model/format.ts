@@ -31,3 +31,11 @@ export interface ModelMetadata {
 export function currentSpecShape(): Pick<ModelMetadata, 'specVersion' | 'observationSize' | 'actionSize'> {
   return { specVersion: POLICY_SPEC_VERSION, observationSize: OBSERVATION_SIZE, actionSize: ACTION_SIZE };
 }
+
+/** One weight tensor as model.json's weightsManifest lists it. */
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32' | 'bool';
+  quantization?: { dtype: 'uint8' | 'uint16' | 'float16'; scale?: number; min?: number };
+}

@@ -6,7 +6,8 @@
 // MODEL_OUTPUT_SIZE outputs (features.ts);
 // every weight the layers imply must be in the weights manifest with that exact shape, and
 // none else; and the whole is bounded in size.
-import { isObject, type WeightSpec } from './files.ts';
+import { isObject } from '../../base/plain-value.ts';
+import type { WeightSpec } from './format.ts';
 import { ModelLoadError } from './load-error.ts';
 import { MODEL_OUTPUT_SIZE, POLICY_SPEC_VERSION, ROW_SIZE } from '../features.ts';
 

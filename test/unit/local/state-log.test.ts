@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { StateLog, StateLogCorruptError, describeSalvage } from '../../../operator/local/state-log.ts';
-import type { LogRecord } from '../../../operator/local/state-log.ts';
+import type { LogRecord } from '../../../operator/local/state-log-scan.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

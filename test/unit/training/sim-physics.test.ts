@@ -1,5 +1,5 @@
-import type { RouteInterval } from '../../../training/sim/interval-summary.ts';
-import { MeshSim, type Settings } from '../../../training/sim/mesh-sim.ts';
+import type { RouteInterval, Settings } from '../../../training/sim/interval-summary.ts';
+import { MeshSim } from '../../../training/sim/mesh-sim.ts';
 import type { Scenario } from '../../../training/sim/scenario-loader.ts';
 import { oneRegion, threeRegions } from './sim-fixtures.ts';
 
