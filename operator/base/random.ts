@@ -1,5 +1,6 @@
 // Seeded randomness and stable hashing, for everything that must be reproducible from a seed
-// or a name: the demo mesh, per-route schedule phases, test backends and, later, the simulator.
+// or a name: the demo mesh, per-route schedule phases, test backends, the simulator's episodes
+// and the off-policy bootstrap.
 
 /** mulberry32: a small, fast, seeded generator of uniforms in [0, 1); not for cryptography. */
 export function prng(seed: number): () => number {

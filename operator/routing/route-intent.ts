@@ -10,6 +10,7 @@ import type {
   TlsMode,
 } from '../api/types.ts';
 import { primaryGroupWeights, primaryPriority } from '../api/priority-groups.ts';
+import { canonicalJson } from '../base/canonical-json.ts';
 import { ConfigError } from '../base/errors.ts';
 import { parseDuration } from '../base/duration.ts';
 import { largestRemainder } from '../base/percent.ts';
@@ -145,19 +146,6 @@ export function intentFromSpec(route: AdaptiveRoute): RouteIntent {
   return intent;
 }
 
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = canonical(v);
-    }
-    return out;
-  }
-  return value;
-}
-
 /**
  * True when two intents would configure the data plane identically. `source` (generation,
  * uid, mode) is ignored: an edit that leaves the outcome unchanged is not a new decision.
@@ -166,7 +154,7 @@ function canonical(value: unknown): unknown {
 export function intentsEqual(a: RouteIntent, b: RouteIntent): boolean {
   const { source: _a, ...restA } = a;
   const { source: _b, ...restB } = b;
-  return JSON.stringify(canonical(restA)) === JSON.stringify(canonical(restB));
+  return canonicalJson(restA) === canonicalJson(restB);
 }
 
 /** "eu-west=60,us-east=40": the weights as the printer column shows them, in spec order. */
