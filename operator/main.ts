@@ -279,7 +279,6 @@ async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdow
       xdsPort: operator.xdsPort,
       logger,
       brownout: config.demoBrownout,
-      ...(config.grpcXdsBootstrapFile ? { bootstrapFileInEnvironment: config.grpcXdsBootstrapFile } : {}),
     });
     const result = await applyObject(api, ADAPTIVE_ROUTES, mesh.manifest as unknown as AdaptiveRoute);
     logger.info({ route: `${DEMO_ROUTE.namespace}/${DEMO_ROUTE.name}` }, `demo route ${result}`);

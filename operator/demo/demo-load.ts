@@ -18,8 +18,6 @@ export interface DemoLoadOptions {
   deadlineMs?: number;
   /** At most this many calls in flight; the schedule skips a call rather than pile up (default 500). */
   maxInFlight?: number;
-  /** The process's GRPC_XDS_BOOTSTRAP, if set (see registerDemoXdsClient). */
-  bootstrapFileInEnvironment?: string;
 }
 
 export interface DemoStats {
@@ -38,7 +36,7 @@ export class DemoLoad {
   readonly #stats: DemoStats = { sent: 0, ok: 0, failed: 0, byRegion: {}, failuresByCode: {} };
   readonly #inFlight = new Set<grpc.ClientUnaryCall>();
   readonly #stop = new AbortController();
-  readonly #options: Required<Omit<DemoLoadOptions, 'logger' | 'bootstrapFileInEnvironment'>> & { logger: Logger };
+  readonly #options: Required<Omit<DemoLoadOptions, 'logger'>> & { logger: Logger };
   #loop: Promise<void> = Promise.resolve();
   #lastError = '';
 
@@ -53,7 +51,7 @@ export class DemoLoad {
    * sent before the xDS server serves the route succeed once it does, or fail at their deadline.
    */
   static start(options: DemoLoadOptions): DemoLoad {
-    registerDemoXdsClient(options.xdsPort, options.bootstrapFileInEnvironment);
+    registerDemoXdsClient(options.xdsPort);
     const load = new DemoLoad(options);
     load.#loop = load.#run();
     return load;

@@ -22,8 +22,6 @@ export interface DemoMeshOptions {
   ratePerSecond?: number;
   /** How often the brownout comes back and how long it lasts (default every 4 minutes for 1); the first comes 30 s after the start. */
   brownout?: { periodMs: number; durationMs: number };
-  /** The process's GRPC_XDS_BOOTSTRAP, if set: grpc-js-xds would read that file instead (refused). */
-  bootstrapFileInEnvironment?: string;
 }
 
 export interface DemoMesh {
@@ -65,7 +63,6 @@ export async function startDemoMesh(options: DemoMeshOptions): Promise<DemoMesh>
       clock,
       logger: log,
       ...(options.ratePerSecond ? { ratePerSecond: options.ratePerSecond } : {}),
-      ...(options.bootstrapFileInEnvironment ? { bootstrapFileInEnvironment: options.bootstrapFileInEnvironment } : {}),
     });
   } catch (e) {
     await close();

@@ -5,6 +5,7 @@
 // process-wide state of the library; it is not a cache of our own.
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { ConfigError } from '../base/errors.ts';
+import { processEnvironment, setGrpcXdsBootstrapConfig } from '../process/config.ts';
 
 let registeredBootstrap: string | undefined;
 
@@ -27,7 +28,7 @@ export function demoBootstrap(xdsPort: number): string {
  * for another port, or when GRPC_XDS_BOOTSTRAP names a bootstrap file (grpc-js-xds would read
  * that file instead).
  */
-export function registerDemoXdsClient(xdsPort: number, bootstrapFileInEnvironment?: string): void {
+export function registerDemoXdsClient(xdsPort: number): void {
   const bootstrap = demoBootstrap(xdsPort);
   if (registeredBootstrap === bootstrap) return;
   if (registeredBootstrap !== undefined) {
@@ -36,14 +37,13 @@ export function registerDemoXdsClient(xdsPort: number, bootstrapFileInEnvironmen
         'grpc-js-xds reads its bootstrap once per process, so a demo for another xDS port needs a new process',
     );
   }
-  if (bootstrapFileInEnvironment) {
+  const bootstrapFile = processEnvironment().GRPC_XDS_BOOTSTRAP;
+  if (bootstrapFile) {
     throw new ConfigError(
-      `demo mesh: GRPC_XDS_BOOTSTRAP is set (${bootstrapFileInEnvironment}) and grpc-js-xds would read that file instead of pointing the demo at this operator; unset it`,
+      `demo mesh: GRPC_XDS_BOOTSTRAP is set (${bootstrapFile}) and grpc-js-xds would read that file instead of pointing the demo at this operator; unset it`,
     );
   }
-  // grpc-js-xds 1.14 takes its bootstrap only from the environment: written, never read, here.
-  // eslint-disable-next-line no-restricted-properties
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = bootstrap;
+  setGrpcXdsBootstrapConfig(bootstrap);
   grpcXds.register();
   registeredBootstrap = bootstrap;
 }

@@ -147,8 +147,6 @@ export interface LocalConfig extends OperatorConfig {
   salvageState: boolean;
   /** This host's name, as lease identities carry it. */
   host: string;
-  /** GRPC_XDS_BOOTSTRAP, if set: the demo's proxyless client refuses to start with it (grpc-js-xds would read that file). */
-  grpcXdsBootstrapFile: string | undefined;
 }
 
 /**
@@ -164,6 +162,15 @@ export function stackTracesWanted(args: string[], env: Env): boolean {
 /** This process's environment: the one place meshpilot reads it; commands get it from here. */
 export function processEnvironment(): Env {
   return process.env;
+}
+
+/**
+ * Points this process's grpc-js-xds at `bootstrap` (JSON). grpc-js-xds 1.14 takes its
+ * bootstrap only from the environment, so the demo's proxyless client is configured here, in
+ * the one module that touches process.env.
+ */
+export function setGrpcXdsBootstrapConfig(bootstrap: string): void {
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = bootstrap;
 }
 
 /** Configuration for `meshpilot run`. Throws ConfigError naming the flag on bad input. */
@@ -192,7 +199,6 @@ export function localConfig(args: string[], env: Env, pid: number = process.pid)
     demoBrownout: { periodMs: o['demo-brownout-every'], durationMs: o['demo-brownout-for'] },
     salvageState: o['salvage-state'],
     host: hostOf(env),
-    grpcXdsBootstrapFile: env.GRPC_XDS_BOOTSTRAP,
   };
 }
 
