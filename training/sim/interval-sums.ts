@@ -27,8 +27,10 @@ export class IntervalSums {
   readonly truthErr: Float64Array;
   readonly truthMed: Float64Array;
   readonly down: Float64Array;
+  readonly #tick: TickState;
 
-  constructor(n: number) {
+  constructor(n: number, tick: TickState) {
+    this.#tick = tick;
     const pair = () => new Float64Array(n * n);
     const region = () => new Float64Array(n);
     this.req = pair(); this.tries = pair(); this.q = pair(); this.err = pair(); this.pTo = pair(); this.failLat = pair(); this.errLat = pair(); this.rtt = pair();
@@ -42,30 +44,33 @@ export class IntervalSums {
       this.rho, this.truthErr, this.truthMed, this.down, this.rtt, this.linkFault, this.slowW, this.slowMu, this.slowMu2]) a.fill(0);
   }
 
-  /** The requests of pair `i` (home, picked region) over a tick: `req` of them, each failing a try with `q`, a failed try taking `failLat`, the round trip `rtt`. */
-  addRequests(i: number, req: number, q: number, failLat: number, rtt: number): void {
+  /** What a tick of pair `i` (home, picked region) saw, for `dt` seconds: read from the simulator's state. */
+  addRequests(i: number, dt: number): void {
+    const t = this.#tick;
+    const req = t.demand[i]! * dt;
     this.req[i]! += req;
-    this.q[i]! += req * q;
-    this.failLat[i]! += req * q * failLat;
-    this.rtt[i]! += req * rtt;
+    this.q[i]! += req * t.q[i]!;
+    this.failLat[i]! += req * t.q[i]! * t.failLat[i]!;
+    this.rtt[i]! += req * t.rttNow[i]!;
   }
 
-  /** The tries served at pair `i` (home, serving region `r`) over a tick: what the region's telemetry counts. */
-  addTries(i: number, r: number, tries: number, t: TryOutcome): void {
+  /** The `tries` served at pair `i` (home, serving region `r`) over a tick: what the region's telemetry counts. */
+  addTries(i: number, r: number, tries: number): void {
+    const t = this.#tick;
     this.tries[i]! += tries;
-    this.err[i]! += tries * t.err;
-    this.pTo[i]! += tries * t.pTo;
-    this.errLat[i]! += tries * t.errLat;
-    if (t.linkFault) this.linkFault[i] = 1;
+    this.err[i]! += tries * t.err[r]!;
+    this.pTo[i]! += tries * t.pTo[i]!;
+    this.errLat[i]! += tries * t.errLat[i]!;
+    if (t.linkAddedMs[i]! > 0 || t.linkDown[i]! > 0) this.linkFault[i] = 1;
     // Tries lost in a partition load nothing, but the client's upstream telemetry counts them (as timeouts).
-    if (t.partitioned) this.regTries[r]! += tries;
-    this.regFailed[r]! += tries * t.q;
-    const { mu, sigma } = t;
-    const slow = tries * t.slowShare;
+    if (t.linkDown[i]) this.regTries[r]! += tries;
+    this.regFailed[r]! += tries * t.q[i]!;
+    const mu = t.mu[r]!, sigma = t.sig[r]!;
+    const slow = tries * t.slowShare[r]!;
     this.mu[r]! += (tries - slow) * mu;
     this.mu2[r]! += (tries - slow) * (mu * mu + sigma * sigma);
     if (slow > 0) {
-      const muSlow = t.slowMu;
+      const muSlow = t.slowMu[r]!;
       this.slowW[r]! += slow;
       this.slowMu[r]! += slow * muSlow;
       this.slowMu2[r]! += slow * (muSlow * muSlow + sigma * sigma);
@@ -73,20 +78,24 @@ export class IntervalSums {
   }
 }
 
-/** How a try at one pair went this tick. */
-export interface TryOutcome {
-  /** The serving region's error probability. */
-  err: number;
-  /** Probability the try times out, its latency when it errs, and that it fails at all. */
-  pTo: number;
-  errLat: number;
-  q: number;
-  /** The serving region's log-latency parameters, and the share (and log-median) of tries on slowed pods. */
-  mu: number;
-  sigma: number;
-  slowShare: number;
-  slowMu: number;
-  /** A link fault touched the pair; the link is down (a partition). */
-  linkFault: boolean;
-  partitioned: boolean;
+/**
+ * The simulator's state a tick leaves for the sums to read, bound once (no object per tick:
+ * these run for every pair of every tick). Per (home, region): demand, try failure and
+ * timeout probabilities, failed-try and error latencies, round trips, link faults. Per
+ * region: error probability, log-latency parameters, the slowed share and its log-median.
+ */
+export interface TickState {
+  demand: Float64Array;
+  q: Float64Array;
+  pTo: Float64Array;
+  failLat: Float64Array;
+  errLat: Float64Array;
+  rttNow: Float64Array;
+  linkAddedMs: Float64Array;
+  linkDown: Uint8Array;
+  err: Float64Array;
+  mu: Float64Array;
+  sig: Float64Array;
+  slowShare: Float64Array;
+  slowMu: Float64Array;
 }

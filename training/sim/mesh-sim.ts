@@ -103,8 +103,12 @@ export class MeshSim {
     this.#rho = f(); this.#triesR = f(); this.#noise = f();
     this.#health = new HealthChecker(n, s.health);
     this.#demand = g(); this.#pTo = g(); this.#q = g(); this.#tries = g(); this.#failLat = g(); this.#errLat = g();
-    this.#acc = new IntervalSums(n);
     this.#fx = newEffects(n);
+    this.#acc = new IntervalSums(n, {
+      demand: this.#demand, q: this.#q, pTo: this.#pTo, failLat: this.#failLat, errLat: this.#errLat, rttNow: this.#rttNow,
+      linkAddedMs: this.#fx.linkAddedMs, linkDown: this.#fx.linkDown,
+      err: this.#err, mu: this.#mu, sig: this.#sig, slowShare: this.#slowShare, slowMu: this.#slowMu,
+    });
     this.#across = s.route.retries.crossRegion
       ? new CrossRegionRetries(s.regions, {
         demand: this.#demand, q: this.#q, failLat: this.#failLat, rttNow: this.#rttNow, rtt: this.#rtt, cost: this.#cost, tries: this.#tries,
@@ -181,10 +185,14 @@ export class MeshSim {
               within += d * withinObjective(q, this.#rttNow[i]!, this.#failLat[i]!, this.#mixture(r), objective, R, T);
             }
             if (h !== r) cost += d * dt * this.#cost[i]!;
-            this.#acc.addRequests(i, d * dt, this.#q[i]!, this.#failLat[i]!, this.#rttNow[i]!);
+            this.#acc.addRequests(i, dt);
           }
           // Tries reach (h, r) from requests that picked it, and with cross-region retries from others too.
-          if (this.#tries[i]! > 0) this.#accumulateTries(i, r, dt);
+          if (this.#tries[i]! > 0) {
+            const tries = this.#tries[i]! * dt;
+            across?.accumulate(i, tries);
+            this.#acc.addTries(i, r, tries);
+          }
         }
       }
       for (let r = 0; r < n; r++) {
@@ -367,24 +375,5 @@ export class MeshSim {
     m.share = this.#slowShare[r]!;
     m.muSlow = this.#slowMu[r]!;
     return m;
-  }
-
-  /** Interval sums of the tries served at pair `i` (home, serving region `r`). */
-  #accumulateTries(i: number, r: number, dt: number): void {
-    const tries = this.#tries[i]! * dt;
-    this.#across?.accumulate(i, tries);
-    const fx = this.#fx;
-    this.#acc.addTries(i, r, tries, {
-      err: this.#err[r]!,
-      pTo: this.#pTo[i]!,
-      errLat: this.#errLat[i]!,
-      q: this.#q[i]!,
-      mu: this.#mu[r]!,
-      sigma: this.#sig[r]!,
-      slowShare: this.#slowShare[r]!,
-      slowMu: this.#slowMu[r]!,
-      linkFault: fx.linkAddedMs[i]! > 0 || fx.linkDown[i]! > 0,
-      partitioned: Boolean(fx.linkDown[i]),
-    });
   }
 }
