@@ -42,8 +42,6 @@ export function envName(flagName: string): string {
 export interface ParseOptions {
   /** Read MESHPILOT_<FLAG> for every flag not given on the command line. */
   env?: Env;
-  /** Accept arguments that are not flags (returned as `positionals`); refused otherwise. */
-  positionals?: boolean;
 }
 
 /**
@@ -51,7 +49,7 @@ export interface ParseOptions {
  * multiple flags), each falling back to its environment variable when `options.env` is given.
  * Throws ConfigError for an unknown flag, a missing value and a stray argument.
  */
-export function readFlags(shape: FlagShape, args: string[], options: ParseOptions = {}): { values: Record<string, unknown>; positionals: string[] } {
+export function readFlags(shape: FlagShape, args: string[], options: ParseOptions = {}): { values: Record<string, unknown> } {
   const parseOptions: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, schema] of Object.entries(shape)) {
     const meta = metaOf(name, schema);
@@ -59,7 +57,7 @@ export function readFlags(shape: FlagShape, args: string[], options: ParseOption
   }
   let parsed;
   try {
-    parsed = parseArgs({ args, options: parseOptions, strict: true, allowPositionals: options.positionals ?? false });
+    parsed = parseArgs({ args, options: parseOptions, strict: true, allowPositionals: false });
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -67,17 +65,22 @@ export function readFlags(shape: FlagShape, args: string[], options: ParseOption
   for (const name of Object.keys(shape)) {
     values[name] = (parsed.values as Record<string, unknown>)[name] ?? options.env?.[envName(name)];
   }
-  return { values, positionals: parsed.positionals };
+  return { values };
+}
+
+/**
+ * The value of `--name` in raw `args` (`--name V` or `--name=V`), read without parsing the
+ * rest: for what must be known before the flags are parsed, or when parsing them failed.
+ */
+export function rawFlag(args: readonly string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  return args[i]!.includes('=') ? args[i]!.slice(args[i]!.indexOf('=') + 1) : args[i + 1];
 }
 
 /** Validates raw flag values against `shape`; ConfigError lists every bad flag, naming it (and its variable). */
 export function checkFlags<S extends FlagShape>(shape: S, values: Record<string, unknown>, options: ParseOptions = {}): z.output<z.ZodObject<S>> {
-  return checkWith(z.object(shape), values, options);
-}
-
-/** As checkFlags, with a schema built on the shape (refinements across flags, extensions). */
-export function checkWith<T extends z.ZodType>(schema: T, values: Record<string, unknown>, options: ParseOptions = {}): z.output<T> {
-  const result = schema.safeParse(values);
+  const result = z.object(shape).safeParse(values);
   if (result.success) return result.data;
   const lines = result.error.issues.map((i) => {
     const name = String(i.path[0] ?? '');
@@ -131,9 +134,14 @@ export const booleanValue = z.union([z.boolean(), z.enum(['true', 'false']).tran
   error: 'must be true or false',
 });
 
+/** A flag's text: "required" when the flag is not given. */
+function flagText() {
+  return z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') });
+}
+
 /** A number read from a flag's text, accepted when `ok`; otherwise "must be `what`, got …". */
 export function numberValue(ok: (x: number) => boolean, what: string) {
-  return z.string().transform((text, ctx) => {
+  return flagText().transform((text, ctx) => {
     const x = Number(text);
     if (text.trim() === '' || !ok(x)) {
       ctx.addIssue({ code: 'custom', message: `must be ${what}, got ${JSON.stringify(text)}` });
@@ -143,14 +151,19 @@ export function numberValue(ok: (x: number) => boolean, what: string) {
   });
 }
 
-/** An integer from `min` to `max` read from a flag's text. */
+/** A whole number from `min` (≥ 0) to `max`, written in digits only (no 1e3, no 0x10, no sign). */
 export function integerValue(min: number, max: number) {
-  return numberValue((x) => Number.isInteger(x) && x >= min && x <= max, `an integer from ${min} to ${max}`);
+  return flagText().transform((text, ctx) => {
+    const n = Number(text);
+    if (/^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min && n <= max) return n;
+    ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  });
 }
 
 /** A flag that must be given: "required" when it is not. */
 export function requiredString() {
-  return z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') }).min(1, 'must not be empty');
+  return flagText().min(1, 'must not be empty');
 }
 
 /** One of `values`; otherwise `"x" is not one of a, b, c`. */

@@ -9,12 +9,6 @@ export function objectKey(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }
 
-/** Splits a key back into namespace (undefined when cluster-scoped) and name. */
-export function splitKey(key: string): { namespace: string | undefined; name: string } {
-  const i = key.indexOf('/');
-  return i < 0 ? { namespace: undefined, name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}
-
 /** The namespace of a namespaced object, "default" when its metadata leaves it out. */
 export function namespaceOf(metadata: { namespace?: string | undefined }): string {
   return metadata.namespace ?? DEFAULT_NAMESPACE;

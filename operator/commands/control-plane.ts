@@ -1,12 +1,7 @@
 // `meshpilot control-plane`: only the embedded API server, for running the operator (or
 // kubectl) against it separately. Its one stdout line is the ready line scripts and tests read.
-import { DEFAULT_CRD_DIR } from '../api/crds.ts';
 import { flag, oneOf, parseFlags } from '../base/flags.ts';
-import { LocalApiServer } from '../local/server.ts';
 import { CONTROL_PLANE_FLAGS, LOG_LEVELS } from '../process/config.ts';
-import { listeningOn } from '../process/listen-error.ts';
-import { createLogger } from '../process/logger.ts';
-import { Shutdown } from '../process/shutdown.ts';
 import type { Command } from './command.ts';
 
 const FLAGS = {
@@ -24,6 +19,14 @@ export const controlPlaneCommand: Command = {
   readsEnvironment: true,
   async run(args, env) {
     const o = parseFlags(FLAGS, args, { env });
+    // Loaded here, not with the command table: every other command starts without the API server.
+    const [{ DEFAULT_CRD_DIR }, { LocalApiServer }, { listeningOn }, { createLogger }, { Shutdown }] = await Promise.all([
+      import('../api/crds.ts'),
+      import('../local/server.ts'),
+      import('../process/listen-error.ts'),
+      import('../process/logger.ts'),
+      import('../process/shutdown.ts'),
+    ]);
     // Logs go to stderr: stdout carries only the ready line.
     const logger = createLogger(o['log-level'], 2);
     const shutdown = new Shutdown(logger);

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Env } from '../base/flags.ts';
+import { rawFlag, type Env } from '../base/flags.ts';
 import { LOCAL_FLAGS, OPERATOR_FLAGS, localConfig, operatorConfig } from '../process/config.ts';
 import type { Command } from './command.ts';
 
@@ -30,9 +30,7 @@ export const localCommand: Command = {
 
 /** Whether a cluster is configured: a kubeconfig by flag or environment, ~/.kube/config, or in-cluster. */
 function clusterConfigured(args: string[], env: Env): boolean {
-  const i = args.findIndex((a) => a === '--kubeconfig' || a.startsWith('--kubeconfig='));
-  const flagged = i >= 0 && (args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1]);
-  return Boolean(flagged || env.KUBECONFIG || env.MESHPILOT_KUBECONFIG || existsSync(join(homedir(), '.kube', 'config')) || env.KUBERNETES_SERVICE_HOST);
+  return Boolean(rawFlag(args, 'kubeconfig') || env.KUBECONFIG || env.MESHPILOT_KUBECONFIG || existsSync(join(homedir(), '.kube', 'config')) || env.KUBERNETES_SERVICE_HOST);
 }
 
 export const startCommand: Command = {

@@ -4,7 +4,7 @@
 // in meshpilot reads process.env (processEnvironment hands it to the command line).
 import { z } from 'zod';
 import { ConfigError } from '../base/errors.ts';
-import { booleanValue, envName, flag, oneOf, parseFlags, type Env } from '../base/flags.ts';
+import { booleanValue, envName, flag, oneOf, parseFlags, rawFlag, type Env } from '../base/flags.ts';
 import { isDuration, parseDuration } from '../base/duration.ts';
 import { DEFAULT_NAMESPACE } from '../base/object-key.ts';
 import type { TelemetryStackConfig } from '../telemetry/stack.ts';
@@ -154,8 +154,7 @@ export interface LocalConfig extends OperatorConfig {
  * (or MESHPILOT_LOG_LEVEL). Read from raw argv, because the error may be that parsing failed.
  */
 export function stackTracesWanted(args: string[], env: Env): boolean {
-  const i = args.findIndex((a) => a === '--log-level' || a.startsWith('--log-level='));
-  const level = i < 0 ? env[envName('log-level')] : args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1];
+  const level = rawFlag(args, 'log-level') ?? env[envName('log-level')];
   return level === 'debug' || level === 'trace';
 }
 

@@ -4,26 +4,16 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { z } from 'zod';
 import { ConfigError } from '../../operator/base/errors.ts';
-import { flag, oneOf, parseFlags, requiredString } from '../../operator/base/flags.ts';
+import { flag, integerValue, oneOf, parseFlags, requiredString } from '../../operator/base/flags.ts';
 import { failure, processIo, type LineIo } from '../evaluate/cli-io.ts';
 import { validateScenario } from '../sim/scenario-loader.ts';
 import { DEFAULT_GENERATOR, GENERATOR_COUNT_MAX, GENERATOR_SEED_MAX, GENERATOR_VERSIONS, generateScenario } from './scenario-generator.ts';
 
-/** A whole number in [lo, hi], written in digits only (no 1e3, no 0x10). */
-const integer = (lo: number, hi: number) =>
-  requiredString().transform((text, ctx) => {
-    const n = Number(text);
-    if (/^\d+$/.test(text) && Number.isSafeInteger(n) && n >= lo && n <= hi) return n;
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not an integer from ${lo} to ${hi}` });
-    return z.NEVER;
-  });
-
 /** `meshpilot scenarios generate`'s flags. */
 export const GENERATE_FLAGS = {
-  seed: flag(integer(0, GENERATOR_SEED_MAX), { arg: 'N', help: "0 to 2^31-1; scenarios of one seed never appear in another's set" }),
-  count: flag(integer(1, GENERATOR_COUNT_MAX), { arg: 'K', help: `1 to ${GENERATOR_COUNT_MAX} scenarios (scenario i of a seed is the same whatever K)` }),
+  seed: flag(integerValue(0, GENERATOR_SEED_MAX), { arg: 'N', help: "0 to 2^31-1; scenarios of one seed never appear in another's set" }),
+  count: flag(integerValue(1, GENERATOR_COUNT_MAX), { arg: 'K', help: `1 to ${GENERATOR_COUNT_MAX} scenarios (scenario i of a seed is the same whatever K)` }),
   out: flag(requiredString(), { arg: 'DIR', help: 'where to write gen-<seed>-<i>.yaml; created if missing, must hold no such files yet' }),
   generator: flag(oneOf(GENERATOR_VERSIONS).default(DEFAULT_GENERATOR), {
     arg: 'V',

@@ -2,7 +2,7 @@
 // and help generated from the same description.
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { booleanValue, flag, flagsHelp, integerValue, oneOf, parseFlags, readFlags } from '../../../operator/base/flags.ts';
+import { booleanValue, flag, flagsHelp, integerValue, oneOf, parseFlags, rawFlag, readFlags } from '../../../operator/base/flags.ts';
 import { ConfigError } from '../../../operator/base/errors.ts';
 
 const FLAGS = {
@@ -31,6 +31,20 @@ describe('flags', () => {
     expect(() => parseFlags(FLAGS, ['--workers', 'x', '--format', 'y'])).toThrow(/invalid flags:\n {2}--workers: .*\n {2}--format: /);
     expect(() => parseFlags(FLAGS, ['--nope'])).toThrow(ConfigError);
     expect(() => parseFlags(FLAGS, ['stray'])).toThrow(ConfigError);
+  });
+
+  it('reads one raw flag in either form before parsing, and nothing for an absent one', () => {
+    expect(rawFlag(['run', '--log-level', 'debug'], 'log-level')).toBe('debug');
+    expect(rawFlag(['--log-level=trace', '--x'], 'log-level')).toBe('trace');
+    expect(rawFlag(['--kubeconfig=/a=b'], 'kubeconfig')).toBe('/a=b');
+    expect(rawFlag(['--log-levels', 'x'], 'log-level')).toBeUndefined();
+  });
+
+  it('takes integers in digits only, and says "required" for one not given', () => {
+    const shape = { count: flag(integerValue(1, 10), { arg: 'N', help: 'how many' }) };
+    expect(parseFlags(shape, ['--count', '3'])).toEqual({ count: 3 });
+    for (const bad of ['1e1', '0x3', '-1', '11', '']) expect(() => parseFlags(shape, [`--count=${bad}`])).toThrow(`--count: must be an integer from 1 to 10, got ${JSON.stringify(bad)}`);
+    expect(() => parseFlags(shape, [])).toThrow('--count: required');
   });
 
   it('writes help from the same description: placeholder, help and default, switches without one', () => {

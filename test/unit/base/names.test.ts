@@ -1,7 +1,7 @@
 // The Kubernetes name rules every room uses (base/names.ts), worded as kube-apiserver words them.
 import { describe, expect, it } from '@jest/globals';
 import { nameProblems } from '../../../operator/base/names.ts';
-import { namespacedKey, namespaceOf, objectKey, splitKey } from '../../../operator/base/object-key.ts';
+import { namespacedKey, namespaceOf, objectKey } from '../../../operator/base/object-key.ts';
 
 describe('nameProblems', () => {
   it('accepts labels and subdomains as the API server does', () => {
@@ -26,11 +26,9 @@ describe('nameProblems', () => {
 });
 
 describe('object keys', () => {
-  it('keys namespaced objects by namespace/name and cluster-scoped ones by name, and splits them back', () => {
+  it('keys namespaced objects by namespace/name and cluster-scoped ones by name', () => {
     expect(objectKey('ns', 'a')).toBe('ns/a');
     expect(objectKey(undefined, 'a')).toBe('a');
-    expect(splitKey('ns/a')).toEqual({ namespace: 'ns', name: 'a' });
-    expect(splitKey('a')).toEqual({ namespace: undefined, name: 'a' });
   });
 
   it('places a namespaced object without a namespace in "default"', () => {

@@ -123,8 +123,8 @@ describe('meshpilot scenarios generate', () => {
   });
 
   it.each([
-    [['--seed=-1', '--count', '2', '--out', '/tmp/x'], '--seed: "-1" is not an integer from 0 to 2147483647'],
-    [['--seed', '1', '--count', '0', '--out', '/tmp/x'], '--count: "0" is not an integer from 1 to 10000'],
+    [['--seed=-1', '--count', '2', '--out', '/tmp/x'], '--seed: must be an integer from 0 to 2147483647, got "-1"'],
+    [['--seed', '1', '--count', '0', '--out', '/tmp/x'], '--count: must be an integer from 1 to 10000, got "0"'],
     [['--seed', '1', '--count', '2'], '--out: required'],
     [['--seed', '1', '--count', '2', '--out', '/tmp/x', '--regions', '3'], "Unknown option '--regions'"],
     [['--seed', '1', '--count', '2', '--out', '/tmp/x', '--generator', 'v4'], '--generator: "v4" is not one of v1, v2, v3'],
