@@ -21,8 +21,6 @@ export interface Credentials {
   ca?: string;
   /** The leaf, parsed: serial, validity, subjectAltName. */
   leaf: X509Certificate;
-  /** The CA bundle's certificates, parsed. */
-  authorities: X509Certificate[];
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -79,7 +77,9 @@ export function loadCredentials(files: CredentialFiles, nowMs: number, options: 
   if (options.requiredSan && !(leaf!.subjectAltName ?? '').split(', ').includes(options.requiredSan)) {
     throw new ConfigError(`${field('certFile')} ${files.certFile}: the certificate lacks the subjectAltName ${options.requiredSan} (it has: ${leaf!.subjectAltName ?? 'none'})`);
   }
-  if (files.caFile === undefined) return { cert, key, leaf: leaf!, authorities: [] };
+  if (files.caFile === undefined) return { cert, key, leaf: leaf! };
   const ca = read(files.caFile, field('caFile'));
-  return { cert, key, ca, leaf: leaf!, authorities: certificates(ca, files.caFile, field('caFile')) };
+  // Parsed only to refuse a bundle that is not one; TLS reads the PEM itself.
+  certificates(ca, files.caFile, field('caFile'));
+  return { cert, key, ca, leaf: leaf! };
 }

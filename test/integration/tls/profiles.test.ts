@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { connect, createServer, type Server } from 'node:tls';
 import { issueServingCert } from '../../../operator/local/serving-cert.ts';
-import { isPostQuantum, profileAccepts, profileOptions, type TlsProfile } from '../../../operator/tls/profiles.ts';
+import { profileOptions, type TlsProfile } from '../../../operator/tls/profiles.ts';
 
 const { cert, key } = issueServingCert(['localhost', '127.0.0.1']);
 const servers: Server[] = [];
@@ -47,11 +47,9 @@ describe('TLS profiles on the wire', () => {
     expect(refused).toEqual({ refused: expect.stringMatching(/no suitable key share/) });
   });
 
-  it('says which groups each profile accepts and which are post-quantum', () => {
-    expect(profileAccepts('pq-only', 'X25519')).toBe(false);
-    expect(profileAccepts('pq-hybrid', 'X25519')).toBe(true);
-    expect(isPostQuantum('X25519MLKEM768')).toBe(true);
-    expect(isPostQuantum('X25519')).toBe(false);
+  it('speaks TLS 1.3 only under the post-quantum profiles', () => {
+    expect(profileOptions('classical').minVersion).toBe('TLSv1.2');
+    expect(profileOptions('pq-hybrid').minVersion).toBe('TLSv1.3');
     expect(profileOptions('pq-only').minVersion).toBe('TLSv1.3');
   });
 });
