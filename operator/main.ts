@@ -19,13 +19,15 @@ import type { LocalConfig, OperatorConfig } from './process/config.ts';
 import { version } from './process/version.ts';
 import { localHolderGone } from './process/local-lease-holder.ts';
 import { serveEndpoints } from './process/http-endpoints.ts';
-import { listeningOn } from './process/listen-error.ts';
+import { listenFailed, listeningOn } from './process/listen-error.ts';
 import { createLogger, type LogFormat, type Logger } from './process/logger.ts';
 import { Probes } from './process/probes.ts';
 import { Shutdown } from './process/shutdown.ts';
 import { OutputFanout } from './routing/output-fanout.ts';
 import { DnsEndpointResolver } from './xds/endpoints.ts';
 import { XdsServer } from './xds/server.ts';
+import { ListenerBindError } from './xds/listeners.ts';
+import { bindAddress } from './xds/server-options.ts';
 import { buildTelemetry } from './telemetry/stack.ts';
 import { systemClock } from './base/clock.ts';
 import { startDemoMesh } from './demo/demo-mesh.ts';
@@ -38,14 +40,18 @@ import { warmUpXds } from './adaptive-route/xds-warmup.ts';
 import { ModelRegistry } from './policy/model/registry.ts';
 import { policyMetrics } from './policy/metrics.ts';
 import { PolicyService } from './policy/policy.ts';
+import type { CredentialFiles } from './tls/credentials.ts';
+import { localAuthority } from './tls/local-authority.ts';
 import { namespacedKey } from './base/object-key.ts';
 
 const EXAMPLES_DIR = new URL('../deploy/examples/', import.meta.url);
 
 export interface RunningOperator {
   manager: Manager;
-  /** The port the xDS server listens on (resolved when --xds-addr asks for port 0). */
-  xdsPort: number;
+  /** The xDS server's TLS port (resolved when --xds-addr asks for port 0), when it has one. */
+  xdsPort: number | undefined;
+  /** Its plaintext port, when it has one. */
+  xdsPlaintextPort: number | undefined;
   /** Resolves when the operator has stopped (after shutdown), rejects if it failed. */
   done: Promise<void>;
 }
@@ -98,7 +104,23 @@ export async function startOperator(
     stop.abort();
     await done;
   });
-  return { manager, xdsPort: xds.port, done };
+  return { manager, ...xdsPorts(config, xds), done };
+}
+
+/** The xDS server's TLS and plaintext ports. */
+function xdsPorts(config: OperatorConfig, xds: XdsServer): { xdsPort: number | undefined; xdsPlaintextPort: number | undefined } {
+  return config.xdsAddr ? { xdsPort: xds.port, xdsPlaintextPort: xds.plaintextPort } : { xdsPort: undefined, xdsPlaintextPort: xds.port };
+}
+
+/** `local`'s own certificates for the xDS channel (mTLS), issued in the state directory when none are named. */
+function localXdsTls(config: LocalConfig, logger: Logger): CredentialFiles | undefined {
+  if (!config.xdsAddr) return undefined;
+  const authority = localAuthority(join(config.stateDir, 'xds-tls'));
+  logger.info(
+    { ca: authority.client.caFile, clientCert: authority.client.certFile, clientKey: authority.client.keyFile, identity: authority.client.identity },
+    'xDS over mTLS with certificates issued by local: a client presents the client certificate and trusts the CA',
+  );
+  return authority.server;
 }
 
 /** The operator's metrics registry: process metrics, and meshpilot_build_info. */
@@ -115,16 +137,31 @@ function operatorRegistry(): Registry {
 async function startXds(config: OperatorConfig, logger: Logger, registry: Registry, shutdown: Shutdown, hooks: { afterXdsClosed?: () => Promise<void> }): Promise<XdsServer> {
   const resolver = new DnsEndpointResolver();
   let xds: XdsServer;
+  const plaintext = config.xdsPlaintextAddr;
+  // A TLS address (with, maybe, a plaintext one beside it), or a plaintext one alone.
+  const main = config.xdsAddr ?? plaintext!;
+  const tlsFiles = config.xdsTls.files;
   try {
-    xds = await listeningOn('the xDS server', config.xdsAddr, '--xds-addr', () =>
+    xds = await listeningOn('the xDS server', main, config.xdsAddr ? '--xds-addr' : '--xds-plaintext-addr', () =>
       XdsServer.start({
         logger,
         registry,
         resolver,
-        host: config.xdsAddr.host,
-        port: config.xdsAddr.port,
+        host: main.host,
+        port: main.port,
+        ...(config.xdsAddr && tlsFiles
+          ? {
+              tls: { profile: config.xdsTls.profile, files: tlsFiles, fieldNames: { certFile: '--xds-tls-cert', keyFile: '--xds-tls-key', caFile: '--xds-tls-client-ca' } },
+              ...(plaintext ? { plaintext } : {}),
+            }
+          : {}),
         envoyListenerPort: config.envoyListenerPort,
         holdUntilLoaded: true,
+      }).catch((e: unknown) => {
+        if (e instanceof ListenerBindError && e.listener === 'plaintext' && plaintext) {
+          throw listenFailed('the xDS server', bindAddress(plaintext.host, plaintext.port), '--xds-plaintext-addr', e);
+        }
+        throw e;
       }),
     );
   } catch (e) {
@@ -169,7 +206,7 @@ async function serveEndpointsOf(config: OperatorConfig, parts: { registry: Regis
         serveEndpoints(config.healthAddr.host, config.healthAddr.port, { healthz, readyz }),
       );
   if (!same) shutdown.add('health endpoint', () => healthServer.close());
-  parts.logger.info({ metricsPort: metricsServer.port, healthPort: healthServer.port, xdsPort: xds.port }, 'serving endpoints');
+  parts.logger.info({ metricsPort: metricsServer.port, healthPort: healthServer.port, ...xdsPorts(config, xds) }, 'serving endpoints');
 }
 
 function operatorLogger(config: { logLevel: string; logFormat: LogFormat }): Logger {
@@ -269,14 +306,15 @@ async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdow
   // The lease lives in this state directory's control plane: a holder named as a process of
   // this host that no longer runs crashed with its control plane, and is not waited for.
   const leaderElection = { ...config.leaderElection, holderGone: localHolderGone(config.host) };
-  const operator = await startOperator({ ...config, leaderElection, kubeconfig: server.kubeconfigPath }, logger, shutdown, {
+  const xdsTls = config.xdsTls.files ? config.xdsTls : { ...config.xdsTls, files: localXdsTls(config, logger) };
+  const operator = await startOperator({ ...config, leaderElection, xdsTls, kubeconfig: server.kubeconfigPath }, logger, shutdown, {
     afterXdsClosed: async () => mesh?.close(),
   });
   reportRoutes(operator.manager, logger);
   const api = new KubeApi(loadKubeConfig({ kubeconfigPath: server.kubeconfigPath }));
   if (config.demo) {
     mesh = await startDemoMesh({
-      xdsPort: operator.xdsPort,
+      xdsPort: operator.xdsPlaintextPort!,
       logger,
       brownout: config.demoBrownout,
     });

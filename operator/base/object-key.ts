@@ -18,3 +18,9 @@ export function namespaceOf(metadata: { namespace?: string | undefined }): strin
 export function namespacedKey(metadata: { namespace?: string | undefined; name?: string | undefined }): string {
   return `${namespaceOf(metadata)}/${metadata.name}`;
 }
+
+/** The namespace part of a `namespace/name` key; undefined for a cluster-scoped key. */
+export function keyNamespace(key: string): string | undefined {
+  const slash = key.indexOf('/');
+  return slash < 0 ? undefined : key.slice(0, slash);
+}

@@ -10,6 +10,8 @@ import { DEFAULT_NAMESPACE } from '../base/object-key.ts';
 import type { TelemetryStackConfig } from '../telemetry/stack.ts';
 import { localIdentity } from './local-lease-holder.ts';
 import { LOG_FORMATS, type LogFormat } from './logger.ts';
+import { TLS_PROFILES, type TlsProfile } from '../tls/profiles.ts';
+import type { CredentialFiles } from '../tls/credentials.ts';
 
 /** Slots the telemetry window is cut into (the window store's default). */
 export const TELEMETRY_SLOTS = 6;
@@ -24,6 +26,9 @@ const address = z
     const host = s.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
     return { host, port: Number(s.slice(i + 1)) };
   });
+
+/** An address, or "none" for no listener there. */
+const optionalAddress = z.union([z.literal('none').transform(() => undefined), address]);
 
 const duration = z.string().transform((s, ctx) => {
   if (!isDuration(s)) {
@@ -61,7 +66,22 @@ export const OPERATOR_FLAGS = {
   workers: flag(z.coerce.number().int().min(1).max(64).default(4), { arg: 'N', help: 'concurrent reconciles per controller' }),
   'log-level': flag(oneOf(LOG_LEVELS).default('info'), { arg: 'LEVEL', help: LOG_LEVELS.join('|') }),
   'log-format': flag(oneOf(LOG_FORMATS).default('auto'), { arg: 'FORMAT', help: 'json, text, or auto: text when stdout is a terminal' }),
-  'xds-addr': flag(address.prefault(':18000'), { arg: 'ADDR', help: 'serve xDS (Envoy v3 ADS, gRPC) on ADDR' }),
+  'xds-addr': flag(optionalAddress.prefault(':18000'), {
+    arg: 'ADDR',
+    help: 'serve xDS (Envoy v3 ADS, gRPC) over TLS on ADDR, mTLS with --xds-tls-client-ca; none: no TLS address',
+  }),
+  'xds-tls-cert': flag(z.string().min(1).optional(), { arg: 'FILE', help: "the xDS server's PEM certificate chain (tls.crt of a mounted Secret); reloaded when it changes", defaultText: 'none' }),
+  'xds-tls-key': flag(z.string().min(1).optional(), { arg: 'FILE', help: 'its PEM private key (tls.key)', defaultText: 'none' }),
+  'xds-tls-client-ca': flag(z.string().min(1).optional(), {
+    arg: 'FILE',
+    help: 'PEM CA bundle that signs client certificates: with it, every client must present one, and is the SPIFFE ID in it (it sees only its namespace)',
+    defaultText: 'none: clients are not authenticated',
+  }),
+  'xds-tls-profile': flag(oneOf(TLS_PROFILES).default('pq-hybrid'), { arg: 'PROFILE', help: `key exchange on the TLS address: ${TLS_PROFILES.join('|')}` }),
+  'xds-plaintext-addr': flag(optionalAddress.prefault('none'), {
+    arg: 'ADDR',
+    help: 'also serve xDS in PLAINTEXT on ADDR, for clients that cannot speak TLS to a control plane (grpc-js-xds 1.14); unauthenticated, sees every route',
+  }),
   'envoy-listener-port': flag(z.coerce.number().int().min(1).max(65535).default(10000), { arg: 'N', help: 'port of the HTTP listener given to Envoy proxies' }),
   'prometheus-url': flag(httpUrl.optional(), { arg: 'URL', help: 'Prometheus for routes that name no telemetry source', defaultText: 'none' }),
   'prometheus-timeout': flag(duration.prefault('5s'), { arg: 'DUR', help: 'timeout of one Prometheus query' }),
@@ -100,6 +120,15 @@ export const LOCAL_FLAGS = {
   'demo-brownout-every': flag(duration.prefault('4m'), { arg: 'DUR', help: 'how often one demo region browns out; the first comes 30s after the start' }),
   'demo-brownout-for': flag(duration.prefault('1m'), { arg: 'DUR', help: 'how long each brownout lasts' }),
   ...OPERATOR_FLAGS,
+  'xds-tls-cert': flag(z.string().min(1).optional(), {
+    arg: 'FILE',
+    help: "the xDS server's PEM certificate chain; without it local issues a CA, a serving and a client certificate in STATE-DIR/xds-tls/ (mTLS)",
+    defaultText: 'issued by local',
+  }),
+  'xds-plaintext-addr': flag(optionalAddress.prefault('127.0.0.1:18001'), {
+    arg: 'ADDR',
+    help: "also serve xDS in PLAINTEXT on ADDR: the demo's grpc-js-xds client cannot speak TLS to a control plane; none turns it off (and needs --demo false)",
+  }),
 };
 
 export interface OperatorConfig {
@@ -123,8 +152,12 @@ export interface OperatorConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** json, text, or auto: text when stdout is a terminal. */
   logFormat: LogFormat;
-  /** Where the ADS server listens. */
-  xdsAddr: { host: string; port: number };
+  /** Where the ADS server listens over TLS (undefined: nowhere). */
+  xdsAddr: { host: string; port: number } | undefined;
+  /** Its certificate, key and client CA (mTLS), and profile; undefined until given (`local` issues its own). */
+  xdsTls: { profile: TlsProfile; files: CredentialFiles | undefined };
+  /** Where it also listens in plaintext (undefined: nowhere). */
+  xdsPlaintextAddr: { host: string; port: number } | undefined;
   /** Port of the HTTP listener the xDS server gives Envoy proxies. */
   envoyListenerPort: number;
   telemetry: TelemetryConfig;
@@ -174,7 +207,25 @@ export function setGrpcXdsBootstrapConfig(bootstrap: string): void {
 
 /** Configuration for `meshpilot run`. Throws ConfigError naming the flag on bad input. */
 export function operatorConfig(args: string[], env: Env): OperatorConfig {
-  return toOperatorConfig(parseFlags(OPERATOR_FLAGS, args, { env }), env);
+  const config = toOperatorConfig(parseFlags(OPERATOR_FLAGS, args, { env }), env);
+  if (config.xdsAddr && !config.xdsTls.files) {
+    throw new ConfigError(
+      'invalid configuration: --xds-tls-cert and --xds-tls-key are required: --xds-addr serves xDS over TLS only. ' +
+        'Name the files of the serving certificate (a mounted kubernetes.io/tls Secret), or, for clients that cannot speak TLS to a control plane, ' +
+        'serve plaintext on a separate address with --xds-plaintext-addr and set --xds-addr=none',
+    );
+  }
+  return config;
+}
+
+/** The xDS TLS files of the flags; ConfigError when only some are given. */
+function xdsTlsFiles(o: z.output<z.ZodObject<typeof OPERATOR_FLAGS>>): CredentialFiles | undefined {
+  const cert = o['xds-tls-cert'], key = o['xds-tls-key'], ca = o['xds-tls-client-ca'];
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new ConfigError(`invalid configuration: ${cert === undefined ? '--xds-tls-cert' : '--xds-tls-key'} is required with ${cert === undefined ? '--xds-tls-key' : '--xds-tls-cert'}${ca !== undefined ? ' and --xds-tls-client-ca' : ''}`);
+  }
+  return { certFile: cert, keyFile: key, ...(ca !== undefined ? { caFile: ca } : {}) };
 }
 
 /**
@@ -186,6 +237,9 @@ export function localConfig(args: string[], env: Env, pid: number = process.pid)
   const o = parseFlags(LOCAL_FLAGS, args, { env });
   if (o['demo-brownout-for'] < 1000 || o['demo-brownout-for'] >= o['demo-brownout-every']) {
     throw new ConfigError('invalid configuration: --demo-brownout-for must be at least 1s and shorter than --demo-brownout-every');
+  }
+  if (o.demo && o['xds-plaintext-addr'] === undefined) {
+    throw new ConfigError("invalid configuration: --demo needs --xds-plaintext-addr: the demo's grpc-js-xds client cannot speak TLS to a control plane (turn the demo off with --demo false)");
   }
   const operator = toOperatorConfig(o, env);
   if (o.identity === undefined) operator.leaderElection.identity = localIdentity(hostOf(env), pid, Math.random().toString(36).slice(2, 10));
@@ -216,6 +270,10 @@ function toOperatorConfig(o: z.output<z.ZodObject<typeof OPERATOR_FLAGS>>, env: 
   if (o['telemetry-window'] < 6000 || o['telemetry-window'] % TELEMETRY_SLOTS !== 0) {
     throw new ConfigError(`invalid configuration: --telemetry-window must be at least 6s and a multiple of ${TELEMETRY_SLOTS}ms (it is cut into ${TELEMETRY_SLOTS} slots)`);
   }
+  if (o['xds-addr'] === undefined && o['xds-plaintext-addr'] === undefined) {
+    throw new ConfigError('invalid configuration: --xds-addr is none and no --xds-plaintext-addr is given: the xDS server would listen nowhere');
+  }
+  const xdsTls = { profile: o['xds-tls-profile'], files: xdsTlsFiles(o) };
   const host = hostOf(env);
   return {
     kubeconfig: o.kubeconfig ?? env.KUBECONFIG,
@@ -235,6 +293,8 @@ function toOperatorConfig(o: z.output<z.ZodObject<typeof OPERATOR_FLAGS>>, env: 
     logLevel: o['log-level'],
     logFormat: o['log-format'],
     xdsAddr: o['xds-addr'],
+    xdsTls,
+    xdsPlaintextAddr: o['xds-plaintext-addr'],
     envoyListenerPort: o['envoy-listener-port'],
     modelsDir: o['models-dir'],
     telemetry: {

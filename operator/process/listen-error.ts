@@ -19,11 +19,16 @@ function errnoOf(e: unknown): string | undefined {
   return undefined;
 }
 
+/** Errors that already name the flag to change: passed through as they are. */
+const NAMED = new WeakSet<Error>();
+
 /** The LISTEN_FAILED error for `server` on `address`, naming `flag`. */
 export function listenFailed(server: string, address: string, flag: string, e: unknown): MeshpilotError {
   const errno = errnoOf(e);
   const why = errno ? `${WHY[errno]} [${errno}]` : e instanceof Error ? e.message : String(e);
-  return new MeshpilotError(ERROR_CODES.LISTEN_FAILED, `${server} cannot listen on ${address}: ${why}; choose another address with ${flag}`, { cause: e });
+  const error = new MeshpilotError(ERROR_CODES.LISTEN_FAILED, `${server} cannot listen on ${address}: ${why}; choose another address with ${flag}`, { cause: e });
+  NAMED.add(error);
+  return error;
 }
 
 /**
@@ -36,7 +41,7 @@ export async function listeningOn<T>(server: string, address: { host: string; po
     return await start();
   } catch (e) {
     const bind = e instanceof MeshpilotError ? e.code === ERROR_CODES.LISTEN_FAILED : errnoOf(e) !== undefined;
-    if (!bind) throw e;
+    if (!bind || NAMED.has(e as Error)) throw e;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     throw listenFailed(server, `${host}:${address.port}`, flag, e);
   }

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../base/clock.ts';
 import { counter, gauge } from '../base/metrics.ts';
-import { loadCredentials, type CredentialFiles, type Credentials } from './credentials.ts';
+import { loadCredentials, type CredentialFiles, type Credentials, type FieldNames } from './credentials.ts';
 
 export const RELOAD_RESULTS = { reloaded: 'reloaded', failed: 'failed' } as const;
 
@@ -18,8 +18,10 @@ export interface CredentialReloaderOptions {
   /** Names the channel in metrics and logs ("xds", "apiserver"). */
   channel: string;
   files: CredentialFiles;
-  /** Field prefix of the files in error messages ("--xds-tls"). */
+  /** Field prefix of the files in error messages ("xds.tls")... */
   prefix?: string;
+  /** ...or each file's own name there (a flag). */
+  fieldNames?: FieldNames;
   requiredSan?: string;
   /** Receives every new set of credentials after the first. */
   onReload: (credentials: Credentials) => void;

@@ -15,6 +15,9 @@ export interface CredentialFiles {
   caFile?: string;
 }
 
+/** How each file is named in error messages when not `prefix.certFile` (e.g. the flag "--xds-tls-cert"). */
+export type FieldNames = Partial<Record<keyof CredentialFiles, string>>;
+
 export interface Credentials {
   cert: string;
   key: string;
@@ -59,8 +62,8 @@ function checkValidity(cert: X509Certificate, nowMs: number, file: string, field
  * parses, and the leaf carries `requiredSan` (e.g. "URI:spiffe://…") when one is given.
  * Throws ConfigError naming the field (`prefix.certFile`, …) and the file.
  */
-export function loadCredentials(files: CredentialFiles, nowMs: number, options: { prefix?: string; requiredSan?: string } = {}): Credentials {
-  const field = (name: string) => (options.prefix ? `${options.prefix}.${name}` : name);
+export function loadCredentials(files: CredentialFiles, nowMs: number, options: { prefix?: string; fieldNames?: FieldNames; requiredSan?: string } = {}): Credentials {
+  const field = (name: keyof CredentialFiles) => options.fieldNames?.[name] ?? (options.prefix ? `${options.prefix}.${name}` : name);
   const cert = read(files.certFile, field('certFile'));
   const key = read(files.keyFile, field('keyFile'));
   const [leaf] = certificates(cert, files.certFile, field('certFile'));

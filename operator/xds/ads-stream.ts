@@ -14,6 +14,8 @@ import { TypeState, ackedOf, rejectedIndexes } from './stream-state.ts';
 import { PUSH_ORDER, RESOURCE_TYPES, resourceTypeOf, type ResourceKind, type ResourceType } from './type-urls.ts';
 import type { Decoded, NodeMessage, StatusMessage } from './wire.ts';
 import { RequestAdmission } from './request-admission.ts';
+import { admitNode } from './node-identity.ts';
+import { peerIdentity, type PeerIdentity } from '../tls/peer-identity.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export type StreamKind = 'sotw' | 'delta';
@@ -36,6 +38,9 @@ export abstract class AdsStream {
   protected abstract readonly supersedes: boolean;
   readonly id: number;
   readonly peer: string;
+  /** Over TLS (the client certificate, when asked for, is #peerIdentity). */
+  readonly #secure: boolean;
+  readonly #peerIdentity: PeerIdentity | undefined;
   readonly openedAt: number;
   node: NodeInfo | undefined;
   protected readonly host: StreamHost<AdsStream>;
@@ -57,6 +62,9 @@ export abstract class AdsStream {
     this.id = id;
     this.#limits = limits;
     this.peer = safePeer(call);
+    const auth = call.getAuthContext();
+    this.#secure = auth.transportSecurityType === 'ssl';
+    this.#peerIdentity = auth.sslPeerCertificate ? peerIdentity(auth.sslPeerCertificate) : undefined;
     this.openedAt = host.clock.now();
     this.#admission = new RequestAdmission(new TokenBucket(limits.requestBurst, limits.requestsPerSecond, host.clock), limits.requestsPerSecond, (r) => this.reject(r));
     this.log = host.logger.child({ stream: id, peer: this.peer });
@@ -83,6 +91,7 @@ export abstract class AdsStream {
 
   start(): void {
     this.host.metrics.streams.inc({ kind: this.kind });
+    if (!this.#secure) this.host.metrics.plaintextStreams.inc({ kind: this.kind });
     this.host.metrics.activeStreams.inc({ kind: this.kind });
     this.#call.on('data', (d: Decoded<unknown>) => this.#onData(d));
     this.#call.on('end', () => this.end());
@@ -162,9 +171,30 @@ export abstract class AdsStream {
       this.fail(status.INVALID_ARGUMENT, 'the first discovery request must carry node.id');
       return false;
     }
-    this.node = { id: node.id, cluster: node.cluster ?? '', userAgent: node.user_agent_name ?? '', flavor: flavorOf(node.user_agent_name) };
-    this.log = this.log.child({ node: node.id });
-    this.host.identified(this);
+    const admission = admitNode(node, this.#peerIdentity);
+    if (!admission.admitted) {
+      this.reject(admission.reason);
+      this.log.warn({ nodeId: node.id, reason: admission.reason }, `xDS stream refused: ${admission.message}`);
+      this.fail(status.PERMISSION_DENIED, admission.message);
+      return false;
+    }
+    this.node = {
+      id: node.id,
+      cluster: node.cluster ?? '',
+      userAgent: node.user_agent_name ?? '',
+      flavor: flavorOf(node.user_agent_name),
+      ...(admission.identity ? { identity: admission.identity } : {}),
+      ...(admission.scope ? { scope: admission.scope } : {}),
+    };
+    this.log = this.log.child({ node: node.id, ...(admission.identity ? { identity: admission.identity } : {}) });
+    if (!this.host.identified(this)) {
+      this.reject(REJECT_REASONS.IDENTITY_MISMATCH);
+      const message = `node.id "${node.id}" is connected under another client certificate identity`;
+      this.log.warn({ reason: REJECT_REASONS.IDENTITY_MISMATCH }, `xDS stream refused: ${message}`);
+      this.node = undefined;
+      this.fail(status.PERMISSION_DENIED, message);
+      return false;
+    }
     return true;
   }
 
@@ -287,7 +317,7 @@ export abstract class AdsStream {
   /** Sends what every dirty type needs, in make-before-break order. */
   push(): void {
     if (this.#closed || this.#blocked || !this.node || !this.host.loaded()) return;
-    const snapshot = this.host.snapshot(this.node.flavor);
+    const snapshot = this.host.snapshot(this.node.flavor, this.node.scope);
     for (const type of PUSH_ORDER) {
       const st = this.states.get(type.kind);
       if (!st || !st.requested || !st.dirty) continue;

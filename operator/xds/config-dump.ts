@@ -13,6 +13,10 @@ export interface NodeSummary {
   cluster: string;
   userAgent: string;
   flavor: NodeFlavor;
+  /** mTLS: the SPIFFE ID of its client certificate. */
+  identity?: string;
+  /** mTLS: the namespace whose routes it sees. */
+  scope?: string;
   connectedAt: string;
   streams: number;
   resources: Record<string, { subscribed: string[] | '*'; sentVersion?: string; ackedVersion?: string; nackedVersion?: string; lastNack?: string }>;
@@ -113,12 +117,14 @@ export function newestStream(node: NodeRecord): AdsStream | undefined {
 }
 
 /** Who a node is, as `meshpilot xds nodes` and the config dump show it. */
-export function nodeHeader(node: NodeRecord): { id: string; cluster: string; userAgent: string; flavor: NodeRecord['flavor']; connectedAt: string; streams: number } {
+export function nodeHeader(node: NodeRecord): Omit<NodeSummary, 'resources'> {
   return {
     id: node.id,
     cluster: node.cluster,
     userAgent: node.userAgent,
     flavor: node.flavor,
+    ...(node.identity ? { identity: node.identity } : {}),
+    ...(node.scope ? { scope: node.scope } : {}),
     connectedAt: new Date(node.connectedAt).toISOString(),
     streams: node.streams.size,
   };

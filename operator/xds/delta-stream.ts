@@ -69,7 +69,7 @@ export class DeltaStream extends AdsStream {
   /** What the client says it holds from an earlier stream: the same version counts as sent and ACKed. */
   #initialVersions(st: TypeState, versions: Record<string, string>): void {
     if (!this.node) return;
-    const current = this.host.snapshot(this.node.flavor).resources.get(st.type.kind)!;
+    const current = this.host.snapshot(this.node.flavor, this.node.scope).resources.get(st.type.kind)!;
     for (const [name, version] of Object.entries(versions)) {
       if (!st.subscribes(name)) continue;
       const r = current.get(name);

@@ -13,6 +13,10 @@ export const REJECT_REASONS = {
   WILDCARD_NOT_ALLOWED: 'wildcard_not_allowed',
   /** State of the world: a request answering a response older than the newest one sent for its type. */
   STALE_NONCE: 'stale_nonce',
+  /** mTLS: the client certificate carries no SPIFFE ID. */
+  NO_IDENTITY: 'no_identity',
+  /** mTLS: the node claims an identity or namespace its certificate does not have. */
+  IDENTITY_MISMATCH: 'identity_mismatch',
 } as const;
 export type RejectReason = (typeof REJECT_REASONS)[keyof typeof REJECT_REASONS];
 
@@ -21,6 +25,7 @@ export class XdsMetrics {
   readonly connectedNodes: Gauge<'flavor'>;
   readonly activeStreams: Gauge<'kind'>;
   readonly streams: Counter<'kind'>;
+  readonly plaintextStreams: Counter<'kind'>;
   readonly pushes: Counter<'type'>;
   readonly acks: Counter<'type'>;
   readonly nacks: Counter<'type'>;
@@ -34,6 +39,11 @@ export class XdsMetrics {
     this.connectedNodes = gauge(registry, { name: 'meshpilot_xds_connected_nodes', help: 'Nodes with at least one open ADS stream, by flavour.', labelNames: ['flavor'] });
     this.activeStreams = gauge(registry, { name: 'meshpilot_xds_active_streams', help: 'Open ADS streams, by kind (sotw, delta).', labelNames: ['kind'] });
     this.streams = counter(registry, { name: 'meshpilot_xds_streams_total', help: 'ADS streams opened, by kind (sotw, delta).', labelNames: ['kind'] });
+    this.plaintextStreams = counter(registry, {
+      name: 'meshpilot_xds_plaintext_streams_total',
+      help: 'ADS streams opened without TLS (unauthenticated, in the clear), by kind; on a TLS-only server this stays 0.',
+      labelNames: ['kind'],
+    });
     this.pushes = counter(registry, { name: 'meshpilot_xds_pushes_total', help: 'Discovery responses sent, by resource type (LDS, RDS, CDS, EDS).', labelNames: ['type'] });
     this.acks = counter(registry, { name: 'meshpilot_xds_acks_total', help: 'Discovery responses ACKed, by resource type.', labelNames: ['type'] });
     this.nacks = counter(registry, { name: 'meshpilot_xds_nacks_total', help: 'Discovery responses NACKed, by resource type.', labelNames: ['type'] });

@@ -1,10 +1,10 @@
 // How an XdsServer is configured: where it listens, how it debounces, the limits it puts on
 // each stream, and whether it holds answers until its snapshot is loaded.
-import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../base/clock.ts';
 import type { EndpointResolver } from './endpoints.ts';
+import type { XdsTlsOptions } from './listeners.ts';
 
 export interface XdsServerOptions {
   logger: Logger;
@@ -19,8 +19,10 @@ export interface XdsServerOptions {
   debounceMs?: number;
   /** The port of Envoy's HTTP listener (default 10000). */
   envoyListenerPort?: number;
-  /** Default insecure. */
-  credentials?: ServerCredentials;
+  /** TLS (mTLS with a client CA) on host:port under a profile; absent: host:port is plaintext. */
+  tls?: XdsTlsOptions;
+  /** A separate plaintext address beside the TLS one, for clients that cannot do TLS to a control plane. */
+  plaintext?: { host: string; port: number };
   /** Larger requests are refused (default 4 MiB). */
   maxRequestBytes?: number;
   /** Per-stream token bucket: burst (default 1000 requests)... */

@@ -5,10 +5,11 @@
 // it subscribed to in make-before-break order, and its ACKs and NACKs become per-route sync
 // status, metrics and log lines.
 import { randomInt } from 'node:crypto';
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../base/clock.ts';
 import { ConfigError, ERROR_CODES, MeshpilotError, toMeshpilotError } from '../base/errors.ts';
+import type { TlsListener } from '../tls/tls-listener.ts';
 import type { IntentSink } from '../routing/intent-sink.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
 import type { AdsStream } from './ads-stream.ts';
@@ -18,6 +19,7 @@ import { configDump, nodeSummary, type NodeSummary } from './config-dump.ts';
 import { DeltaStream } from './delta-stream.ts';
 import { resolveDestinations, type Endpoint, type EndpointResolver } from './endpoints.ts';
 import { checkIntent } from './intent-check.ts';
+import { XdsListeners } from './listeners.ts';
 import { XdsMetrics } from './metrics.ts';
 import { loadXdsProtos, type XdsProtos } from './protos.ts';
 import { ResourceEncoder } from './resource-cache.ts';
@@ -37,7 +39,12 @@ interface Waiter {
 }
 
 export class XdsServer implements IntentSink {
+  /** The main address's port (TLS when configured). */
   readonly port: number;
+  /** The separate plaintext address's port, when configured. */
+  readonly plaintextPort: number | undefined;
+  readonly #listeners: XdsListeners;
+  #scoped = new Map<string, FlavorSnapshot>();
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #resolver: EndpointResolver;
@@ -66,8 +73,10 @@ export class XdsServer implements IntentSink {
   #nextStreamId = 1;
   #loaded: boolean;
 
-  private constructor(options: XdsServerOptions, server: Server, port: number, protos: XdsProtos) {
-    this.port = port;
+  private constructor(options: XdsServerOptions, server: Server, listeners: XdsListeners, protos: XdsProtos) {
+    this.port = listeners.port;
+    this.plaintextPort = listeners.plaintextPort;
+    this.#listeners = listeners;
     this.#server = server;
     this.#protos = protos;
     this.#log = options.logger.child({ component: 'xds' });
@@ -84,7 +93,7 @@ export class XdsServer implements IntentSink {
     this.#snapshots = this.#builder.build([], this.#nextVersion()).snapshots;
     this.#indexNames();
     this.#sync = new SyncTracker({
-      snapshot: (f) => this.#snapshots[f],
+      snapshot: (f, scope) => this.snapshot(f, scope),
       metrics: this.#metrics,
       clock: this.#clock,
       onListenerError: (e) => this.#log.error({ err: e }, 'onSyncChange listener threw'),
@@ -115,20 +124,40 @@ export class XdsServer implements IntentSink {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
     });
-    const address = bindAddress(options.host ?? SERVER_DEFAULTS.host, options.port ?? SERVER_DEFAULTS.port);
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, options.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    const host = options.host ?? SERVER_DEFAULTS.host;
+    const listeners = await XdsListeners.start(server, {
+      host,
+      port: options.port ?? SERVER_DEFAULTS.port,
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.plaintext ? { plaintext: options.plaintext } : {}),
+      logger: options.logger,
+      registry: options.registry,
+      clock: options.clock ?? systemClock,
     }).catch((e: unknown) => {
-      // A failed bind leaves the server's other resources open: release them, or the process never exits.
+      // A failed start leaves the server's other resources open: release them, or the process never exits.
       server.forceShutdown();
-      throw new MeshpilotError(ERROR_CODES.LISTEN_FAILED, `xDS server cannot listen on ${address}: ${(e as Error).message}`, { cause: e });
+      throw e;
     });
-    const xds = new XdsServer(options, server, port, protos);
+    const xds = new XdsServer(options, server, listeners, protos);
     server.addService(adsServiceDefinition(protos, maxRequestBytes), {
       StreamAggregatedResources: (call: ServerDuplexStream<Decoded<unknown>, Buffer>) => xds.#accept(new SotwStream(xds.#host(), call, xds.#nextStreamId++, limits)),
       DeltaAggregatedResources: (call: ServerDuplexStream<Decoded<unknown>, Buffer>) => xds.#accept(new DeltaStream(xds.#host(), call, xds.#nextStreamId++, limits)),
     });
-    xds.#log.info({ address: `${options.host ?? SERVER_DEFAULTS.host}:${port}`, version: xds.#snapshots.grpc.version }, 'xDS server listening');
+    xds.#log.info(
+      {
+        address: bindAddress(host, listeners.port),
+        tls: options.tls ? { profile: options.tls.profile, mutual: options.tls.files.caFile !== undefined } : false,
+        version: xds.#snapshots.grpc.version,
+      },
+      'xDS server listening',
+    );
+    const plaintext = options.tls ? (options.plaintext ? bindAddress(options.plaintext.host, listeners.plaintextPort!) : undefined) : bindAddress(host, listeners.port);
+    if (plaintext) {
+      xds.#log.warn(
+        { address: plaintext },
+        'xDS server also listening in PLAINTEXT: its clients are unauthenticated, see every route, and their configuration crosses the network in the clear; use it only for clients that cannot speak TLS to a control plane',
+      );
+    }
     return xds;
   }
 
@@ -139,7 +168,7 @@ export class XdsServer implements IntentSink {
       metrics: this.#metrics,
       clock: this.#clock,
       logger: this.#log,
-      snapshot: (f) => this.#snapshots[f],
+      snapshot: (f, scope) => this.snapshot(f, scope),
       loaded: () => this.#loaded,
       intern: (n) => this.#names.get(n) ?? n,
       identified: (s) => this.#sync.addStream(s),
@@ -228,9 +257,22 @@ export class XdsServer implements IntentSink {
     return node ? configDump(node, this.#snapshots[node.flavor].version, this.#protos) : undefined;
   }
 
-  /** The snapshot served to `flavor` now (for tools and tests). */
-  snapshot(flavor: NodeFlavor): FlavorSnapshot {
-    return this.#snapshots[flavor];
+  /** The snapshot served now to a node of `flavor` that sees every route, or only namespace `scope`'s (mTLS). */
+  snapshot(flavor: NodeFlavor, scope?: string): FlavorSnapshot {
+    const all = this.#snapshots[flavor];
+    if (scope === undefined) return all;
+    const key = `${flavor} ${scope}`;
+    let scoped = this.#scoped.get(key);
+    if (scoped?.version !== all.version) {
+      scoped = this.#builder.scoped(flavor, all.version, scope);
+      this.#scoped.set(key, scoped);
+    }
+    return scoped;
+  }
+
+  /** The TLS listener of the main address, when it speaks TLS (its credentials, reload). */
+  get tls(): TlsListener | undefined {
+    return this.#listeners.tls;
   }
 
   /** Whether an intent for `routeKey` is published (and not withdrawn). */
@@ -262,6 +304,7 @@ export class XdsServer implements IntentSink {
     this.#debounce?.abort();
     const closedError = new MeshpilotError(ERROR_CODES.INTERNAL, 'the xDS server closed before the change was served', { retriable: true });
     for (const w of this.#waiters.splice(0)) w.reject(closedError);
+    this.#listeners.stopAccepting();
     for (const s of [...this.#streams]) s.end();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -273,6 +316,7 @@ export class XdsServer implements IntentSink {
         resolve();
       });
     });
+    this.#listeners.destroyConnections();
     await this.#loop?.catch(() => undefined);
     this.#log.info('xDS server stopped');
   }
@@ -362,7 +406,10 @@ export class XdsServer implements IntentSink {
         this.#sync.routeVersions.set(key, { version, fingerprint, since: publishedAt.get(key) ?? startedAt });
         routeChanges.push(key);
       }
-      for (const stream of this.#streams) if (stream.node) stream.onSnapshot(changed[stream.node.flavor]);
+      const changedScoped = this.#rescope(version);
+      for (const stream of this.#streams) {
+        if (stream.node) stream.onSnapshot(stream.node.scope === undefined ? changed[stream.node.flavor] : changedScoped.get(`${stream.node.flavor} ${stream.node.scope}`)!);
+      }
       this.#log.info(
         { version, routes: this.#intents.size, changedRoutes: routeChanges.length, streams: this.#streams.size, buildMs: this.#clock.now() - startedAt },
         'xDS snapshot served',
@@ -376,6 +423,28 @@ export class XdsServer implements IntentSink {
     }
     for (const key of routeChanges) this.#sync.emit(key);
     return new Map(result.failures);
+  }
+
+  /**
+   * Rebuilds the namespace-scoped snapshots that connected nodes see at `version`, and what
+   * changed in each; scopes no stream uses any more are dropped.
+   */
+  #rescope(version: string): Map<string, Changed> {
+    const changed = new Map<string, Changed>();
+    const next = new Map<string, FlavorSnapshot>();
+    for (const stream of this.#streams) {
+      const node = stream.node;
+      if (node?.scope === undefined) continue;
+      const key = `${node.flavor} ${node.scope}`;
+      if (next.has(key)) continue;
+      const after = this.#builder.scoped(node.flavor, version, node.scope);
+      const before = this.#scoped.get(key);
+      next.set(key, after);
+      // No earlier scoped snapshot: the node has been sent nothing yet, so all of it is new.
+      changed.set(key, before ? snapshotDiff(before, after) : new Map([...after.resources].map(([kind, m]) => [kind, new Set(m.keys())])));
+    }
+    this.#scoped = next;
+    return changed;
   }
 
   #nextVersion(): string {

@@ -5,6 +5,7 @@
 // previous one wherever the content did not change. Routes are built once per distinct input
 // and memoised, so a snapshot of 1,000 routes where one changed encodes that one.
 import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
+import { keyNamespace } from '../base/object-key.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
 import { buildCluster, buildLoadAssignment, regionsWithEndpoints, type RegionEndpoints } from './build-cluster.ts';
 import {
@@ -211,7 +212,18 @@ export class SnapshotBuilder {
     return { input, key: intent.key, host: intent.host, byFlavor, reused, fingerprint: contentHash(...parts) };
   }
 
-  #assemble(flavor: NodeFlavor, version: string): FlavorSnapshot {
+  /**
+   * What a node scoped to namespace `scope` sees at the last build: the snapshot of `flavor`
+   * with only that namespace's routes (Envoy's shared listener and route table hold only
+   * their virtual hosts). Resources are the built ones, so a scoped node and an unscoped one
+   * hold the same bytes for the same route.
+   */
+  scoped(flavor: NodeFlavor, version: string, scope: string): FlavorSnapshot {
+    return this.#assemble(flavor, version, scope);
+  }
+
+  #assemble(flavor: NodeFlavor, version: string, scope?: string): FlavorSnapshot {
+    const routes = scope === undefined ? [...this.#memo.values()] : [...this.#memo.values()].filter((b) => keyNamespace(b.key) === scope);
     const maps = new Map<ResourceKind, Map<string, EncodedResource>>(PUSH_ORDER.map((t) => [t.kind, new Map()]));
     const put = (res: EncodedResource): void => {
       maps.get(res.type.kind)!.set(res.name, res);
@@ -226,7 +238,7 @@ export class SnapshotBuilder {
       const vhosts: Uint8Array[] = [];
       const routeParts = new Map<string, string>();
       const referenced: string[] = [];
-      for (const built of this.#memo.values()) {
+      for (const built of routes) {
         const f = built.byFlavor.envoy;
         vhosts.push(f.virtualHost!.bytes);
         routeParts.set(built.key, f.virtualHost!.hash);
@@ -253,7 +265,7 @@ export class SnapshotBuilder {
       put(envoyListener);
     }
 
-    for (const built of this.#memo.values()) {
+    for (const built of routes) {
       const f = built.byFlavor[flavor];
       f.clusters.forEach(put);
       f.loadAssignments.forEach(put);

@@ -4,6 +4,7 @@
 // demand, so it costs no memory per (node, route).
 import type { Clock } from '../base/clock.ts';
 import type { AdsStream } from './ads-stream.ts';
+import type { NodeInfo } from './stream-host.ts';
 import { flavorNote, type NodeFlavor } from './capabilities.ts';
 import type { XdsMetrics } from './metrics.ts';
 import type { EncodedResource } from './resource-cache.ts';
@@ -15,11 +16,7 @@ import type { ResourceKind } from './type-urls.ts';
 /** A route's sync state, in the shape the controller reads (operator/routing/sync-status.ts). */
 export type RouteSyncStatus = OutputSyncStatus;
 
-export interface NodeRecord {
-  id: string;
-  cluster: string;
-  userAgent: string;
-  flavor: NodeFlavor;
+export interface NodeRecord extends NodeInfo {
   connectedAt: number;
   streams: Set<AdsStream>;
 }
@@ -71,12 +68,12 @@ export class SyncTracker {
   readonly nodes = new Map<string, NodeRecord>();
   readonly routeVersions = new Map<string, RouteVersion>();
   readonly #listeners = new Set<(routeKey: string) => void>();
-  readonly #snapshot: (flavor: NodeFlavor) => FlavorSnapshot;
+  readonly #snapshot: (flavor: NodeFlavor, scope?: string) => FlavorSnapshot;
   readonly #metrics: XdsMetrics;
   readonly #clock: Clock;
   readonly #onListenerError: (e: unknown) => void;
 
-  constructor(deps: { snapshot: (flavor: NodeFlavor) => FlavorSnapshot; metrics: XdsMetrics; clock: Clock; onListenerError: (e: unknown) => void }) {
+  constructor(deps: { snapshot: (flavor: NodeFlavor, scope?: string) => FlavorSnapshot; metrics: XdsMetrics; clock: Clock; onListenerError: (e: unknown) => void }) {
     this.#snapshot = deps.snapshot;
     this.#metrics = deps.metrics;
     this.#clock = deps.clock;
@@ -116,21 +113,27 @@ export class SyncTracker {
     }
   }
 
-  addStream(stream: AdsStream): void {
+  /**
+   * Adds an identified stream to its node. Returns false, adding nothing, when a node of that
+   * id is connected under another client certificate identity: one node id is one identity.
+   */
+  addStream(stream: AdsStream): boolean {
     const info = stream.node!;
     let node = this.nodes.get(info.id);
+    if (node && node.identity !== info.identity) return false;
     if (!node) {
       node = { ...info, connectedAt: this.#clock.now(), streams: new Set() };
       this.nodes.set(info.id, node);
       this.#metrics.connectedNodes.inc({ flavor: node.flavor });
     }
     node.streams.add(stream);
+    return true;
   }
 
   removeStream(stream: AdsStream): void {
     const node = stream.node ? this.nodes.get(stream.node.id) : undefined;
     if (!node || !node.streams.has(stream)) return;
-    const snapshot = this.#snapshot(node.flavor);
+    const snapshot = this.#snapshot(node.flavor, node.scope);
     const before = new Map<string, Code>();
     for (const [key, req] of snapshot.required) {
       if (this.#streamCode(stream, key, req) !== NONE) before.set(key, this.#nodeCode(node, key, req));
@@ -165,7 +168,7 @@ export class SyncTracker {
 
   /** The routes an answer of `resources` can change, and their codes before it applies. */
   #scanBefore(node: NodeRecord, stream: AdsStream, resources: readonly EncodedResource[], kind: ResourceKind): AnswerScan {
-    const snapshot = this.#snapshot(node.flavor);
+    const snapshot = this.#snapshot(node.flavor, node.scope);
     let shared = false;
     const keySet = new Set<string>();
     const answered = new Set<string>();
@@ -259,7 +262,7 @@ export class SyncTracker {
     const messages = new Set<string>();
     const byFlavor = new Map<NodeFlavor, number>();
     for (const node of this.nodes.values()) {
-      const req = this.#snapshot(node.flavor).required.get(routeKey);
+      const req = this.#snapshot(node.flavor, node.scope).required.get(routeKey);
       if (!req) continue;
       const code = this.#nodeCode(node, routeKey, req);
       if (code === NONE) continue;

@@ -16,6 +16,8 @@ export interface NodeMessage {
   user_agent_name: string;
   user_agent_version?: string;
   client_features?: string[];
+  /** google.protobuf.Struct as protobufjs decodes it ({ fields: { KEY: { stringValue } } }). */
+  metadata?: unknown;
 }
 
 export interface StatusMessage {

@@ -44,7 +44,7 @@ describe('the demo route through a brownout', () => {
 
   it('holds its spec while calm, drains the browned-out region, and gives it traffic back within a few decisions', async () => {
     child = new JsonLinesChild(nodeBinary, [
-      CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--xds-addr', '127.0.0.1:0',
+      CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--xds-addr', '127.0.0.1:0', '--xds-plaintext-addr', '127.0.0.1:0',
       '--examples', 'false', '--demo-brownout-every', '300s', '--demo-brownout-for', `${BROWNOUT_FOR_MS / 1000}s`,
     ]);
     const ready = await child.waitForLine((l) => l.msg === 'control plane ready', 30_000, 'control plane ready');

@@ -77,7 +77,7 @@ describe('the learned policy end to end', () => {
 
   it('serves the shipped model’s decisions to a gRPC client and its decision log passes through off-policy evaluation', async () => {
     const operator = e2e.start('learned', { extraArgs: ['--kafka-brokers', kafka.bootstrap, '--decision-log-topic', DECISIONS] });
-    const { xdsPort } = await operator.endpoints();
+    const { xdsPlaintextPort: xdsPort } = await operator.endpoints();
     const key = `${e2e.cluster.namespace}/${NAME}`;
     const conditions: Record<string, typeof HEALTHY> = { 'eu-west': HEALTHY, 'us-east': HEALTHY };
     let seq = 0;

@@ -34,7 +34,7 @@ describe('meshpilot local', () => {
   });
 
   function startLocal(...extra: string[]): JsonLinesChild {
-    const child = new JsonLinesChild(nodeBinary, [CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--xds-addr', '127.0.0.1:0', ...extra]);
+    const child = new JsonLinesChild(nodeBinary, [CLI, 'local', '--state-dir', stateDir, '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--xds-addr', '127.0.0.1:0', '--xds-plaintext-addr', '127.0.0.1:0', ...extra]);
     children.push(child);
     return child;
   }

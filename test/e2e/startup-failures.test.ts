@@ -46,12 +46,12 @@ async function takenPort(): Promise<number> {
 }
 
 function localArgs(dir: string, overrides: Record<string, string>): string[] {
-  const flags = { '--state-dir': join(dir, 'state'), '--xds-addr': '127.0.0.1:0', '--metrics-addr': '127.0.0.1:0', '--health-addr': '127.0.0.1:0', '--demo': 'false', '--examples': 'false', ...overrides };
+  const flags = { '--state-dir': join(dir, 'state'), '--xds-addr': '127.0.0.1:0', '--xds-plaintext-addr': '127.0.0.1:0', '--metrics-addr': '127.0.0.1:0', '--health-addr': '127.0.0.1:0', '--demo': 'false', '--examples': 'false', ...overrides };
   return ['local', ...Object.entries(flags).flat()];
 }
 
 describe('meshpilot local, when it cannot start', () => {
-  it.each(['--xds-addr', '--metrics-addr', '--health-addr', '--api-port'])('exits 1 at once when the address of %s is taken, naming the flag, with no stack trace, and releases the state directory', async (flag) => {
+  it.each(['--xds-addr', '--xds-plaintext-addr', '--metrics-addr', '--health-addr', '--api-port'])('exits 1 at once when the address of %s is taken, naming the flag, with no stack trace, and releases the state directory', async (flag) => {
     const dir = await stateDir();
     const port = await takenPort();
     const r = await meshpilot(localArgs(dir, { [flag]: flag === '--api-port' ? String(port) : `127.0.0.1:${port}` }));

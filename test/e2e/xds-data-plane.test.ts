@@ -36,7 +36,7 @@ describe('operator serving a route over xDS', () => {
 
   it('carries weight changes to a proxyless gRPC client and reports its ACK in status', async () => {
     const leader = e2e.start('xds-leader');
-    const { xdsPort, metricsPort } = await leader.endpoints();
+    const { xdsPlaintextPort: xdsPort, metricsPort } = await leader.endpoints();
     await e2e.routes.create(echoRoute({ 'eu-west': 100, 'us-east': 0 }));
 
     const client = await XdsClientProcess.start({ xdsPort, nodeId: 'e2e-client-1', host: HOST, region: 'eu-west' });
@@ -70,7 +70,7 @@ describe('operator serving a route over xDS', () => {
 
   it('serves the leader’s decision from a standby replica too', async () => {
     const standby = e2e.start('xds-standby');
-    const { xdsPort } = await standby.endpoints();
+    const { xdsPlaintextPort: xdsPort } = await standby.endpoints();
     expect(await standby.metric('meshpilot_leader_election_status')).toBe(0);
     const client = await XdsClientProcess.start({ xdsPort, nodeId: 'e2e-client-2', host: HOST, region: 'us-east' });
     clients.push(client);

@@ -32,7 +32,9 @@ export class OperatorProcess {
       '--identity', o.identity,
       '--metrics-addr', '127.0.0.1:0',
       '--health-addr', '127.0.0.1:0',
-      '--xds-addr', '127.0.0.1:0',
+      // The tests' clients are grpc-js-xds, which cannot speak TLS to a control plane.
+      '--xds-addr', 'none',
+      '--xds-plaintext-addr', '127.0.0.1:0',
       '--lease-duration', o.leaseDuration ?? '15s',
       '--renew-deadline', o.renewDeadline ?? '10s',
       '--retry-period', o.retryPeriod ?? '2s',
@@ -43,9 +45,9 @@ export class OperatorProcess {
   }
 
   /** Ports the process bound, from its "serving endpoints" log line. */
-  async endpoints(): Promise<{ metricsPort: number; healthPort: number; xdsPort: number }> {
+  async endpoints(): Promise<{ metricsPort: number; healthPort: number; xdsPlaintextPort: number }> {
     const line = await this.child.waitForLine((l) => l.msg === 'serving endpoints', 30_000, 'serving endpoints');
-    return { metricsPort: line.metricsPort as number, healthPort: line.healthPort as number, xdsPort: line.xdsPort as number };
+    return { metricsPort: line.metricsPort as number, healthPort: line.healthPort as number, xdsPlaintextPort: line.xdsPlaintextPort as number };
   }
 
   /** One sample value from /metrics (the sum over series matching every given label). */

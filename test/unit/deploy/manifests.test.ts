@@ -190,7 +190,7 @@ const values = parse(read(join(CHART, 'values.yaml'))) as {
   logLevel: string;
   metrics: { port: number };
   health: { port: number };
-  xds: { port: number };
+  xds: { port: number; tls: { profile: string; secretName: string; clientAuth: boolean }; plaintextPort: number | null };
   resources: unknown;
   livenessProbe: Probe;
   readinessProbe: Probe;
@@ -326,6 +326,10 @@ describe('deploy/manifests/meshpilot.yaml Deployment', () => {
       '--retry-period': values.leaderElection.retryPeriod,
       '--workers': String(values.workers),
       '--log-level': values.logLevel,
+      '--xds-tls-profile': values.xds.tls.profile,
+      '--xds-tls-cert': '/etc/meshpilot/xds-tls/tls.crt',
+      '--xds-tls-key': '/etc/meshpilot/xds-tls/tls.key',
+      '--xds-tls-client-ca': '/etc/meshpilot/xds-tls/ca.crt',
     });
   });
 
@@ -468,10 +472,10 @@ describe('Helm chart deploy/helm/meshpilot', () => {
     expect(c.args?.[0]).toBe('run');
     const templateFlags = [...flagMap(c.args ?? []).keys()].sort();
     // Rendered only when their value is set: --namespace (default: all namespaces) and the
-    // telemetry endpoints, which have no default.
-    const optional = ['--namespace', '--prometheus-url', '--kafka-brokers', '--decision-log-topic'];
+    // telemetry endpoints, which have no default, and the plaintext xDS port (off by default).
+    const optional = ['--namespace', '--prometheus-url', '--kafka-brokers', '--decision-log-topic', '--xds-plaintext-addr'];
     expect(templateFlags).toEqual([...flags.keys(), ...optional].sort());
-    expect(c.ports?.map((p) => p.name)).toEqual(container.ports?.map((p) => p.name));
+    expect(c.ports?.map((p) => p.name).filter((n) => n !== 'xds-plaintext')).toEqual(container.ports?.map((p) => p.name));
     expect(c.env?.map((e) => e.name)).toEqual(container.env?.map((e) => e.name));
     expect(c.env).toEqual(container.env);
     expect(d.spec.template.spec.volumes?.map((v) => v.name)).toEqual(pod.volumes?.map((v) => v.name));

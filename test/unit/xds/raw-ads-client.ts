@@ -29,9 +29,18 @@ export interface NodeSpec {
   id: string;
   user_agent_name?: string;
   cluster?: string;
+  /** google.protobuf.Struct, as protobufjs encodes it from an object ({ fields: { KEY: { stringValue } } }). */
+  metadata?: unknown;
 }
 
-type Ctor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client & Record<string, (...args: unknown[]) => grpc.ClientDuplexStream<unknown, unknown>>;
+/** How a raw client reaches the server: plaintext by default. */
+export interface Transport {
+  credentials?: grpc.ChannelCredentials;
+  /** The name the server's certificate is checked against (default: the address). */
+  serverName?: string;
+}
+
+type Ctor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => grpc.Client & Record<string, (...args: unknown[]) => grpc.ClientDuplexStream<unknown, unknown>>;
 
 let serviceCtor: Ctor | undefined;
 
@@ -105,10 +114,11 @@ abstract class RawClient<Req, Res> {
   #sentNode = false;
   status: grpc.StatusObject | undefined;
 
-  protected constructor(port: number, node: NodeSpec, method: string) {
+  protected constructor(port: number, node: NodeSpec, method: string, transport: Transport = {}) {
     this.node = node;
     const Ctor = adsClientCtor();
-    const client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const options: grpc.ChannelOptions = transport.serverName ? { 'grpc.ssl_target_name_override': transport.serverName, 'grpc.default_authority': transport.serverName } : {};
+    const client = new Ctor(`127.0.0.1:${port}`, transport.credentials ?? grpc.credentials.createInsecure(), options);
     this.#client = client;
     this.call = client[method]!() as grpc.ClientDuplexStream<Req, Res>;
     this.call.on('data', (r: Res) => this.#queue.push(r));
@@ -132,7 +142,9 @@ abstract class RawClient<Req, Res> {
   /** Sends a request; the node goes on the first one unless the request sets its own. */
   send(req: Partial<Req> & Record<string, unknown>): void {
     const full = { ...req } as Record<string, unknown>;
-    if (!this.#sentNode && !('node' in full)) full.node = { id: this.node.id, user_agent_name: this.node.user_agent_name ?? 'gRPC Node', cluster: this.node.cluster ?? 'test' };
+    if (!this.#sentNode && !('node' in full)) {
+      full.node = { id: this.node.id, user_agent_name: this.node.user_agent_name ?? 'gRPC Node', cluster: this.node.cluster ?? 'test', ...(this.node.metadata ? { metadata: this.node.metadata } : {}) };
+    }
     this.#sentNode = true;
     this.call.write(full as Req);
   }
@@ -163,8 +175,8 @@ abstract class RawClient<Req, Res> {
 }
 
 export class SotwClient extends RawClient<Record<string, unknown>, SotwResponse> {
-  constructor(port: number, node: NodeSpec) {
-    super(port, node, 'StreamAggregatedResources');
+  constructor(port: number, node: NodeSpec, transport: Transport = {}) {
+    super(port, node, 'StreamAggregatedResources', transport);
   }
 
   /** Subscribes (or ACKs, with `nonce`) `typeUrl` with `names`. */
@@ -190,8 +202,8 @@ export class SotwClient extends RawClient<Record<string, unknown>, SotwResponse>
 }
 
 export class DeltaClient extends RawClient<Record<string, unknown>, DeltaResponse> {
-  constructor(port: number, node: NodeSpec) {
-    super(port, node, 'DeltaAggregatedResources');
+  constructor(port: number, node: NodeSpec, transport: Transport = {}) {
+    super(port, node, 'DeltaAggregatedResources', transport);
   }
 
   request(
