@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../base/clock.ts';
-import { counter, gauge } from '../base/metrics.ts';
+import { tlsMetrics } from './metrics.ts';
 import { loadCredentials, type CredentialFiles, type Credentials, type FieldNames } from './credentials.ts';
 
 export const RELOAD_RESULTS = { reloaded: 'reloaded', failed: 'failed' } as const;
@@ -50,16 +50,9 @@ export class CredentialReloader {
   private constructor(options: CredentialReloaderOptions, first: Credentials) {
     this.#options = options;
     this.#current = first;
-    this.#reloads = counter(options.registry, {
-      name: 'meshpilot_tls_credential_reloads_total',
-      help: 'Reloads of TLS credentials after their files changed, by channel and result (failed: the last good ones keep serving)',
-      labelNames: ['channel', 'result'],
-    });
-    this.#expiry = gauge(options.registry, {
-      name: 'meshpilot_tls_certificate_expiry_timestamp_seconds',
-      help: 'When the certificate a channel serves expires (Unix seconds)',
-      labelNames: ['channel'],
-    });
+    const metrics = tlsMetrics(options.registry);
+    this.#reloads = metrics.reloads;
+    this.#expiry = metrics.expiry;
     this.#expiry.set({ channel: options.channel }, Date.parse(first.leaf.validTo) / 1000);
     const { certFile, keyFile, caFile } = options.files;
     const dirs = new Set([certFile, keyFile, ...(caFile ? [caFile] : [])].map((f) => dirname(f)));

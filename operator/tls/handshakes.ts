@@ -7,7 +7,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { counter } from '../base/metrics.ts';
+import { tlsMetrics } from './metrics.ts';
 import { derChildren, derUnsigned } from './der.ts';
 
 /** IANA TLS Supported Groups this build can negotiate, by code point. */
@@ -58,11 +58,7 @@ export class HandshakeMetrics {
   constructor(channel: string, registry: Registry, logger: Logger) {
     this.#channel = channel;
     this.#log = logger;
-    this.#total = counter(registry, {
-      name: 'meshpilot_tls_handshakes_total',
-      help: 'TLS handshakes a channel served, by negotiated key-exchange group and result (ok, or why it was refused; group "none" for a refused one)',
-      labelNames: ['channel', 'group', 'result'],
-    });
+    this.#total = tlsMetrics(registry).handshakes;
   }
 
   /** Counts a completed handshake; returns its group. */

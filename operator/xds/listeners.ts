@@ -16,6 +16,7 @@ import { counter } from '../base/metrics.ts';
 import type { CredentialFiles, FieldNames } from '../tls/credentials.ts';
 import type { TlsProfile } from '../tls/profiles.ts';
 import { TlsListener } from '../tls/tls-listener.ts';
+import { tlsMetrics } from '../tls/metrics.ts';
 import { bindAddress } from './server-options.ts';
 
 export interface XdsTlsOptions {
@@ -77,6 +78,7 @@ export class XdsListeners {
 
   /** Listens on every configured address; on a failure rejects (the caller shuts `grpc` down). */
   static async start(grpc: Server, options: XdsListenerOptions): Promise<XdsListeners> {
+    tlsMetrics(options.registry); // declared even when this server speaks no TLS (see tls/metrics.ts)
     const connections = counter(options.registry, {
       name: 'meshpilot_xds_tls_connections_total',
       help: 'Connections the xDS server accepted on its TLS address (counted once their handshake completed); plaintext ones are counted as streams, meshpilot_xds_streams_total{transport="plaintext"}',

@@ -38,6 +38,7 @@ import { flagValue, intListFlag, median, quantile, round } from './support/stats
 import type { WorkerProcess } from './support/workers.ts';
 import { machineBusyMs, waitForQuiet } from './support/machine.ts';
 import { CHANGES, type Change } from './xds/intents.ts';
+import type { BenchTls } from './xds/bench-tls.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SERVER_WORKER = join(here, 'xds', 'server-worker.ts');
@@ -50,12 +51,12 @@ const GOALS = [
 ];
 const GOAL_MEM_PER_CLIENT_KB = 200;
 
-interface Cell {
+export interface Cell {
   clients: number;
   routes: number;
 }
 
-interface Settings {
+export interface Settings {
   pushes: number;
   /** --pushes was given: use it for every cell. */
   pushesGiven: boolean;
@@ -64,6 +65,8 @@ interface Settings {
   concurrency: number;
   debounceMs: number | undefined;
   profileDir: string | undefined;
+  /** Clients speak mTLS to the server under this profile; absent: plaintext. */
+  tls?: BenchTls;
 }
 
 interface Collected {
@@ -102,7 +105,7 @@ function pushesFor(cell: Cell, s: Settings): number {
   return cell.clients * cell.routes > HEAVY_CELL && !s.pushesGiven ? 1 : s.pushes;
 }
 
-async function measureCell(o: BenchOptions, cell: Cell, s: Settings): Promise<Record<string, unknown>> {
+export async function measureCell(o: BenchOptions, cell: Cell, s: Settings): Promise<Record<string, unknown>> {
   const { clients: n, routes } = cell;
   const label = `${n} clients × ${routes} routes`;
   const started = performance.now();
@@ -112,7 +115,7 @@ async function measureCell(o: BenchOptions, cell: Cell, s: Settings): Promise<Re
     workers.push(server);
     const { port, initialPublishMs } = await server.call<{ port: number; initialPublishMs: number }>(
       'start',
-      { routes, change: s.change, debounceMs: s.debounceMs },
+      { routes, change: s.change, debounceMs: s.debounceMs, tls: s.tls },
       120_000,
     );
     const memCold = await server.call<Memory>('memory');
@@ -126,7 +129,7 @@ async function measureCell(o: BenchOptions, cell: Cell, s: Settings): Promise<Re
     await warm.call('init', { routes, change: s.change });
     await warm.call(
       'connect',
-      { address: `127.0.0.1:${port}`, workerIndex: 99, count: warmCount, concurrency: s.concurrency, timeoutMs: 60_000 + warmCount * routes * 0.1 },
+      { address: `127.0.0.1:${port}`, workerIndex: 99, count: warmCount, concurrency: s.concurrency, timeoutMs: 60_000 + warmCount * routes * 0.1, tls: s.tls },
       70_000 + warmCount * routes * 0.1,
     );
     await warm.stop();
@@ -154,7 +157,7 @@ async function measureCell(o: BenchOptions, cell: Cell, s: Settings): Promise<Re
       clientWorkers.map((w, i) =>
         w.call<{ syncMs: number; nacks: number }>(
           'connect',
-          { address: `127.0.0.1:${port}`, workerIndex: i, count: shares[i], concurrency: s.concurrency, timeoutMs: connectTimeoutMs },
+          { address: `127.0.0.1:${port}`, workerIndex: i, count: shares[i], concurrency: s.concurrency, timeoutMs: connectTimeoutMs, tls: s.tls },
           connectTimeoutMs + 10_000,
         ),
       ),

@@ -12,6 +12,8 @@ DEBIAN_KUBECTL_DIR=/opt/meshpilot-test-deps/kubernetes-client
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+# tshark proves on the wire which key-exchange group a TLS handshake used (issue 14).
+command -v tshark >/dev/null 2>&1 || missing+=(tshark)
 [ -f /usr/include/librdkafka/rdkafka_mock.h ] || missing+=(librdkafka-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 need_kubectl=0

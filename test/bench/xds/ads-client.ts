@@ -119,9 +119,10 @@ export class SimulatedAdsClient {
     for (const t of Object.values(TYPE_URL)) this.#state.set(t, { version: '', nonce: '', names: undefined, complete: false });
   }
 
-  /** Opens its own channel (its own TCP connection) and the ADS stream, and subscribes to LDS. */
-  start(address: string): void {
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+  /** Opens its own channel (its own TCP connection; TLS with `credentials`) and the ADS stream, and subscribes to LDS. */
+  start(address: string, credentials?: grpc.ChannelCredentials): void {
+    this.#client = new grpc.Client(address, credentials ?? grpc.credentials.createInsecure(), {
+      ...(credentials ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : {}),
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
     });

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { emit, serveWorker } from '../support/workers.ts';
 import { ClientContext, SimulatedAdsClient, type ClientEvents } from './ads-client.ts';
+import { clientCredentials, type BenchTls } from './bench-tls.ts';
 import { expectedWeightKeys, listenerNames, type Change } from './intents.ts';
 import { loadEnvoyTypes } from './wire.ts';
 
@@ -74,8 +75,9 @@ serveWorker(
       return {};
     },
 
-    async connect(p: { address: string; workerIndex: number; count: number; concurrency: number; timeoutMs: number }) {
+    async connect(p: { address: string; workerIndex: number; count: number; concurrency: number; timeoutMs: number; tls?: BenchTls }) {
       const c = context();
+      const credentials = p.tls ? clientCredentials(p.tls.dir) : undefined;
       const started = performance.now();
       let next = 0;
       const startMore = (): void => {
@@ -93,7 +95,7 @@ serveWorker(
             .finish();
           const client = new SimulatedAdsClient(id, c, Buffer.from(node), events);
           clients.push(client);
-          client.start(p.address);
+          client.start(p.address, credentials);
         }
       };
       let lastReport = 0;

@@ -10,6 +10,7 @@ import { StaticEndpointResolver } from '../../../operator/xds/endpoints.ts';
 import { XdsServer } from '../../../operator/xds/server.ts';
 import { serveWorker } from '../support/workers.ts';
 import { benchEndpoints, benchIntent, type Change } from './intents.ts';
+import { serverFiles, type BenchTls } from './bench-tls.ts';
 
 let server: XdsServer | undefined;
 let registry: Registry | undefined;
@@ -37,7 +38,7 @@ function running(): XdsServer {
 
 serveWorker(
   {
-    async start(p: { routes: number; change: Change; debounceMs?: number; logLevel?: string }) {
+    async start(p: { routes: number; change: Change; debounceMs?: number; logLevel?: string; tls?: BenchTls }) {
       routes = p.routes;
       change = p.change;
       registry = new Registry();
@@ -48,6 +49,7 @@ serveWorker(
         host: '127.0.0.1',
         port: 0,
         ...(p.debounceMs === undefined ? {} : { debounceMs: p.debounceMs }),
+        ...(p.tls ? { tls: { profile: p.tls.profile, files: serverFiles(p.tls.dir) } } : {}),
       });
       const started = nowMs();
       await Promise.all(Array.from({ length: routes }, (_, r) => server!.publish(benchIntent(r, 0, change))));

@@ -547,6 +547,10 @@ describe('Helm chart helper meshpilot.bindClusterRole', () => {
 
 /** Metrics meshpilot exports today (histograms by base name). */
 const KNOWN_METRICS = new Set([
+  'meshpilot_tls_handshakes_total',
+  'meshpilot_tls_credential_reloads_total',
+  'meshpilot_tls_certificate_expiry_timestamp_seconds',
+  'meshpilot_xds_plaintext_streams_total',
   'meshpilot_reconcile_total',
   'meshpilot_reconcile_duration_seconds_bucket',
   'meshpilot_workqueue_depth',
