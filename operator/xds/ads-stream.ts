@@ -62,9 +62,8 @@ export abstract class AdsStream {
     this.id = id;
     this.#limits = limits;
     this.peer = safePeer(call);
-    const auth = call.getAuthContext();
-    this.#secure = auth.transportSecurityType === 'ssl';
-    this.#peerIdentity = auth.sslPeerCertificate ? peerIdentity(auth.sslPeerCertificate) : undefined;
+    const { transportSecurityType, sslPeerCertificate } = call.getAuthContext();
+    [this.#secure, this.#peerIdentity] = [transportSecurityType === 'ssl', sslPeerCertificate ? peerIdentity(sslPeerCertificate) : undefined];
     this.openedAt = host.clock.now();
     this.#admission = new RequestAdmission(new TokenBucket(limits.requestBurst, limits.requestsPerSecond, host.clock), limits.requestsPerSecond, (r) => this.reject(r));
     this.log = host.logger.child({ stream: id, peer: this.peer });
@@ -172,12 +171,7 @@ export abstract class AdsStream {
       return false;
     }
     const admission = admitNode(node, this.#peerIdentity);
-    if (!admission.admitted) {
-      this.reject(admission.reason);
-      this.log.warn({ nodeId: node.id, reason: admission.reason }, `xDS stream refused: ${admission.message}`);
-      this.fail(status.PERMISSION_DENIED, admission.message);
-      return false;
-    }
+    if (!admission.admitted) return this.#refuse(node.id, admission.reason, admission.message);
     this.node = {
       id: node.id,
       cluster: node.cluster ?? '',
@@ -187,15 +181,17 @@ export abstract class AdsStream {
       ...(admission.scope ? { scope: admission.scope } : {}),
     };
     this.log = this.log.child({ node: node.id, ...(admission.identity ? { identity: admission.identity } : {}) });
-    if (!this.host.identified(this)) {
-      this.reject(REJECT_REASONS.IDENTITY_MISMATCH);
-      const message = `node.id "${node.id}" is connected under another client certificate identity`;
-      this.log.warn({ reason: REJECT_REASONS.IDENTITY_MISMATCH }, `xDS stream refused: ${message}`);
-      this.node = undefined;
-      this.fail(status.PERMISSION_DENIED, message);
-      return false;
-    }
-    return true;
+    if (this.host.identified(this)) return true;
+    this.node = undefined;
+    return this.#refuse(node.id, REJECT_REASONS.IDENTITY_MISMATCH, `node.id "${node.id}" is connected under another client certificate identity`);
+  }
+
+  /** Ends the stream with PERMISSION_DENIED: the node may not have what it asks for. Returns false. */
+  #refuse(nodeId: string, reason: RejectReason, message: string): false {
+    this.reject(reason);
+    this.log.warn({ nodeId, reason }, `xDS stream refused: ${message}`);
+    this.fail(status.PERMISSION_DENIED, message);
+    return false;
   }
 
   /**

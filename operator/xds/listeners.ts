@@ -7,7 +7,7 @@
 // TCP socket injected into gRPC's HTTP/2 server and reset by its peer left Node 24 unable to
 // exit (its handle never finished closing), which gRPC's own listener does not.
 import type { TLSSocket } from 'node:tls';
-import { ServerCredentials, type ConnectionInjector, type Server } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../base/clock.ts';
@@ -58,6 +58,17 @@ async function listenPlain(grpc: Server, host: string, port: number, listener: '
   });
 }
 
+/** The gRPC server the listeners feed. */
+export function grpcServer(maxRequestBytes: number): Server {
+  return new Server({
+    // Requests up to 4x the limit reach us and are refused with a log line and a metric;
+    // anything larger is cut off by gRPC before it is buffered.
+    'grpc.max_receive_message_length': maxRequestBytes * 4,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+  });
+}
+
 export class XdsListeners {
   /** The main address's port (TLS when configured). */
   readonly port: number;
@@ -67,8 +78,13 @@ export class XdsListeners {
   readonly tls: TlsListener | undefined;
   readonly #injector: ConnectionInjector;
   readonly #open: Set<TLSSocket>;
+  readonly #options: XdsListenerOptions;
 
-  private constructor(fields: { port: number; plaintextPort: number | undefined; tls: TlsListener | undefined; injector: ConnectionInjector; open: Set<TLSSocket> }) {
+  private constructor(
+    options: XdsListenerOptions,
+    fields: { port: number; plaintextPort: number | undefined; tls: TlsListener | undefined; injector: ConnectionInjector; open: Set<TLSSocket> },
+  ) {
+    this.#options = options;
     this.#open = fields.open;
     this.port = fields.port;
     this.plaintextPort = fields.plaintextPort;
@@ -116,11 +132,25 @@ export class XdsListeners {
         port = await listenPlain(grpc, options.host, options.port, 'main');
       }
       const plaintextPort = options.plaintext ? await listenPlain(grpc, options.plaintext.host, options.plaintext.port, 'plaintext') : undefined;
-      return new XdsListeners({ port, plaintextPort, tls, injector, open });
+      return new XdsListeners(options, { port, plaintextPort, tls, injector, open });
     } catch (e) {
       tls?.close();
       injector.destroy();
       throw e;
+    }
+  }
+
+  /** Says where the server listens, and warns of a plaintext address. */
+  announce(log: Logger, version: string): void {
+    const o = this.#options;
+    const tls = o.tls ? { profile: o.tls.profile, mutual: o.tls.files.caFile !== undefined } : false;
+    log.info({ address: bindAddress(o.host, this.port), tls, version }, 'xDS server listening');
+    const plaintext = o.tls ? (o.plaintext ? bindAddress(o.plaintext.host, this.plaintextPort!) : undefined) : bindAddress(o.host, this.port);
+    if (plaintext) {
+      log.warn(
+        { address: plaintext },
+        'xDS server listening in PLAINTEXT: its clients are unauthenticated, see every route, and their configuration crosses the network in the clear; use it only for clients that cannot speak TLS to a control plane',
+      );
     }
   }
 

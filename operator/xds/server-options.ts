@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../base/clock.ts';
 import type { EndpointResolver } from './endpoints.ts';
 import type { XdsTlsOptions } from './listeners.ts';
+import type { StreamLimits } from './stream-host.ts';
 
 export interface XdsServerOptions {
   logger: Logger;
@@ -55,4 +56,13 @@ export const SERVER_DEFAULTS = {
 /** `host:port` as gRPC binds it (an IPv6 host in brackets). */
 export function bindAddress(host: string, port: number): string {
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
+/** The per-stream limits of `options`, defaults filled in. */
+export function streamLimits(options: XdsServerOptions): StreamLimits {
+  return {
+    requestBurst: options.requestBurst ?? SERVER_DEFAULTS.requestBurst,
+    requestsPerSecond: options.requestsPerSecond ?? SERVER_DEFAULTS.requestsPerSecond,
+    holdRoutesMs: options.holdRoutesMs ?? SERVER_DEFAULTS.holdRoutesMs,
+  };
 }

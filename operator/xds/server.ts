@@ -5,7 +5,7 @@
 // it subscribed to in make-before-break order, and its ACKs and NACKs become per-route sync
 // status, metrics and log lines.
 import { randomInt } from 'node:crypto';
-import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Server, ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../base/clock.ts';
 import { ConfigError, ERROR_CODES, MeshpilotError, toMeshpilotError } from '../base/errors.ts';
@@ -13,18 +13,19 @@ import type { TlsListener } from '../tls/tls-listener.ts';
 import type { IntentSink } from '../routing/intent-sink.ts';
 import type { RouteIntent } from '../routing/route-intent.ts';
 import type { AdsStream } from './ads-stream.ts';
-import type { StreamHost, StreamLimits } from './stream-host.ts';
+import type { StreamHost } from './stream-host.ts';
 import { FLAVORS, flavorLimits, type NodeFlavor } from './capabilities.ts';
 import { configDump, nodeSummary, type NodeSummary } from './config-dump.ts';
 import { DeltaStream } from './delta-stream.ts';
 import { resolveDestinations, type Endpoint, type EndpointResolver } from './endpoints.ts';
 import { checkIntent } from './intent-check.ts';
-import { XdsListeners } from './listeners.ts';
+import { grpcServer, XdsListeners } from './listeners.ts';
 import { XdsMetrics } from './metrics.ts';
+import { ScopedSnapshots } from './scoped-snapshots.ts';
 import { loadXdsProtos, type XdsProtos } from './protos.ts';
 import { ResourceEncoder } from './resource-cache.ts';
-import { bindAddress, SERVER_DEFAULTS, type XdsServerOptions } from './server-options.ts';
-import { SnapshotBuilder, snapshotDiff, type Changed, type FlavorSnapshot } from './snapshot.ts';
+import { SERVER_DEFAULTS, streamLimits, type XdsServerOptions } from './server-options.ts';
+import { nameIndex, SnapshotBuilder, snapshotDiff, type Changed, type FlavorSnapshot } from './snapshot.ts';
 import { SotwStream } from './sotw-stream.ts';
 import { SyncTracker, type RouteSyncStatus } from './sync-tracker.ts';
 import { adsServiceDefinition, type Decoded } from './wire.ts';
@@ -44,7 +45,7 @@ export class XdsServer implements IntentSink {
   /** The separate plaintext address's port, when configured. */
   readonly plaintextPort: number | undefined;
   readonly #listeners: XdsListeners;
-  #scoped = new Map<string, FlavorSnapshot>();
+  readonly #scoped: ScopedSnapshots;
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #resolver: EndpointResolver;
@@ -91,7 +92,8 @@ export class XdsServer implements IntentSink {
       envoyListenerPort: options.envoyListenerPort ?? SERVER_DEFAULTS.envoyListenerPort,
     });
     this.#snapshots = this.#builder.build([], this.#nextVersion()).snapshots;
-    this.#indexNames();
+    this.#scoped = new ScopedSnapshots(this.#builder);
+    this.#names = nameIndex(this.#snapshots);
     this.#sync = new SyncTracker({
       snapshot: (f, scope) => this.snapshot(f, scope),
       metrics: this.#metrics,
@@ -112,21 +114,10 @@ export class XdsServer implements IntentSink {
   static async start(options: XdsServerOptions): Promise<XdsServer> {
     const protos = loadXdsProtos();
     const maxRequestBytes = options.maxRequestBytes ?? SERVER_DEFAULTS.maxRequestBytes;
-    const limits: StreamLimits = {
-      requestBurst: options.requestBurst ?? SERVER_DEFAULTS.requestBurst,
-      requestsPerSecond: options.requestsPerSecond ?? SERVER_DEFAULTS.requestsPerSecond,
-      holdRoutesMs: options.holdRoutesMs ?? SERVER_DEFAULTS.holdRoutesMs,
-    };
-    const server = new Server({
-      // Requests up to 4x the limit reach us and are refused with a log line and a metric;
-      // anything larger is cut off by gRPC before it is buffered.
-      'grpc.max_receive_message_length': maxRequestBytes * 4,
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 10_000,
-    });
-    const host = options.host ?? SERVER_DEFAULTS.host;
+    const limits = streamLimits(options);
+    const server = grpcServer(maxRequestBytes);
     const listeners = await XdsListeners.start(server, {
-      host,
+      host: options.host ?? SERVER_DEFAULTS.host,
       port: options.port ?? SERVER_DEFAULTS.port,
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.plaintext ? { plaintext: options.plaintext } : {}),
@@ -143,21 +134,7 @@ export class XdsServer implements IntentSink {
       StreamAggregatedResources: (call: ServerDuplexStream<Decoded<unknown>, Buffer>) => xds.#accept(new SotwStream(xds.#host(), call, xds.#nextStreamId++, limits)),
       DeltaAggregatedResources: (call: ServerDuplexStream<Decoded<unknown>, Buffer>) => xds.#accept(new DeltaStream(xds.#host(), call, xds.#nextStreamId++, limits)),
     });
-    xds.#log.info(
-      {
-        address: bindAddress(host, listeners.port),
-        tls: options.tls ? { profile: options.tls.profile, mutual: options.tls.files.caFile !== undefined } : false,
-        version: xds.#snapshots.grpc.version,
-      },
-      'xDS server listening',
-    );
-    const plaintext = options.tls ? (options.plaintext ? bindAddress(options.plaintext.host, listeners.plaintextPort!) : undefined) : bindAddress(host, listeners.port);
-    if (plaintext) {
-      xds.#log.warn(
-        { address: plaintext },
-        'xDS server also listening in PLAINTEXT: its clients are unauthenticated, see every route, and their configuration crosses the network in the clear; use it only for clients that cannot speak TLS to a control plane',
-      );
-    }
+    listeners.announce(xds.#log, xds.#snapshots.grpc.version);
     return xds;
   }
 
@@ -260,14 +237,7 @@ export class XdsServer implements IntentSink {
   /** The snapshot served now to a node of `flavor` that sees every route, or only namespace `scope`'s (mTLS). */
   snapshot(flavor: NodeFlavor, scope?: string): FlavorSnapshot {
     const all = this.#snapshots[flavor];
-    if (scope === undefined) return all;
-    const key = `${flavor} ${scope}`;
-    let scoped = this.#scoped.get(key);
-    if (scoped?.version !== all.version) {
-      scoped = this.#builder.scoped(flavor, all.version, scope);
-      this.#scoped.set(key, scoped);
-    }
-    return scoped;
+    return scope === undefined ? all : this.#scoped.get(flavor, scope, all);
   }
 
   /** The TLS listener of the main address, when it speaks TLS (its credentials, reload). */
@@ -395,7 +365,7 @@ export class XdsServer implements IntentSink {
     if (any) {
       this.#counter += 1;
       this.#snapshots = result.snapshots;
-      this.#indexNames();
+      this.#names = nameIndex(this.#snapshots);
       this.#metrics.snapshots.inc();
       for (const flavor of FLAVORS) {
         for (const [kind, map] of this.#snapshots[flavor].resources) this.#metrics.snapshotResources.set({ flavor, type: kind }, map.size);
@@ -406,10 +376,8 @@ export class XdsServer implements IntentSink {
         this.#sync.routeVersions.set(key, { version, fingerprint, since: publishedAt.get(key) ?? startedAt });
         routeChanges.push(key);
       }
-      const changedScoped = this.#rescope(version);
-      for (const stream of this.#streams) {
-        if (stream.node) stream.onSnapshot(stream.node.scope === undefined ? changed[stream.node.flavor] : changedScoped.get(`${stream.node.flavor} ${stream.node.scope}`)!);
-      }
+      const changedScoped = this.#scoped.rebuild(this.#streams, version);
+      for (const stream of this.#streams) if (stream.node) stream.onSnapshot(changedScoped(stream) ?? changed[stream.node.flavor]);
       this.#log.info(
         { version, routes: this.#intents.size, changedRoutes: routeChanges.length, streams: this.#streams.size, buildMs: this.#clock.now() - startedAt },
         'xDS snapshot served',
@@ -425,35 +393,7 @@ export class XdsServer implements IntentSink {
     return new Map(result.failures);
   }
 
-  /**
-   * Rebuilds the namespace-scoped snapshots that connected nodes see at `version`, and what
-   * changed in each; scopes no stream uses any more are dropped.
-   */
-  #rescope(version: string): Map<string, Changed> {
-    const changed = new Map<string, Changed>();
-    const next = new Map<string, FlavorSnapshot>();
-    for (const stream of this.#streams) {
-      const node = stream.node;
-      if (node?.scope === undefined) continue;
-      const key = `${node.flavor} ${node.scope}`;
-      if (next.has(key)) continue;
-      const after = this.#builder.scoped(node.flavor, version, node.scope);
-      const before = this.#scoped.get(key);
-      next.set(key, after);
-      // No earlier scoped snapshot: the node has been sent nothing yet, so all of it is new.
-      changed.set(key, before ? snapshotDiff(before, after) : new Map([...after.resources].map(([kind, m]) => [kind, new Set(m.keys())])));
-    }
-    this.#scoped = next;
-    return changed;
-  }
-
   #nextVersion(): string {
     return `${this.#versionPrefix}-${this.#counter}`;
-  }
-
-  #indexNames(): void {
-    const names = new Map<string, string>();
-    for (const flavor of FLAVORS) for (const map of this.#snapshots[flavor].resources.values()) for (const name of map.keys()) names.set(name, name);
-    this.#names = names;
   }
 }

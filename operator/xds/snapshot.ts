@@ -303,3 +303,10 @@ export function snapshotDiff(before: FlavorSnapshot, after: FlavorSnapshot): Cha
   }
   return out;
 }
+
+/** Every resource name of `snapshots`, to itself: streams intern the names nodes send through it (one string per name). */
+export function nameIndex(snapshots: Readonly<Record<NodeFlavor, FlavorSnapshot>>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const flavor of FLAVORS) for (const map of snapshots[flavor].resources.values()) for (const name of map.keys()) names.set(name, name);
+  return names;
+}
