@@ -277,7 +277,7 @@ export async function runLocal(config: LocalConfig): Promise<number> {
 async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdown): Promise<{ server: LocalApiServer; operator: RunningOperator }> {
   logger.info({ stateDir: config.stateDir }, 'starting embedded control plane');
   const server = await listeningOn('the local API server', { host: '127.0.0.1', port: config.apiPort }, '--api-port', () =>
-    LocalApiServer.start({ stateDir: config.stateDir, port: config.apiPort, crdDir: DEFAULT_CRD_DIR, logger, salvageState: config.salvageState }),
+    LocalApiServer.start({ stateDir: config.stateDir, port: config.apiPort, crdDir: DEFAULT_CRD_DIR, logger, salvageState: config.salvageState, tlsProfile: config.apiTlsProfile }),
   );
   shutdown.add('control plane', () => server.close());
   logger.info({ url: server.url, kubeconfig: server.kubeconfigPath }, 'control plane ready');

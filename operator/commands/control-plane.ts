@@ -32,7 +32,7 @@ export const controlPlaneCommand: Command = {
     const shutdown = new Shutdown(logger);
     shutdown.installSignalHandlers();
     const server = await listeningOn('the local API server', { host: '127.0.0.1', port: o['api-port'] }, '--api-port', () =>
-      LocalApiServer.start({ stateDir: o['state-dir'], port: o['api-port'], crdDir: DEFAULT_CRD_DIR, logger, salvageState: o['salvage-state'] }),
+      LocalApiServer.start({ stateDir: o['state-dir'], port: o['api-port'], crdDir: DEFAULT_CRD_DIR, logger, salvageState: o['salvage-state'], tlsProfile: o['api-tls-profile'] }),
     );
     shutdown.add('control plane', () => server.close());
     process.stdout.write(`${JSON.stringify({ url: server.url, kubeconfig: server.kubeconfigPath, pid: process.pid })}\n`);

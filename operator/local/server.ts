@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
 import { systemClock } from '../base/clock.ts';
 import type { Clock } from '../base/clock.ts';
@@ -32,6 +32,8 @@ import type { ResourceHandlerContext } from './resource-handler.ts';
 import { parseResourceRequest } from './request-info.ts';
 import { ResourceStorage } from './resource-storage.ts';
 import { loadServingCert } from './serving-cert.ts';
+import { countHandshakes, HandshakeMetrics } from '../tls/handshakes.ts';
+import { profileOptions, type TlsProfile } from '../tls/profiles.ts';
 import type { RequestScope } from './storage-requests.ts';
 import { StateDirLock } from './state-lock.ts';
 import { describeSalvage, type LogRecovery } from './state-log.ts';
@@ -55,6 +57,8 @@ export interface LocalApiServerOptions {
   watchHistory?: number;
   /** Registry for `meshpilot_local_apiserver_requests_total`; no metrics without one. */
   metricsRegistry?: Registry;
+  /** Key exchange of its HTTPS (default pq-hybrid: X25519MLKEM768, X25519 for a client that offers nothing else). */
+  tlsProfile?: TlsProfile;
   /** Interval of BOOKMARK events on watches that allow them (default 10 s). */
   bookmarkIntervalMs?: number;
   /** Longest (and default) watch duration in seconds (default 1800, like a real server's minimum). */
@@ -171,9 +175,11 @@ export class LocalApiServer {
       const tls = loadServingCert(options.stateDir, host);
       const state = { url: '' };
       const handle = requestHandler({ ctx, token, registry, log, metrics: apiServerMetrics(options.metricsRegistry), url: () => state.url });
-      const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+      const profile = options.tlsProfile ?? 'pq-hybrid';
+      const server = createServer({ cert: tls.cert, key: tls.key, ...profileOptions(profile) }, (req, res) => {
         void handle(req, res);
       });
+      countHandshakes(server, new HandshakeMetrics('apiserver', options.metricsRegistry ?? new Registry(), log));
       server.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
         else socket.destroy();
@@ -182,7 +188,7 @@ export class LocalApiServer {
       state.url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
       const kubeconfigPath = join(options.stateDir, 'kubeconfig');
       writeKubeconfig(kubeconfigPath, state.url, token, tls.cert);
-      log.info({ url: state.url, kubeconfig: kubeconfigPath, resourceVersion: store.resourceVersion }, 'local API server listening');
+      log.info({ url: state.url, kubeconfig: kubeconfigPath, resourceVersion: store.resourceVersion, tlsProfile: profile }, 'local API server listening');
       return new LocalApiServer({ url: state.url, kubeconfigPath, token, caCert: tls.cert, stateDir: options.stateDir, server, storage, lock, log, watches });
     } catch (e) {
       store?.close();

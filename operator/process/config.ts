@@ -103,6 +103,10 @@ export const OPERATOR_FLAGS = {
 export const CONTROL_PLANE_FLAGS = {
   'state-dir': flag(z.string().min(1).default('.state/local'), { arg: 'DIR', help: 'where the control plane keeps its objects' }),
   'api-port': flag(z.coerce.number().int().min(0).max(65535).default(0), { arg: 'PORT', help: 'port of the embedded API server', defaultText: 'a free port' }),
+  'api-tls-profile': flag(oneOf(TLS_PROFILES).default('pq-hybrid'), {
+    arg: 'PROFILE',
+    help: `key exchange of the embedded API server's HTTPS: ${TLS_PROFILES.join('|')} (pq-only refuses clients built before X25519MLKEM768, e.g. kubectl older than Go 1.24)`,
+  }),
   'salvage-state': flag(booleanValue.default(false), {
     switch: true,
     help: 'start even though the state log is damaged: keep every record whose checksum is valid, copy the original aside, report the loss',
@@ -171,6 +175,8 @@ export type TelemetryConfig = TelemetryStackConfig;
 export interface LocalConfig extends OperatorConfig {
   stateDir: string;
   apiPort: number;
+  /** Key exchange of the embedded API server's HTTPS. */
+  apiTlsProfile: TlsProfile;
   applyExamples: boolean;
   /** Run the demo mesh (backends, load, and its route) beside the operator. */
   demo: boolean;
@@ -247,6 +253,7 @@ export function localConfig(args: string[], env: Env, pid: number = process.pid)
     ...operator,
     stateDir: o['state-dir'],
     apiPort: o['api-port'],
+    apiTlsProfile: o['api-tls-profile'],
     applyExamples: o.examples,
     demo: o.demo,
     demoBrownout: { periodMs: o['demo-brownout-every'], durationMs: o['demo-brownout-for'] },

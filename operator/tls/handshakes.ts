@@ -4,7 +4,7 @@
 // inside the session it hands back (Node's getEphemeralKeyInfo() is empty on a server
 // socket): the group is read from the session's DER, where OpenSSL 3 keeps it (kex_group,
 // field [19] of SSL_SESSION_ASN1) for resumption.
-import type { TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { tlsMetrics } from './metrics.ts';
@@ -77,4 +77,10 @@ export class HandshakeMetrics {
     const level = result === 'aborted' ? 'debug' : 'warn';
     this.#log[level]({ channel: this.#channel, peer, reason: result, err: err.message }, 'TLS handshake refused');
   }
+}
+
+/** Counts every handshake `server` completes or refuses (a tls.Server, or an https one). */
+export function countHandshakes(server: TlsServer, metrics: HandshakeMetrics): void {
+  server.on('secureConnection', (socket: TLSSocket) => metrics.completed(socket));
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => metrics.refused(err, socket));
 }

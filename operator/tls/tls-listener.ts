@@ -11,7 +11,7 @@ import type { Clock } from '../base/clock.ts';
 import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 import { CredentialReloader } from './credential-reloader.ts';
 import type { CredentialFiles, Credentials, FieldNames } from './credentials.ts';
-import { HandshakeMetrics } from './handshakes.ts';
+import { countHandshakes, HandshakeMetrics } from './handshakes.ts';
 import { profileOptions, type TlsProfile } from './profiles.ts';
 
 export interface TlsListenerOptions {
@@ -83,11 +83,8 @@ export class TlsListener {
       ...(options.alpn ? { ALPNProtocols: options.alpn } : {}),
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
     });
-    server.on('secureConnection', (socket: TLSSocket) => {
-      handshakes.completed(socket);
-      options.onConnection(socket);
-    });
-    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => handshakes.refused(err, socket));
+    countHandshakes(server, handshakes);
+    server.on('secureConnection', (socket: TLSSocket) => options.onConnection(socket));
     holder.server = server;
     const listening = server;
     const address = `${options.host}:${options.port}`;
