@@ -11,6 +11,13 @@ import { promisify } from 'node:util';
 import { JsonLinesChild, nodeBinary } from '../support/child.ts';
 import { CLI } from '../support/cluster.ts';
 import { debianKubectl } from '../support/kubectl.ts';
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { DEMO_HOST } from '../../operator/demo/demo-manifest.ts';
+import { listenerName } from '../../operator/xds/names.ts';
+import { TYPE_URLS } from '../../operator/xds/type-urls.ts';
+import { SotwClient } from '../unit/xds/raw-ads-client.ts';
 
 const run = promisify(execFile);
 
@@ -84,6 +91,23 @@ describe('meshpilot local', () => {
     const warnings = child.lines.filter((l) => l.level === 'warn' && typeof l.msg === 'string' && /no Prometheus URL|scrape failed/.test(l.msg));
     expect(warnings).toEqual([]);
     expect(child.stderr.join('')).toContain(`kubectl --kubeconfig ${kubeconfig} get adaptiveroutes -A`);
+
+    // xDS over mTLS with the certificates local issued: its client certificate (a SPIFFE ID in
+    // namespace default) gets the routes of default, over the pq-hybrid profile.
+    const listening = await child.waitForLine((l) => l.msg === 'xDS server listening', 1_000, 'xDS server listening');
+    expect(listening.tls).toEqual({ profile: 'pq-hybrid', mutual: true });
+    const issued = await child.waitForLine((l) => typeof l.clientCert === 'string', 1_000, 'the local client certificate');
+    const { xdsPort } = await child.waitForLine((l) => l.msg === 'serving endpoints', 1_000, 'serving endpoints');
+    const read = (f: unknown) => readFileSync(f as string, 'utf8');
+    const credentials = grpc.credentials.createFromSecureContext(createSecureContext({ ca: read(issued.ca), cert: read(issued.clientCert), key: read(issued.clientKey) }));
+    const ads = new SotwClient(xdsPort as number, { id: 'local-e2e' }, { credentials, serverName: 'localhost' });
+    try {
+      ads.request(TYPE_URLS.listener, [listenerName(DEMO_HOST), listenerName('checkout.shop.svc.cluster.local')]);
+      expect((await ads.next(10_000)).resources).toHaveLength(2);
+    } finally {
+      ads.close();
+    }
+    expect(child.lines.some((l) => l.level === 'warn' && typeof l.msg === 'string' && l.msg.startsWith('xDS server listening in PLAINTEXT'))).toBe(true);
 
     const exit = await child.stop('SIGTERM');
     expect(exit.code).toBe(0);

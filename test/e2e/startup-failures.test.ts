@@ -2,6 +2,7 @@
 // another process, a damaged state log. Each exits non-zero at once, says what to change
 // (naming the flag), prints no stack trace, and leaves nothing held: no lock, no changed file.
 import { execFile } from 'node:child_process';
+import { issueCertificate } from '../../operator/tls/certificate-issuer.ts';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -60,6 +61,21 @@ describe('meshpilot local, when it cannot start', () => {
     expect(r.stderr).toContain('already in use');
     expect(r.stderr).toContain(`choose another address with ${flag}`);
     expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(existsSync(join(dir, 'state', 'lock'))).toBe(false);
+  });
+
+  it('exits at once when the xDS certificate cannot be used, naming the flag and the file, and releases the state directory', async () => {
+    const dir = await stateDir();
+    const expired = issueCertificate({ commonName: 'old', sans: ['localhost'], notBefore: Date.now() - 2 * 86_400_000, notAfter: Date.now() - 86_400_000 });
+    writeFileSync(join(dir, 'old.crt'), expired.cert);
+    writeFileSync(join(dir, 'old.key'), expired.key);
+    const missing = await meshpilot(localArgs(dir, { '--xds-tls-cert': join(dir, 'none.crt'), '--xds-tls-key': join(dir, 'none.key') }));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`--xds-tls-cert ${join(dir, 'none.crt')}: cannot read: ENOENT`);
+    const old = await meshpilot(localArgs(dir, { '--xds-tls-cert': join(dir, 'old.crt'), '--xds-tls-key': join(dir, 'old.key') }));
+    expect(old.code).not.toBe(0);
+    expect(old.stderr).toMatch(new RegExp(`--xds-tls-cert ${join(dir, 'old.crt')}: certificate \\(serial [0-9A-F]+\\) expired at`));
+    expect(old.stderr).not.toMatch(/^\s+at /m);
     expect(existsSync(join(dir, 'state', 'lock'))).toBe(false);
   });
 
