@@ -65,9 +65,9 @@ export async function startOperator(
   config: OperatorConfig,
   logger: Logger,
   shutdown: Shutdown,
-  hooks: { afterXdsClosed?: () => Promise<void> } = {},
+  hooks: { afterXdsClosed?: () => Promise<void>; registry?: Registry } = {},
 ): Promise<RunningOperator> {
-  const registry = operatorRegistry();
+  const registry = hooks.registry ?? operatorRegistry();
   const api = new KubeApi(loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
   const xds = await startXds(config, logger, registry, shutdown, hooks);
   const telemetry = buildTelemetry(config.telemetry, { logger, registry, clock: systemClock });
@@ -275,9 +275,19 @@ export async function runLocal(config: LocalConfig): Promise<number> {
  * pointing at the previous run's ports) is worse than none.
  */
 async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdown): Promise<{ server: LocalApiServer; operator: RunningOperator }> {
+  const registry = operatorRegistry();
   logger.info({ stateDir: config.stateDir }, 'starting embedded control plane');
   const server = await listeningOn('the local API server', { host: '127.0.0.1', port: config.apiPort }, '--api-port', () =>
-    LocalApiServer.start({ stateDir: config.stateDir, port: config.apiPort, crdDir: DEFAULT_CRD_DIR, logger, salvageState: config.salvageState, tlsProfile: config.apiTlsProfile }),
+    LocalApiServer.start({
+      stateDir: config.stateDir,
+      port: config.apiPort,
+      crdDir: DEFAULT_CRD_DIR,
+      logger,
+      salvageState: config.salvageState,
+      tlsProfile: config.apiTlsProfile,
+      // The operator's registry: the control plane's requests and handshakes show on its /metrics.
+      metricsRegistry: registry,
+    }),
   );
   shutdown.add('control plane', () => server.close());
   logger.info({ url: server.url, kubeconfig: server.kubeconfigPath }, 'control plane ready');
@@ -308,6 +318,7 @@ async function startLocal(config: LocalConfig, logger: Logger, shutdown: Shutdow
   const leaderElection = { ...config.leaderElection, holderGone: localHolderGone(config.host) };
   const xdsTls = config.xdsTls.files ? config.xdsTls : { ...config.xdsTls, files: localXdsTls(config, logger) };
   const operator = await startOperator({ ...config, leaderElection, xdsTls, kubeconfig: server.kubeconfigPath }, logger, shutdown, {
+    registry,
     afterXdsClosed: async () => mesh?.close(),
   });
   reportRoutes(operator.manager, logger);

@@ -97,7 +97,12 @@ describe('meshpilot local', () => {
     const listening = await child.waitForLine((l) => l.msg === 'xDS server listening', 1_000, 'xDS server listening');
     expect(listening.tls).toEqual({ profile: 'pq-hybrid', mutual: true });
     const issued = await child.waitForLine((l) => typeof l.clientCert === 'string', 1_000, 'the local client certificate');
-    const { xdsPort } = await child.waitForLine((l) => l.msg === 'serving endpoints', 1_000, 'serving endpoints');
+    const { xdsPort, metricsPort } = await child.waitForLine((l) => l.msg === 'serving endpoints', 1_000, 'serving endpoints');
+    // The control plane's HTTPS counts its handshakes on the operator's /metrics: the operator
+    // (Node) negotiates the hybrid group, Debian's kubectl 1.20 (Go 1.15) X25519.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort as number}/metrics`)).text();
+    expect(metrics).toMatch(/meshpilot_tls_handshakes_total\{channel="apiserver",group="X25519MLKEM768",result="ok"\} [1-9]/);
+    expect(metrics).toMatch(/meshpilot_tls_handshakes_total\{channel="apiserver",group="X25519",result="ok"\} [1-9]/);
     const read = (f: unknown) => readFileSync(f as string, 'utf8');
     const credentials = grpc.credentials.createFromSecureContext(createSecureContext({ ca: read(issued.ca), cert: read(issued.clientCert), key: read(issued.clientKey) }));
     const ads = new SotwClient(xdsPort as number, { id: 'local-e2e' }, { credentials, serverName: 'localhost' });

@@ -59,7 +59,7 @@ async function startCapture(port: number, marker: number): Promise<Capture> {
   const child = spawn(
     'tshark',
     ['-i', 'lo', '-f', `tcp port ${port} or tcp port ${marker}`, '-d', `tcp.port==${port},tls`, '-l', '-T', 'fields', '-E', 'separator=|',
-      '-e', 'tcp.dstport', '-e', 'tls.handshake.type', '-e', 'tls.handshake.extensions_key_share_group', '-e', 'tls.handshake.extensions_key_share_selected_group', '-e', 'tls.alert_message.desc'],
+      '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tls.handshake.type', '-e', 'tls.handshake.extensions_key_share_group', '-e', 'tls.handshake.extensions_key_share_selected_group', '-e', 'tls.alert_message.desc'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -69,17 +69,23 @@ async function startCapture(port: number, marker: number): Promise<Capture> {
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
   const rows = () => out.split('\n').filter(Boolean).map((l) => l.split('|'));
+  // A marker connection is known by its own source port: rows of an earlier marker that
+  // tshark prints late cannot be taken for this one (they once were, and tshark was stopped
+  // before it printed the handshake that came between).
+  const printed = (localPort: number) => rows().some((r) => r[0] === String(localPort) && r[1] === String(marker));
   const mark = async (): Promise<void> => {
-    const before = rows().filter((r) => r[0] === String(marker)).length;
     for (;;) {
       if (exited) throw new Error(`tshark exited before capturing: ${err.trim()}`);
-      await new Promise<void>((resolve) => {
-        const s = netConnect(marker, '127.0.0.1', () => s.end());
-        s.on('close', () => resolve());
-        s.on('error', () => resolve());
+      const localPort = await new Promise<number>((resolve) => {
+        const s = netConnect(marker, '127.0.0.1', () => {
+          resolve(s.localPort!);
+          s.end();
+        });
+        s.on('error', () => resolve(-1));
       });
-      await new Promise((r) => setTimeout(r, 50));
-      if (rows().filter((r) => r[0] === String(marker)).length > before) return;
+      // Until the capture runs a marker may go unseen: then the next one is sent.
+      for (let i = 0; i < 40 && localPort > 0 && !printed(localPort); i++) await new Promise((r) => setTimeout(r, 50));
+      if (localPort > 0 && printed(localPort)) return;
     }
   };
   await mark();
@@ -88,7 +94,7 @@ async function startCapture(port: number, marker: number): Promise<Capture> {
     stop: async () => {
       child.kill('SIGINT');
       await exit;
-      const tls = rows().filter((r) => r[0] !== String(marker));
+      const tls = rows().filter((r) => r[0] !== String(marker) && r[1] !== String(marker)).map((r) => r.slice(1));
       return {
         serverGroups: tls.filter((r) => (r[1] ?? '').split(',').includes('2')).flatMap((r) => [r[2], r[3]].filter((g): g is string => Boolean(g))),
         alerts: tls.map((r) => r[4]).filter((a): a is string => Boolean(a)),
