@@ -13,19 +13,10 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../base/clock.ts';
 import { ERROR_CODES, MeshpilotError } from '../base/errors.ts';
 import { counter } from '../base/metrics.ts';
-import type { CredentialFiles, FieldNames } from '../tls/credentials.ts';
-import type { TlsProfile } from '../tls/profiles.ts';
 import { TlsListener } from '../tls/tls-listener.ts';
 import { tlsMetrics } from '../tls/metrics.ts';
-import { bindAddress } from './server-options.ts';
+import { bindAddress, type XdsTlsOptions } from './server-options.ts';
 
-export interface XdsTlsOptions {
-  profile: TlsProfile;
-  /** With `caFile`, clients must present a certificate it signed, and are what it says (mTLS). */
-  files: CredentialFiles;
-  /** How the files are named in error messages (default "xds.tls.certFile", …). */
-  fieldNames?: FieldNames;
-}
 
 export interface XdsListenerOptions {
   host: string;

@@ -4,8 +4,17 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../base/clock.ts';
 import type { EndpointResolver } from './endpoints.ts';
-import type { XdsTlsOptions } from './listeners.ts';
+import type { CredentialFiles, FieldNames } from '../tls/credentials.ts';
+import type { TlsProfile } from '../tls/profiles.ts';
 import type { StreamLimits } from './stream-host.ts';
+
+export interface XdsTlsOptions {
+  profile: TlsProfile;
+  /** With `caFile`, clients must present a certificate it signed, and are what it says (mTLS). */
+  files: CredentialFiles;
+  /** How the files are named in error messages (default "xds.tls.certFile", …). */
+  fieldNames?: FieldNames;
+}
 
 export interface XdsServerOptions {
   logger: Logger;
