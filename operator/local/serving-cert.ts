@@ -4,11 +4,11 @@
 // accept a self-signed certificate found in the root pool as the whole chain (issued by
 // tls/certificate-issuer.ts). The certificate is kept in the state directory, so a
 // kubeconfig stays valid across restarts, and re-issued when it no longer covers the host.
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes, type X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { issueCertificate } from '../tls/certificate-issuer.ts';
+import { saveCertificate, storedCertificate } from '../tls/stored-certificate.ts';
 
 /** PEM certificate and key. */
 export interface ServingCert {
@@ -21,8 +21,7 @@ export function issueServingCert(hosts: string[], now = Date.now(), serial: Buff
   return issueCertificate({ commonName: 'meshpilot-local-apiserver', sans: hosts, ca: true, now, serial });
 }
 
-function covers(certPem: string, host: string): boolean {
-  const cert = new X509Certificate(certPem);
+function covers(cert: X509Certificate, host: string): boolean {
   return isIP(host) ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
 }
 
@@ -31,23 +30,9 @@ function covers(certPem: string, host: string): boolean {
  * not cover `host` or expires within a day.
  */
 export function loadServingCert(stateDir: string, host: string): ServingCert {
-  const certPath = join(stateDir, 'tls.crt');
-  const keyPath = join(stateDir, 'tls.key');
-  if (existsSync(certPath) && existsSync(keyPath)) {
-    try {
-      const cert = readFileSync(certPath, 'utf8');
-      const key = readFileSync(keyPath, 'utf8');
-      createPrivateKey(key);
-      const expires = Date.parse(new X509Certificate(cert).validTo);
-      if (covers(cert, host) && expires - Date.now() > 24 * 60 * 60 * 1000) return { cert, key };
-    } catch {
-      // Unreadable or torn by a crash: issue a new one below.
-    }
-  }
+  const stored = storedCertificate(join(stateDir, 'tls.crt'), join(stateDir, 'tls.key'), Date.now(), (cert) => covers(cert, host));
+  if (stored) return stored;
   const issued = issueServingCert(['localhost', '127.0.0.1', '::1', host]);
-  writeFileSync(`${keyPath}.tmp`, issued.key, { mode: 0o600 });
-  renameSync(`${keyPath}.tmp`, keyPath);
-  writeFileSync(`${certPath}.tmp`, issued.cert, { mode: 0o644 });
-  renameSync(`${certPath}.tmp`, certPath);
+  saveCertificate(stateDir, 'tls', issued);
   return issued;
 }

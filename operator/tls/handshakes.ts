@@ -28,7 +28,7 @@ const GROUP_NAMES: ReadonlyMap<number, string> = new Map([
 const KEX_GROUP_TAG = 0xa0 | 19; // [19] EXPLICIT, constructed
 
 /** The name of the group a server-side session negotiated ("unknown" when the session does not say). */
-export function negotiatedGroup(socket: TLSSocket): string {
+function negotiatedGroup(socket: TLSSocket): string {
   const session = socket.getSession();
   if (!session) return 'unknown';
   const [outer] = derChildren(session) ?? [];
@@ -40,7 +40,7 @@ export function negotiatedGroup(socket: TLSSocket): string {
 }
 
 /** Why a handshake failed, as a bounded label. */
-export function refusalReason(err: NodeJS.ErrnoException): string {
+function refusalReason(err: NodeJS.ErrnoException): string {
   const code = err.code ?? '';
   if (/NO_SUITABLE_KEY_SHARE|NO_SHARED_GROUP|NO_SUITABLE_GROUPS|HANDSHAKE_FAILURE/.test(code)) return 'no_shared_group';
   if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION/.test(code)) return 'protocol_version';

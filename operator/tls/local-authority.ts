@@ -3,11 +3,11 @@
 // ID, so that mTLS to the control plane works on a laptop as it does in a cluster. They are
 // kept in the state directory (so a client configured once keeps working across restarts)
 // and issued again when missing, unreadable or within a day of expiring.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate, type IssuedCertificate } from './certificate-issuer.ts';
 import type { CredentialFiles } from './credentials.ts';
+import { saveCertificate, storedCertificate } from './stored-certificate.ts';
 
 /** The SPIFFE ID of the client certificate `local` issues. */
 export const LOCAL_CLIENT_ID = 'spiffe://meshpilot.local/ns/default/sa/local-client';
@@ -21,40 +21,22 @@ export interface LocalAuthority {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function usable(certFile: string, keyFile: string, now: number): IssuedCertificate | undefined {
-  try {
-    const cert = readFileSync(certFile, 'utf8');
-    const key = readFileSync(keyFile, 'utf8');
-    createPrivateKey(key);
-    return Date.parse(new X509Certificate(cert).validTo) - now > DAY_MS ? { cert, key } : undefined;
-  } catch {
-    return undefined; // missing, or torn by a crash: issued again
-  }
-}
-
-function save(dir: string, name: string, issued: IssuedCertificate): void {
-  for (const [file, text, mode] of [[`${name}.key`, issued.key, 0o600], [`${name}.crt`, issued.cert, 0o644]] as const) {
-    writeFileSync(join(dir, `${file}.tmp`), text, { mode });
-    renameSync(join(dir, `${file}.tmp`), join(dir, file));
-  }
-}
-
 /** The local authority's files in `dir`, issued as needed. */
 export function localAuthority(dir: string, now = Date.now()): LocalAuthority {
   mkdirSync(dir, { recursive: true });
   const file = (name: string) => ({ certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`) });
-  let ca = usable(file('ca').certFile, file('ca').keyFile, now);
+  let ca = storedCertificate(file('ca').certFile, file('ca').keyFile, now);
   const fresh = ca === undefined;
   if (!ca) {
     ca = issueCertificate({ commonName: 'meshpilot local CA', ca: true, now });
-    save(dir, 'ca', ca);
+    saveCertificate(dir, 'ca', ca);
   }
   const leaves: [string, () => IssuedCertificate][] = [
     ['server', () => issueCertificate({ commonName: 'meshpilot-xds', sans: ['localhost', '127.0.0.1', '::1'], issuer: ca, now, notAfter: now + 365 * DAY_MS })],
     ['client', () => issueCertificate({ commonName: 'local-client', sans: [LOCAL_CLIENT_ID], issuer: ca, now, notAfter: now + 365 * DAY_MS })],
   ];
   for (const [name, issue] of leaves) {
-    if (fresh || !usable(file(name).certFile, file(name).keyFile, now)) save(dir, name, issue());
+    if (fresh || !storedCertificate(file(name).certFile, file(name).keyFile, now)) saveCertificate(dir, name, issue());
   }
   const caFile = file('ca').certFile;
   return { server: { ...file('server'), caFile }, client: { ...file('client'), caFile, identity: LOCAL_CLIENT_ID } };
